@@ -1,0 +1,83 @@
+//! Why a check could not reach a policy decision. Every one of these is a deny, reported as
+//! an error and never as what the policies decided.
+
+/// An error on the way to a decision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    /// The policy files are broken; the guard refuses every call until they are fixed.
+    #[error("the guard's policies failed to load, so every call is refused: {0}")]
+    PoliciesNotLoaded(#[from] crate::policy::LoadError),
+
+    /// No gateway ARN is configured, so the gateway policies cannot be linked.
+    #[error(
+        "GATEWAY_ARN is not set: the gateway policies are not linked to any gateway, \
+         so every call check is refused"
+    )]
+    NoGatewayArn,
+
+    /// The configured gateway ARN is not one.
+    #[error(
+        "GATEWAY_ARN `{0}` is not an AgentCore gateway ARN (`arn:aws:bedrock-agentcore:<region>:<account>:gateway/<id>`)"
+    )]
+    InvalidGatewayArn(String),
+
+    /// The gateway templates could not be linked.
+    #[error("linking the gateway policies to `{arn}` failed: {message}")]
+    Link {
+        /// The gateway ARN.
+        arn: String,
+        /// Cedar's message.
+        message: String,
+    },
+
+    /// The tool name is not `<target>___<tool>`.
+    #[error("`{name}` is not a gateway tool name: {reason}")]
+    ToolName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The schema declares no such action.
+    #[error("unknown tool `{0}`: the schema declares no such action")]
+    UnknownTool(String),
+
+    /// The arguments are not a JSON object.
+    #[error("the arguments of `{tool}` must be a JSON object, got {got}")]
+    InputNotObject {
+        /// The tool.
+        tool: String,
+        /// The JSON type received.
+        got: &'static str,
+    },
+
+    /// The arguments do not match the tool's schema (wrong type, unknown field, …).
+    #[error("the arguments of `{tool}` do not match its schema: {message}")]
+    InvalidInput {
+        /// The tool.
+        tool: String,
+        /// Cedar's message.
+        message: String,
+    },
+
+    /// The caller or the resource does not match its schema type.
+    #[error("invalid {what}: {message}")]
+    InvalidEntity {
+        /// `caller` or `resource`.
+        what: &'static str,
+        /// Cedar's message.
+        message: String,
+    },
+
+    /// A policy failed while being evaluated.
+    #[error("policy evaluation failed: {0}")]
+    Evaluation(String),
+
+    /// Some policy needs the caller's identity, which this check is not told.
+    #[error(
+        "the decision depends on who is calling, which is unknown here \
+         (policies {0} read the principal); denied to fail closed"
+    )]
+    CallerUnknown(String),
+}

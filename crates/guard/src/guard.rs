@@ -1,0 +1,593 @@
+//! The guard: configuration, and the two checks every tool call goes through.
+
+use std::{
+    path::PathBuf,
+    str::FromStr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use cedar_policy::{
+    Authorizer, Context, Decision as CedarDecision, Effect, Entities, EntityId, EntityTypeName,
+    EntityUid, PolicySet, Request, RequestValidationError,
+};
+use serde_json::Value;
+
+use crate::{
+    audit::{AuditRecord, AuditSink, DEFAULT_METRICS_NAMESPACE, EmfStdout, Subject},
+    decision::{Check, Decision, Mode, Reason},
+    error::GuardError,
+    policy::{LoadError, PolicySets, PolicySources},
+    request::{CallerType, Principal, ResourceFacts, ToolCall, ToolName},
+};
+
+/// How a guard is set up. [`GuardConfig::from_env`] reads it from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardConfig {
+    /// `GUARD_MODE`: `ENFORCE` (default) or `LOG_ONLY`.
+    pub mode: Mode,
+    /// `GATEWAY_ARN`: the gateway the gateway policies are linked to.
+    pub gateway_arn: Option<String>,
+    /// `GUARD_POLICY_DIR`: load policies from this directory instead of the embedded ones
+    /// (development only).
+    pub policy_dir: Option<PathBuf>,
+    /// `GATEWAY_AUTHORIZER_TYPE`: `CUSTOM_JWT` (default) or `AWS_IAM`, the caller type assumed
+    /// when the caller is unknown.
+    pub caller_type: CallerType,
+    /// `GUARD_METRICS_NAMESPACE`: CloudWatch namespace of the decision metrics.
+    pub metrics_namespace: String,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Enforce,
+            gateway_arn: None,
+            policy_dir: None,
+            caller_type: CallerType::OAuthUser,
+            metrics_namespace: DEFAULT_METRICS_NAMESPACE.to_owned(),
+        }
+    }
+}
+
+impl GuardConfig {
+    /// Reads the configuration from the process environment; returns it with any warnings.
+    pub fn from_env() -> (Self, Vec<String>) {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
+        let mut warnings = Vec::new();
+        let (mode, warning) = Mode::from_setting(lookup("GUARD_MODE").as_deref());
+        warnings.extend(warning);
+        let non_empty = |name| lookup(name).filter(|v| !v.trim().is_empty());
+        let caller_type = match non_empty("GATEWAY_AUTHORIZER_TYPE") {
+            None => CallerType::OAuthUser,
+            Some(v) => CallerType::from_authorizer_type(v.trim()).unwrap_or_else(|| {
+                warnings.push(format!(
+                    "unknown GATEWAY_AUTHORIZER_TYPE `{v}` (expected CUSTOM_JWT or AWS_IAM); \
+                     using CUSTOM_JWT"
+                ));
+                CallerType::OAuthUser
+            }),
+        };
+        let config = Self {
+            mode,
+            gateway_arn: non_empty("GATEWAY_ARN").map(|v| v.trim().to_owned()),
+            policy_dir: non_empty("GUARD_POLICY_DIR").map(PathBuf::from),
+            caller_type,
+            metrics_namespace: non_empty("GUARD_METRICS_NAMESPACE")
+                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+        };
+        (config, warnings)
+    }
+
+    /// The policy sources this configuration names: the directory override, or the embedded
+    /// policies.
+    pub fn sources(&self) -> Result<PolicySources, LoadError> {
+        match &self.policy_dir {
+            Some(dir) => PolicySources::from_dir(dir),
+            None => Ok(PolicySources::embedded()),
+        }
+    }
+}
+
+/// The gateway set, linked to the configured gateway.
+#[derive(Debug)]
+struct LinkedGateway {
+    arn: String,
+    uid: EntityUid,
+    set: PolicySet,
+}
+
+/// Decides tool calls with Cedar. Cheap to share (`Arc`), built once per process.
+///
+/// A guard never fails to build: broken policies or a missing gateway ARN leave it in a state
+/// where the affected checks deny with an error, so a function that holds a guard can never
+/// run unguarded.
+pub struct Guard {
+    sets: Result<PolicySets, LoadError>,
+    gateway: Result<LinkedGateway, GuardError>,
+    mode: Mode,
+    caller_type: CallerType,
+    audit: Arc<dyn AuditSink>,
+    authorizer: Authorizer,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("loaded", &self.sets.is_ok())
+            .field("gateway", &self.gateway_arn())
+            .field("mode", &self.mode)
+            .field("caller_type", &self.caller_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guard {
+    /// Builds a guard from the environment (DESIGN.md §6), auditing to stdout as EMF.
+    /// Configuration warnings and load errors are logged.
+    pub fn from_env() -> Self {
+        let (config, warnings) = GuardConfig::from_env();
+        for warning in warnings {
+            tracing::warn!("{warning}");
+        }
+        let audit = Arc::new(EmfStdout::new(config.metrics_namespace.clone()));
+        let guard = Self::from_config(&config, audit);
+        if let Err(e) = guard.health() {
+            tracing::error!(error = %e, "guard is refusing every call");
+        }
+        guard
+    }
+
+    /// Builds a guard from `config`, loading the policies it names.
+    pub fn from_config(config: &GuardConfig, audit: Arc<dyn AuditSink>) -> Self {
+        Self::new(config.sources(), config, audit)
+    }
+
+    /// Builds a guard from already-read policy sources.
+    pub fn new(
+        sources: Result<PolicySources, LoadError>,
+        config: &GuardConfig,
+        audit: Arc<dyn AuditSink>,
+    ) -> Self {
+        let sets = sources.and_then(|s| PolicySets::load(&s));
+        let gateway = match (&sets, &config.gateway_arn) {
+            (Err(e), _) => Err(GuardError::PoliciesNotLoaded(e.clone())),
+            (Ok(_), None) => Err(GuardError::NoGatewayArn),
+            (Ok(sets), Some(arn)) => link_gateway(sets, arn),
+        };
+        Self {
+            sets,
+            gateway,
+            mode: config.mode,
+            caller_type: config.caller_type,
+            audit,
+            authorizer: Authorizer::new(),
+        }
+    }
+
+    /// The mode decisions are taken in.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The caller type assumed when the caller is unknown.
+    pub fn caller_type(&self) -> CallerType {
+        self.caller_type
+    }
+
+    /// The gateway the call check is linked to.
+    pub fn gateway_arn(&self) -> Option<&str> {
+        self.gateway.as_ref().ok().map(|g| g.arn.as_str())
+    }
+
+    /// The loaded policy sets, or why they failed to load.
+    pub fn policy_sets(&self) -> Result<&PolicySets, &LoadError> {
+        self.sets.as_ref()
+    }
+
+    /// The gateway set linked to the configured gateway.
+    pub fn gateway_set(&self) -> Result<&PolicySet, &GuardError> {
+        self.gateway.as_ref().map(|g| &g.set)
+    }
+
+    /// `Ok` when both checks can decide; otherwise what makes them refuse every call.
+    pub fn health(&self) -> Result<(), GuardError> {
+        self.gateway.as_ref().map(|_| ()).map_err(Clone::clone)
+    }
+
+    /// The call check: may this tool be called with these arguments? Same request as AgentCore
+    /// Policy builds at the gateway. Writes one audit record.
+    pub fn check_call(&self, call: &ToolCall<'_>) -> Decision {
+        let started = Instant::now();
+        let mut subject = Subject {
+            gateway: self.gateway_arn(),
+            tool: call.tool,
+            action: format!("AgentCore::Action::{}", Value::String(call.tool.to_owned())),
+            principal: self.principal_label(call.principal),
+            resource: self
+                .gateway
+                .as_ref()
+                .map(|g| g.uid.to_string())
+                .unwrap_or_default(),
+            arguments: call.input,
+        };
+        let outcome = self.decide_call(call, &mut subject);
+        self.finish(Check::Call, None, outcome, subject, call, started.elapsed())
+    }
+
+    /// The resource check: may this tool touch this real resource? Writes one audit record.
+    pub fn check_resource(&self, call: &ToolCall<'_>, resource: &ResourceFacts) -> Decision {
+        let started = Instant::now();
+        let tool = ToolName::parse(call.tool);
+        let mut subject = Subject {
+            gateway: self.gateway_arn(),
+            tool: call.tool,
+            action: match &tool {
+                Ok(t) => format!("Guard::Action::{}", Value::String(t.tool.to_owned())),
+                Err(_) => String::new(),
+            },
+            principal: self.principal_label(call.principal),
+            resource: resource.uid_string(),
+            arguments: call.input,
+        };
+        let outcome = tool.and_then(|tool| {
+            let sets = self.sets.as_ref().map_err(|e| e.clone())?;
+            let action = uid("Guard::Action", tool.tool)?;
+            let resource_uid = uid(&resource.entity_type, &resource.id).map_err(|e| {
+                GuardError::InvalidEntity {
+                    what: "resource",
+                    message: e.to_string(),
+                }
+            })?;
+            subject.resource = resource_uid.to_string();
+            self.evaluate(
+                sets,
+                &sets.resource,
+                Evaluation {
+                    tool: tool.tool,
+                    principal: call.principal,
+                    action,
+                    resource: resource_uid,
+                    resource_entity: Some(resource),
+                    input: call.input,
+                },
+            )
+        });
+        let id = Some(resource.id.clone());
+        self.finish(
+            Check::Resource,
+            id,
+            outcome,
+            subject,
+            call,
+            started.elapsed(),
+        )
+    }
+
+    fn decide_call(
+        &self,
+        call: &ToolCall<'_>,
+        subject: &mut Subject<'_>,
+    ) -> Result<(Reason, Vec<String>), GuardError> {
+        let sets = self.sets.as_ref().map_err(|e| e.clone())?;
+        let gateway = self.gateway.as_ref().map_err(Clone::clone)?;
+        let tool = ToolName::parse(call.tool)?;
+        let action = uid("AgentCore::Action", tool.full)?;
+        subject.action = action.to_string();
+        self.evaluate(
+            sets,
+            &gateway.set,
+            Evaluation {
+                tool: tool.full,
+                principal: call.principal,
+                action,
+                resource: gateway.uid.clone(),
+                resource_entity: None,
+                input: call.input,
+            },
+        )
+    }
+
+    fn finish(
+        &self,
+        check: Check,
+        resource: Option<String>,
+        outcome: Result<(Reason, Vec<String>), GuardError>,
+        subject: Subject<'_>,
+        call: &ToolCall<'_>,
+        elapsed: Duration,
+    ) -> Decision {
+        let (reason, policies) = outcome.unwrap_or_else(|e| (Reason::Error(e), Vec::new()));
+        let decision = Decision {
+            check,
+            tool: call.tool.to_owned(),
+            resource,
+            reason,
+            policies,
+            mode: self.mode,
+        };
+        self.audit
+            .record(&AuditRecord::new(&decision, subject, call.ids, elapsed));
+        decision
+    }
+
+    fn principal_label(&self, principal: Option<&Principal>) -> String {
+        match principal {
+            Some(p) => format!("{}::{}", p.entity_type(), Value::String(p.id().to_owned())),
+            None => format!("unknown {}", self.caller_type.entity_type()),
+        }
+    }
+
+    fn evaluate(
+        &self,
+        sets: &PolicySets,
+        set: &PolicySet,
+        e: Evaluation<'_>,
+    ) -> Result<(Reason, Vec<String>), GuardError> {
+        let schema = &sets.schema;
+        if !sets.actions.contains(&e.action) {
+            return Err(GuardError::UnknownTool(e.tool.to_owned()));
+        }
+        let Value::Object(_) = e.input else {
+            return Err(GuardError::InputNotObject {
+                tool: e.tool.to_owned(),
+                got: json_type(e.input),
+            });
+        };
+        let invalid_input = |message: String| GuardError::InvalidInput {
+            tool: e.tool.to_owned(),
+            message,
+        };
+        let context = Context::from_json_value(
+            serde_json::json!({ "input": e.input }),
+            Some((schema, &e.action)),
+        )
+        .map_err(|err| invalid_input(err.to_string()))?;
+
+        let entities = entities(sets, e.principal, e.resource_entity)?;
+        let entities = entities.as_ref().unwrap_or(&sets.action_entities);
+        let request_error = |err: RequestValidationError| match err {
+            RequestValidationError::InvalidContext(_)
+            | RequestValidationError::TypeOfContext(_) => invalid_input(err.to_string()),
+            other => GuardError::InvalidEntity {
+                what: "request",
+                message: other.to_string(),
+            },
+        };
+
+        match e.principal {
+            Some(principal) => {
+                let principal = uid(principal.entity_type(), principal.id())?;
+                let request = Request::new(principal, e.action, e.resource, context, Some(schema))
+                    .map_err(request_error)?;
+                let response = self.authorizer.is_authorized(&request, set, entities);
+                let errors: Vec<String> = response
+                    .diagnostics()
+                    .errors()
+                    .map(ToString::to_string)
+                    .collect();
+                if !errors.is_empty() {
+                    return Err(GuardError::Evaluation(errors.join("; ")));
+                }
+                let mut policies: Vec<String> = response
+                    .diagnostics()
+                    .reason()
+                    .map(ToString::to_string)
+                    .collect();
+                policies.sort();
+                Ok(match response.decision() {
+                    CedarDecision::Allow => (Reason::Permitted, policies),
+                    CedarDecision::Deny if policies.is_empty() => {
+                        (Reason::NoPolicyPermits, policies)
+                    }
+                    CedarDecision::Deny => (Reason::Forbidden, policies),
+                })
+            }
+            None => {
+                let caller_type = type_name(self.caller_type.entity_type())?;
+                let request = Request::builder()
+                    .unknown_principal_with_type(caller_type)
+                    .action(e.action)
+                    .resource(e.resource)
+                    .context(context)
+                    .schema(schema)
+                    .build()
+                    .map_err(request_error)?;
+                let response = self
+                    .authorizer
+                    .is_authorized_partial(&request, set, entities);
+                let errors: Vec<String> = response
+                    .definitely_errored()
+                    .map(ToString::to_string)
+                    .collect();
+                if !errors.is_empty() {
+                    return Err(GuardError::Evaluation(format!(
+                        "policies {} failed to evaluate",
+                        errors.join(", ")
+                    )));
+                }
+                let satisfied = |effect: Effect| {
+                    let mut ids: Vec<String> = response
+                        .definitely_satisfied()
+                        .filter(|p| p.effect() == effect)
+                        .map(|p| p.id().to_string())
+                        .collect();
+                    ids.sort();
+                    ids
+                };
+                match response.decision() {
+                    Some(CedarDecision::Allow) => {
+                        Ok((Reason::Permitted, satisfied(Effect::Permit)))
+                    }
+                    Some(CedarDecision::Deny) => {
+                        let forbids = satisfied(Effect::Forbid);
+                        if forbids.is_empty() {
+                            Ok((Reason::NoPolicyPermits, forbids))
+                        } else {
+                            Ok((Reason::Forbidden, forbids))
+                        }
+                    }
+                    None => {
+                        let mut residual: Vec<String> = response
+                            .nontrivial_residuals()
+                            .map(|p| format!("`{}`", p.id()))
+                            .collect();
+                        residual.sort();
+                        Err(GuardError::CallerUnknown(residual.join(", ")))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One evaluation's inputs.
+struct Evaluation<'a> {
+    tool: &'a str,
+    principal: Option<&'a Principal>,
+    action: EntityUid,
+    resource: EntityUid,
+    resource_entity: Option<&'a ResourceFacts>,
+    input: &'a Value,
+}
+
+/// The entities a request needs beyond the schema's actions; `None` when it needs none.
+fn entities(
+    sets: &PolicySets,
+    principal: Option<&Principal>,
+    resource: Option<&ResourceFacts>,
+) -> Result<Option<Entities>, GuardError> {
+    if principal.is_none() && resource.is_none() {
+        return Ok(None);
+    }
+    let mut entities = sets.action_entities.clone();
+    for (what, json) in [
+        ("caller", principal.map(Principal::to_entity_json)),
+        ("resource", resource.map(ResourceFacts::to_entity_json)),
+    ] {
+        if let Some(json) = json {
+            entities = entities
+                .add_entities_from_json_value(Value::Array(vec![json]), Some(&sets.schema))
+                .map_err(|e| GuardError::InvalidEntity {
+                    what,
+                    message: e.to_string(),
+                })?;
+        }
+    }
+    Ok(Some(entities))
+}
+
+fn link_gateway(sets: &PolicySets, arn: &str) -> Result<LinkedGateway, GuardError> {
+    if !is_gateway_arn(arn) {
+        return Err(GuardError::InvalidGatewayArn(arn.to_owned()));
+    }
+    let uid = uid("AgentCore::Gateway", arn)?;
+    let set = sets
+        .link_gateway(&uid)
+        .map_err(|message| GuardError::Link {
+            arn: arn.to_owned(),
+            message,
+        })?;
+    Ok(LinkedGateway {
+        arn: arn.to_owned(),
+        uid,
+        set,
+    })
+}
+
+/// `arn:<partition>:bedrock-agentcore:<region>:<account>:gateway/<id>`.
+fn is_gateway_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", partition, "bedrock-agentcore", region, account, resource]
+            if !partition.is_empty()
+                && !region.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && resource.strip_prefix("gateway/").is_some_and(|id| {
+                    !id.is_empty()
+                        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                })
+    )
+}
+
+fn type_name(name: &str) -> Result<EntityTypeName, GuardError> {
+    EntityTypeName::from_str(name).map_err(|e| GuardError::InvalidEntity {
+        what: "entity type",
+        message: format!("`{name}`: {e}"),
+    })
+}
+
+fn uid(type_name_str: &str, id: &str) -> Result<EntityUid, GuardError> {
+    Ok(EntityUid::from_type_name_and_id(
+        type_name(type_name_str)?,
+        EntityId::new(id),
+    ))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_arns_are_checked_for_shape() {
+        assert!(is_gateway_arn(
+            "arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/gw-xyz789"
+        ));
+        for bad in [
+            "",
+            "gw-xyz789",
+            "arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/",
+            "arn:aws:lambda:us-west-2:123456789012:function/x",
+            "arn:aws:bedrock-agentcore:us-west-2:1234:gateway/gw",
+            "arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/gw\"x",
+        ] {
+            assert!(!is_gateway_arn(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_reads_the_environment_names() {
+        let env = |name: &str| match name {
+            "GUARD_MODE" => Some("LOG_ONLY".to_owned()),
+            "GATEWAY_ARN" => Some(" arn:x ".to_owned()),
+            "GATEWAY_AUTHORIZER_TYPE" => Some("AWS_IAM".to_owned()),
+            _ => None,
+        };
+        let (config, warnings) = GuardConfig::from_lookup(env);
+        assert!(warnings.is_empty());
+        assert_eq!(config.mode, Mode::LogOnly);
+        assert_eq!(config.gateway_arn.as_deref(), Some("arn:x"));
+        assert_eq!(config.caller_type, CallerType::IamEntity);
+        assert_eq!(config.metrics_namespace, DEFAULT_METRICS_NAMESPACE);
+    }
+
+    #[test]
+    fn config_warns_on_unknown_values_and_stays_safe() {
+        let env = |name: &str| match name {
+            "GUARD_MODE" => Some("OFF".to_owned()),
+            "GATEWAY_AUTHORIZER_TYPE" => Some("NONE".to_owned()),
+            _ => None,
+        };
+        let (config, warnings) = GuardConfig::from_lookup(env);
+        assert_eq!(config.mode, Mode::Enforce);
+        assert_eq!(config.caller_type, CallerType::OAuthUser);
+        assert_eq!(warnings.len(), 2);
+    }
+}
