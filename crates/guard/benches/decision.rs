@@ -1,1 +1,181 @@
-fn main() {}
+//! The guard's cost, side by side (DESIGN.md §9):
+//!
+//! - `bare_is_authorized`: Cedar alone, on a request, entities and policy set built in advance;
+//! - `guard_decision`: the same question from JSON arguments to a decision and its audit record,
+//!   as the gateway interceptor asks it (known caller), and as a tool Lambda asks it (unknown
+//!   caller, partial evaluation), and the resource check on a real instance;
+//! - `guard_construction`: parse, validate and link the shipped policies;
+//! - `guard_decision_1000_policies`: the full decision with 1,000 more gateway policies, all on
+//!   the tool asked about or spread over the four tools (the guard evaluates only the policies
+//!   whose action scope can match), beside Cedar alone on the same 1,004 policies.
+//!
+//! Run with `cargo bench -p guard --bench decision`.
+
+#![expect(clippy::unwrap_used, reason = "benchmark setup: a failure must stop the run")]
+#![expect(missing_docs, reason = "criterion's macros generate undocumented items")]
+
+use std::{hint::black_box, str::FromStr, sync::Arc};
+
+use cedar_policy::{Authorizer, Context, Entities, EntityUid, Request};
+use criterion::{Criterion, criterion_group, criterion_main};
+use guard::{
+    Guard, GuardConfig, NoAudit, PolicySources, Principal, RequestIds, ResourceFacts, ToolCall,
+    cases::ARTICLE_GATEWAY_ARN, policy::PolicyFile,
+};
+use serde_json::json;
+
+const RESTART: &str = "restart-service___restart_service";
+
+fn config() -> GuardConfig {
+    GuardConfig {
+        gateway_arn: Some(ARTICLE_GATEWAY_ARN.to_owned()),
+        ..GuardConfig::default()
+    }
+}
+
+fn guard(sources: PolicySources) -> Guard {
+    Guard::new(Ok(sources), &config(), Arc::new(NoAudit))
+}
+
+fn principal() -> Principal {
+    Principal::OAuthUser {
+        id: "agent-7".to_owned(),
+        tags: [
+            ("scope".to_owned(), "devops".to_owned()),
+            ("username".to_owned(), "ops-agent".to_owned()),
+        ]
+        .into(),
+    }
+}
+
+const TOOLS: [(&str, &str); 4] = [
+    (RESTART, "service"),
+    ("terminate-instance___terminate_instance", "instance_id"),
+    ("clean-logs___clean_logs", "log_group"),
+    ("get-metrics___get_metrics", "service_name"),
+];
+
+/// The shipped policies plus `n` more gateway templates, each for one made-up value, all on
+/// the restart tool or spread evenly over the four tools.
+fn with_extra_policies(n: usize, spread: bool) -> PolicySources {
+    let mut files = PolicySources::embedded().files().to_vec();
+    let text: String = (0..n)
+        .map(|i| {
+            let pick = if spread { i % TOOLS.len() } else { 0 };
+            let (tool, argument) = TOOLS.get(pick).copied().unwrap_or(TOOLS[0]);
+            format!(
+                "@id(\"extra_{i}\")\npermit (principal, action == AgentCore::Action::\"{tool}\", \
+                 resource == ?resource)\nwhen {{ context.input has {argument} && \
+                 context.input.{argument} == \"value-{i}\" }};\n"
+            )
+        })
+        .collect();
+    files.push(PolicyFile {
+        name: "gateway/extra.cedar".to_owned(),
+        text,
+    });
+    PolicySources::from_files("bench", files)
+}
+
+fn decisions(c: &mut Criterion) {
+    let input = json!({"environment": "staging", "service": "api-gateway"});
+    let ids = RequestIds::default();
+    let principal = principal();
+    let known = ToolCall {
+        tool: RESTART,
+        input: &input,
+        principal: Some(&principal),
+        ids: &ids,
+    };
+    let unknown = ToolCall {
+        principal: None,
+        ..known
+    };
+
+    let shipped = guard(PolicySources::embedded());
+    assert!(shipped.check_call(&known).is_allow());
+    assert!(shipped.check_call(&unknown).is_allow());
+
+    // The same request, built once, for Cedar alone.
+    let sets = shipped.policy_sets().unwrap();
+    let schema = sets.schema();
+    let action = EntityUid::from_str(&format!("AgentCore::Action::\"{RESTART}\"")).unwrap();
+    let context =
+        Context::from_json_value(json!({ "input": input }), Some((schema, &action))).unwrap();
+    let request = Request::new(
+        EntityUid::from_str("AgentCore::OAuthUser::\"agent-7\"").unwrap(),
+        action,
+        EntityUid::from_str(&format!("AgentCore::Gateway::\"{ARTICLE_GATEWAY_ARN}\"")).unwrap(),
+        context,
+        Some(schema),
+    )
+    .unwrap();
+    let entities = Entities::from_json_value(
+        json!([{
+            "uid": {"type": "AgentCore::OAuthUser", "id": "agent-7"},
+            "attrs": {"id": "agent-7"},
+            "parents": [],
+            "tags": {"scope": "devops", "username": "ops-agent"},
+        }]),
+        Some(schema),
+    )
+    .unwrap();
+    let gateway_set = shipped.gateway_set().unwrap();
+    let authorizer = Authorizer::new();
+    assert_eq!(
+        authorizer
+            .is_authorized(&request, gateway_set, &entities)
+            .decision(),
+        cedar_policy::Decision::Allow
+    );
+
+    let instance = ResourceFacts::new("Guard::Ec2Instance", "i-0abc")
+        .attribute("state", "running")
+        .attribute("termination_protected", false)
+        .tags([("Environment".to_owned(), "staging".to_owned())]);
+    let terminate_input = json!({"environment": "staging", "instance_id": "i-0abc"});
+    let terminate = ToolCall {
+        tool: "terminate-instance___terminate_instance",
+        input: &terminate_input,
+        principal: None,
+        ids: &ids,
+    };
+    assert!(shipped.check_resource(&terminate, &instance).is_allow());
+
+    let big = guard(with_extra_policies(1000, false));
+    assert!(big.check_call(&known).is_allow());
+    assert_eq!(big.policy_sets().unwrap().gateway_len(), 1004);
+    let spread = guard(with_extra_policies(1000, true));
+    assert!(spread.check_call(&known).is_allow());
+
+    let mut group = c.benchmark_group("guard");
+    group.bench_function("bare_is_authorized", |b| {
+        b.iter(|| authorizer.is_authorized(black_box(&request), gateway_set, &entities))
+    });
+    group.bench_function("guard_decision/known_caller", |b| {
+        b.iter(|| shipped.check_call(black_box(&known)))
+    });
+    group.bench_function("guard_decision/unknown_caller", |b| {
+        b.iter(|| shipped.check_call(black_box(&unknown)))
+    });
+    group.bench_function("guard_decision/resource_check", |b| {
+        b.iter(|| shipped.check_resource(black_box(&terminate), black_box(&instance)))
+    });
+    group.bench_function("guard_decision_1000_policies/same_tool", |b| {
+        b.iter(|| big.check_call(black_box(&known)))
+    });
+    group.bench_function("guard_decision_1000_policies/four_tools", |b| {
+        b.iter(|| spread.check_call(black_box(&known)))
+    });
+    let big_set = big.gateway_set().unwrap();
+    group.bench_function("bare_is_authorized_1000_policies/same_tool", |b| {
+        b.iter(|| authorizer.is_authorized(black_box(&request), big_set, &entities))
+    });
+    group.bench_function("guard_construction", |b| {
+        b.iter(|| guard(black_box(PolicySources::embedded())))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decisions);
+criterion_main!(benches);

@@ -1,6 +1,7 @@
 //! The guard: configuration, and the two checks every tool call goes through.
 
 use std::{
+    collections::BTreeMap,
     path::PathBuf,
     str::FromStr,
     sync::Arc,
@@ -14,6 +15,8 @@ use cedar_policy::{
 use serde_json::Value;
 
 use crate::{
+    policy::Slices,
+    value::{self, to_cedar},
     audit::{AuditRecord, AuditSink, DEFAULT_METRICS_NAMESPACE, EmfStdout, Subject},
     decision::{Check, Decision, Mode, Reason},
     error::GuardError,
@@ -99,6 +102,7 @@ struct LinkedGateway {
     arn: String,
     uid: EntityUid,
     set: PolicySet,
+    slices: Slices,
 }
 
 /// Decides tool calls with Cedar. Cheap to share (`Arc`), built once per process.
@@ -246,7 +250,7 @@ impl Guard {
             subject.resource = resource_uid.to_string();
             self.evaluate(
                 sets,
-                &sets.resource,
+                &sets.resource_slices,
                 Evaluation {
                     tool: tool.tool,
                     principal: call.principal,
@@ -280,7 +284,7 @@ impl Guard {
         subject.action = action.to_string();
         self.evaluate(
             sets,
-            &gateway.set,
+            &gateway.slices,
             Evaluation {
                 tool: tool.full,
                 principal: call.principal,
@@ -325,13 +329,14 @@ impl Guard {
     fn evaluate(
         &self,
         sets: &PolicySets,
-        set: &PolicySet,
+        slices: &Slices,
         e: Evaluation<'_>,
     ) -> Result<(Reason, Vec<String>), GuardError> {
         let schema = &sets.schema;
-        if !sets.actions.contains(&e.action) {
+        // INVARIANT: every action the schema declares has a slice, possibly empty.
+        let Some(set) = slices.get(&e.action) else {
             return Err(GuardError::UnknownTool(e.tool.to_owned()));
-        }
+        };
         let Value::Object(_) = e.input else {
             return Err(GuardError::InputNotObject {
                 tool: e.tool.to_owned(),
@@ -342,20 +347,20 @@ impl Guard {
             tool: e.tool.to_owned(),
             message,
         };
-        let context = Context::from_json_value(
-            serde_json::json!({ "input": e.input }),
-            Some((schema, &e.action)),
-        )
-        .map_err(|err| invalid_input(err.to_string()))?;
+        let input = to_cedar(e.input).map_err(invalid_input)?;
+        let context = Context::from_pairs([("input".to_owned(), input)])
+            .map_err(|err| invalid_input(describe(&err)))?;
 
         let entities = entities(sets, e.principal, e.resource_entity)?;
         let entities = entities.as_ref().unwrap_or(&sets.action_entities);
+        let action = e.action.clone();
         let request_error = |err: RequestValidationError| match err {
-            RequestValidationError::InvalidContext(_)
-            | RequestValidationError::TypeOfContext(_) => invalid_input(err.to_string()),
+            RequestValidationError::InvalidContext(_) | RequestValidationError::TypeOfContext(_) => {
+                invalid_input(context_mismatch(sets, &action, e.input, &err))
+            }
             other => GuardError::InvalidEntity {
                 what: "request",
-                message: other.to_string(),
+                message: describe(&other),
             },
         };
 
@@ -397,13 +402,9 @@ impl Guard {
                     .schema(schema)
                     .build()
                     .map_err(request_error)?;
-                let response = self
-                    .authorizer
-                    .is_authorized_partial(&request, set, entities);
-                let errors: Vec<String> = response
-                    .definitely_errored()
-                    .map(ToString::to_string)
-                    .collect();
+                let response = self.authorizer.is_authorized_partial(&request, set, entities);
+                let errors: Vec<String> =
+                    response.definitely_errored().map(ToString::to_string).collect();
                 if !errors.is_empty() {
                     return Err(GuardError::Evaluation(format!(
                         "policies {} failed to evaluate",
@@ -420,9 +421,7 @@ impl Guard {
                     ids
                 };
                 match response.decision() {
-                    Some(CedarDecision::Allow) => {
-                        Ok((Reason::Permitted, satisfied(Effect::Permit)))
-                    }
+                    Some(CedarDecision::Allow) => Ok((Reason::Permitted, satisfied(Effect::Permit))),
                     Some(CedarDecision::Deny) => {
                         let forbids = satisfied(Effect::Forbid);
                         if forbids.is_empty() {
@@ -461,24 +460,85 @@ fn entities(
     principal: Option<&Principal>,
     resource: Option<&ResourceFacts>,
 ) -> Result<Option<Entities>, GuardError> {
-    if principal.is_none() && resource.is_none() {
+    let mut extra = Vec::with_capacity(2);
+    if let Some(p) = principal {
+        let no_tags = BTreeMap::new();
+        let (attrs, tags) = match p {
+            Principal::OAuthUser { id, tags } => (id_attribute(id), tags),
+            Principal::IamEntity { id } => (id_attribute(id), &no_tags),
+        };
+        let entity = value::entity(uid(p.entity_type(), p.id())?, &attrs, tags)
+            .map_err(|message| GuardError::InvalidEntity { what: "caller", message })?;
+        extra.push(entity);
+    }
+    if let Some(r) = resource {
+        let resource_uid = uid(&r.entity_type, &r.id).map_err(|e| GuardError::InvalidEntity {
+            what: "resource",
+            message: e.to_string(),
+        })?;
+        let entity = value::entity(resource_uid, &r.attributes, &r.tags)
+            .map_err(|message| GuardError::InvalidEntity { what: "resource", message })?;
+        extra.push(entity);
+    }
+    if extra.is_empty() {
         return Ok(None);
     }
-    let mut entities = sets.action_entities.clone();
-    for (what, json) in [
-        ("caller", principal.map(Principal::to_entity_json)),
-        ("resource", resource.map(ResourceFacts::to_entity_json)),
-    ] {
-        if let Some(json) = json {
-            entities = entities
-                .add_entities_from_json_value(Value::Array(vec![json]), Some(&sets.schema))
-                .map_err(|e| GuardError::InvalidEntity {
-                    what,
-                    message: e.to_string(),
-                })?;
-        }
+    // With the schema, Cedar checks each entity against its type and adds the action entities.
+    Entities::from_entities(extra, Some(&sets.schema))
+        .map(Some)
+        .map_err(|e| GuardError::InvalidEntity {
+            what: if resource.is_some() { "resource" } else { "caller" },
+            message: describe(&e),
+        })
+}
+
+fn id_attribute(id: &str) -> serde_json::Map<String, Value> {
+    serde_json::Map::from_iter([("id".to_owned(), Value::String(id.to_owned()))])
+}
+
+/// Cedar says only that the context does not fit; the declared arguments say which field and
+/// why. Worked out only once a request has failed, so the cost stays off the normal path.
+fn context_mismatch(
+    sets: &PolicySets,
+    action: &EntityUid,
+    input: &Value,
+    err: &RequestValidationError,
+) -> String {
+    let (Some(declared), Value::Object(given)) = (sets.arguments.get(action), input) else {
+        return describe(err);
+    };
+    let problems: Vec<String> = given
+        .iter()
+        .filter_map(|(name, value)| match declared.get(name) {
+            None => Some(format!(
+                "unknown argument `{name}` (declared: {})",
+                declared.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+            )),
+            Some(ty) if !json_fits(ty, value) => Some(format!(
+                "`{name}` must be {ty}, got {}",
+                json_type(value)
+            )),
+            Some(_) => None,
+        })
+        .collect();
+    if problems.is_empty() {
+        describe(err)
+    } else {
+        problems.join("; ")
     }
-    Ok(Some(entities))
+}
+
+/// Whether a JSON value has the shape of a Cedar type named in the schema.
+fn json_fits(cedar_type: &str, value: &Value) -> bool {
+    match cedar_type {
+        "String" => value.is_string(),
+        "Long" => value.is_i64(),
+        "Bool" | "Boolean" => value.is_boolean(),
+        "Set" => value.is_array(),
+        "Record" => value.is_object(),
+        // Entity references and extension types: let Cedar's own message speak.
+        _ => true,
+    }
 }
 
 fn link_gateway(sets: &PolicySets, arn: &str) -> Result<LinkedGateway, GuardError> {
@@ -486,16 +546,17 @@ fn link_gateway(sets: &PolicySets, arn: &str) -> Result<LinkedGateway, GuardErro
         return Err(GuardError::InvalidGatewayArn(arn.to_owned()));
     }
     let uid = uid("AgentCore::Gateway", arn)?;
-    let set = sets
-        .link_gateway(&uid)
-        .map_err(|message| GuardError::Link {
-            arn: arn.to_owned(),
-            message,
-        })?;
+    let link_error = |message| GuardError::Link {
+        arn: arn.to_owned(),
+        message,
+    };
+    let set = sets.link_gateway(&uid).map_err(link_error)?;
+    let slices = sets.gateway_slices(&uid).map_err(link_error)?;
     Ok(LinkedGateway {
         arn: arn.to_owned(),
         uid,
         set,
+        slices,
     })
 }
 
@@ -528,6 +589,18 @@ fn uid(type_name_str: &str, id: &str) -> Result<EntityUid, GuardError> {
         type_name(type_name_str)?,
         EntityId::new(id),
     ))
+}
+
+/// An error's message with its causes, so "entity does not conform to the schema" says how.
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 fn json_type(value: &Value) -> &'static str {

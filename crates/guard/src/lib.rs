@@ -35,6 +35,7 @@ pub mod error;
 mod guard;
 pub mod policy;
 pub mod request;
+mod value;
 
 pub use audit::{AuditRecord, AuditSink, EmfStdout, MemoryAudit, NoAudit};
 pub use decision::{Check, Decision, Mode, Reason};

@@ -19,7 +19,7 @@ use std::{
 };
 
 use cedar_policy::{
-    Entities, EntityUid, Policy, PolicyId, PolicySet, Schema, SchemaFragment, SlotId, Template,
+    ActionConstraint, Entities, EntityUid, Policy, PolicyId, PolicySet, Schema, SchemaFragment, SlotId, Template,
     ValidationMode, Validator,
 };
 use miette::Diagnostic;
@@ -240,12 +240,18 @@ pub struct PolicySets {
     /// The gateway templates (and any static gateway policies), unlinked.
     gateway_templates: PolicySet,
     pub(crate) resource: PolicySet,
+    pub(crate) resource_slices: Slices,
     /// The action entities of the schema, built once.
     pub(crate) action_entities: Entities,
-    /// Every action the schema declares, for a clear "unknown tool" error.
+    /// Every action the schema declares.
     pub(crate) actions: HashSet<EntityUid>,
+    /// The declared `context.input` arguments of each action, for errors that name the field.
+    pub(crate) arguments: HashMap<EntityUid, Arguments>,
     origins: HashMap<String, Origin>,
 }
+
+/// Policy sets by the action they can apply to.
+pub(crate) type Slices = HashMap<EntityUid, PolicySet>;
 
 /// Templates are stored under this prefix so their links can carry the `@id` itself.
 const TEMPLATE_PREFIX: &str = "template:";
@@ -255,7 +261,7 @@ impl PolicySets {
     pub fn load(sources: &PolicySources) -> Result<Self, LoadError> {
         let mut problems = Vec::new();
 
-        let (agentcore_schema, schema) = load_schema(sources, &mut problems);
+        let (agentcore_schema, schema, arguments) = load_schema(sources, &mut problems);
         let mut origins = HashMap::new();
         let gateway = parse_set(sources, GATEWAY_DIR, true, &mut origins, &mut problems);
         let resource = parse_set(sources, RESOURCE_DIR, false, &mut origins, &mut problems);
@@ -289,42 +295,57 @@ impl PolicySets {
             problems: vec![Problem::file(AGENTCORE_SCHEMA, e.to_string())],
         })?;
         let actions = schema.actions().cloned().collect();
-        Ok(Self {
+        let mut sets = Self {
             gateway_templates: rename_templates(gateway),
             resource,
+            resource_slices: Slices::new(),
             schema,
             action_entities,
             actions,
+            arguments,
             origins,
-        })
+        };
+        sets.resource_slices = sets
+            .slices(&sets.resource, None)
+            .map_err(|e| LoadError {
+                problems: vec![Problem::file(RESOURCE_DIR, e)],
+            })?;
+        Ok(sets)
     }
 
     /// The gateway set linked to one gateway: each template becomes a policy named by its
     /// `@id`, with `?resource` bound to `AgentCore::Gateway::"<arn>"`.
     pub fn link_gateway(&self, gateway: &EntityUid) -> Result<PolicySet, String> {
-        let mut linked = PolicySet::new();
-        for policy in self.gateway_templates.policies() {
-            linked.add(policy.clone()).map_err(|e| e.to_string())?;
-        }
-        for template in self.gateway_templates.templates() {
-            linked
-                .add_template(template.clone())
-                .map_err(|e| e.to_string())?;
-            let id = template
-                .id()
-                .to_string()
-                .strip_prefix(TEMPLATE_PREFIX)
-                .map(ToOwned::to_owned)
-                .unwrap_or_else(|| template.id().to_string());
-            linked
-                .link(
-                    template.id().clone(),
-                    PolicyId::new(id),
-                    HashMap::from([(SlotId::resource(), gateway.clone())]),
-                )
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(linked)
+        build_set(&self.gateway_templates, |_| true, Some(gateway))
+    }
+
+    /// The linked gateway set, sliced by action.
+    pub(crate) fn gateway_slices(&self, gateway: &EntityUid) -> Result<Slices, String> {
+        self.slices(&self.gateway_templates, Some(gateway))
+    }
+
+    /// One policy set per schema action, holding only the policies whose scope can match that
+    /// action. A policy whose action scope cannot match evaluates to false without error, so
+    /// leaving it out changes no decision; it only saves evaluating it.
+    fn slices(&self, set: &PolicySet, gateway: Option<&EntityUid>) -> Result<Slices, String> {
+        self.actions
+            .iter()
+            .map(|action| {
+                let ancestors: Vec<&EntityUid> = self
+                    .action_entities
+                    .ancestors(action)
+                    .map(Iterator::collect)
+                    .unwrap_or_default();
+                let matches = |c: &ActionConstraint| match c {
+                    ActionConstraint::Any => true,
+                    ActionConstraint::Eq(a) => a == action,
+                    ActionConstraint::In(groups) => groups
+                        .iter()
+                        .any(|g| g == action || ancestors.contains(&g)),
+                };
+                Ok((action.clone(), build_set(set, matches, gateway)?))
+            })
+            .collect()
     }
 
     /// The combined schema (AgentCore and resource parts).
@@ -353,12 +374,43 @@ impl PolicySets {
     }
 }
 
+/// The static policies and linked templates of `set` whose action scope `keep` accepts.
+fn build_set(
+    set: &PolicySet,
+    keep: impl Fn(&ActionConstraint) -> bool,
+    gateway: Option<&EntityUid>,
+) -> Result<PolicySet, String> {
+    let mut built = PolicySet::new();
+    for policy in set.policies().filter(|p| keep(&p.action_constraint())) {
+        built.add(policy.clone()).map_err(|e| e.to_string())?;
+    }
+    for template in set.templates().filter(|t| keep(&t.action_constraint())) {
+        let Some(gateway) = gateway else {
+            return Err(format!("template `{}` needs a gateway to link", template.id()));
+        };
+        built
+            .add_template(template.clone())
+            .map_err(|e| e.to_string())?;
+        let id = template.id().to_string();
+        let linked_id = id.strip_prefix(TEMPLATE_PREFIX).unwrap_or(&id).to_owned();
+        built
+            .link(
+                template.id().clone(),
+                PolicyId::new(linked_id),
+                HashMap::from([(SlotId::resource(), gateway.clone())]),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(built)
+}
+
 fn load_schema(
     sources: &PolicySources,
     problems: &mut Vec<Problem>,
-) -> (Option<Schema>, Option<Schema>) {
+) -> (Option<Schema>, Option<Schema>, HashMap<EntityUid, Arguments>) {
     let mut agentcore = None;
     let mut fragments = Vec::new();
+    let mut arguments = HashMap::new();
     for file in sources.under(SCHEMA_DIR) {
         match SchemaFragment::from_cedarschema_str(&file.text) {
             Ok((fragment, warnings)) => {
@@ -367,6 +419,9 @@ fn load_schema(
                 }
                 if file.name == AGENTCORE_SCHEMA {
                     agentcore = Some(fragment.clone());
+                }
+                if let Ok(json) = fragment.clone().to_json_value() {
+                    arguments.extend(declared_arguments(&json));
                 }
                 fragments.push(fragment);
             }
@@ -380,7 +435,7 @@ fn load_schema(
                 "missing: the gateway policies are validated against it",
             ));
         }
-        return (None, None);
+        return (None, None, arguments);
     };
     let agentcore = Schema::from_schema_fragments([agentcore])
         .map_err(|e| problems.push(Problem::file(AGENTCORE_SCHEMA, e.to_string())))
@@ -388,7 +443,50 @@ fn load_schema(
     let full = Schema::from_schema_fragments(fragments)
         .map_err(|e| problems.push(Problem::file(SCHEMA_DIR, format!("combined schema: {e}"))))
         .ok();
-    (agentcore, full)
+    (agentcore, full, arguments)
+}
+
+/// The `context.input` arguments an action declares: name → Cedar type.
+pub(crate) type Arguments = std::collections::BTreeMap<String, String>;
+
+/// Reads each action's `context.input` attributes from a schema fragment in JSON form.
+fn declared_arguments(fragment: &serde_json::Value) -> HashMap<EntityUid, Arguments> {
+    let mut found = HashMap::new();
+    let Some(namespaces) = fragment.as_object() else {
+        return found;
+    };
+    for (namespace, body) in namespaces {
+        let Some(actions) = body.get("actions").and_then(|a| a.as_object()) else {
+            continue;
+        };
+        for (name, action) in actions {
+            let attributes = action
+                .pointer("/appliesTo/context/attributes/input/attributes")
+                .and_then(|a| a.as_object());
+            let (Some(attributes), Ok(uid)) = (
+                attributes,
+                EntityUid::from_str(&format!(
+                    "{namespace}::Action::{}",
+                    serde_json::Value::String(name.clone())
+                )),
+            ) else {
+                continue;
+            };
+            let types = attributes
+                .iter()
+                .map(|(arg, ty)| {
+                    let name = ty
+                        .get("name")
+                        .or_else(|| ty.get("type"))
+                        .and_then(|t| t.as_str())
+                        .unwrap_or("?");
+                    (arg.clone(), name.to_owned())
+                })
+                .collect();
+            found.insert(uid, types);
+        }
+    }
+    found
 }
 
 /// Parses every file of one set, naming each policy by its `@id`.

@@ -84,26 +84,6 @@ impl Principal {
             Self::OAuthUser { id, .. } | Self::IamEntity { id } => id,
         }
     }
-
-    /// The principal as a Cedar entity in JSON form.
-    pub(crate) fn to_entity_json(&self) -> Value {
-        let tags = match self {
-            Self::OAuthUser { tags, .. } => tags
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect(),
-            Self::IamEntity { .. } => Map::new(),
-        };
-        let mut entity = serde_json::json!({
-            "uid": { "type": self.entity_type(), "id": self.id() },
-            "attrs": { "id": self.id() },
-            "parents": [],
-        });
-        if let (Some(obj), Self::OAuthUser { .. }) = (entity.as_object_mut(), self) {
-            obj.insert("tags".to_owned(), Value::Object(tags));
-        }
-        entity
-    }
 }
 
 /// The kind of caller a gateway authenticates, used when the caller itself is unknown.
@@ -213,15 +193,6 @@ impl ResourceFacts {
     /// `Type::"id"`, as Cedar prints the entity.
     pub fn uid_string(&self) -> String {
         format!("{}::{}", self.entity_type, Value::String(self.id.clone()))
-    }
-
-    pub(crate) fn to_entity_json(&self) -> Value {
-        serde_json::json!({
-            "uid": { "type": self.entity_type, "id": self.id },
-            "attrs": self.attributes,
-            "parents": [],
-            "tags": self.tags,
-        })
     }
 }
 

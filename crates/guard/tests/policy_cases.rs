@@ -1,0 +1,66 @@
+//! Every case file under `policies/tests/` runs as part of `cargo test`, against the shipped
+//! policies, exactly as `guard test` runs it.
+
+#![expect(clippy::unwrap_used, reason = "a test helper that cannot do its job fails the test")]
+
+use std::path::PathBuf;
+
+use guard::{
+    PolicySources,
+    cases::{ARTICLE_GATEWAY_ARN, CaseRunner, summary},
+};
+
+fn case_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/tests");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_case_file_passes() {
+    let runner = CaseRunner::new(&PolicySources::embedded(), ARTICLE_GATEWAY_ARN).unwrap();
+    let mut results = Vec::new();
+    for file in case_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        results.extend(runner.run_file(&file.display().to_string(), &text));
+    }
+    let failures: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed())
+        .map(ToString::to_string)
+        .collect();
+    assert!(failures.is_empty(), "{}\n{}", failures.join("\n"), summary(&results));
+    assert!(results.len() >= 40, "only {} cases", results.len());
+}
+
+#[test]
+fn the_articles_seven_cases_pass() {
+    let runner = CaseRunner::new(&PolicySources::embedded(), ARTICLE_GATEWAY_ARN).unwrap();
+    let text = include_str!("../../../policies/tests/article.json");
+    let results = runner.run_file("article.json", text);
+    assert_eq!(summary(&results), "7 passed, 0 failed");
+}
+
+#[test]
+fn a_wrong_expectation_fails_its_case() {
+    let runner = CaseRunner::new(&PolicySources::embedded(), ARTICLE_GATEWAY_ARN).unwrap();
+    let text = r#"[
+        {"name": "production restart expected to pass", "tool": "restart-service___restart_service",
+         "params": {"environment": "production", "service": "api"}, "expected": "ALLOW"},
+        {"name": "missing expected", "tool": "restart-service___restart_service", "params": {}},
+        {"name": "typo field", "tool": "clean-logs___clean_logs", "params": {}, "expected": "DENY", "expect": "DENY"}
+    ]"#;
+    let results = runner.run_file("bad.json", text);
+    assert_eq!(summary(&results), "0 passed, 3 failed");
+    assert!(results[1].detail.contains("missing field `expected`"), "{}", results[1].detail);
+    assert!(results[2].detail.contains("unknown field `expect`"), "{}", results[2].detail);
+    assert_eq!(
+        summary(&runner.run_file("x.json", "{}")),
+        "0 passed, 1 failed"
+    );
+}

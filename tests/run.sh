@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: everything CI runs, from a fresh clone.
+#
+# Installs what it needs (Python tools into .venv), starts the AWS emulator on 127.0.0.1, checks
+# formatting and lints, runs every test. The output ends with the test runner's summary.
+# Needs only: the Rust toolchain, Python 3 with pip, git.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/env.sh
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "lints (clippy, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "doc tests"
+cargo test --workspace --doc --locked -q
+
+step "tests"
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast --lib --bins --tests
+fi
