@@ -11,8 +11,14 @@
 //!
 //! Run with `cargo bench -p guard --bench decision`.
 
-#![expect(clippy::unwrap_used, reason = "benchmark setup: a failure must stop the run")]
-#![expect(missing_docs, reason = "criterion's macros generate undocumented items")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "benchmark setup: a failure must stop the run"
+)]
+#![expect(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
 
 use std::{hint::black_box, str::FromStr, sync::Arc};
 

@@ -74,6 +74,11 @@ pub enum GuardError {
     #[error("policy evaluation failed: {0}")]
     Evaluation(String),
 
+    /// The request was refused before any policy was asked (a misrouted tool, a missing
+    /// token, a body that is not a tool call).
+    #[error("{0}")]
+    Refused(String),
+
     /// Some policy needs the caller's identity, which this check is not told.
     #[error(
         "the decision depends on who is calling, which is unknown here \

@@ -15,13 +15,13 @@ use cedar_policy::{
 use serde_json::Value;
 
 use crate::{
-    policy::Slices,
-    value::{self, to_cedar},
     audit::{AuditRecord, AuditSink, DEFAULT_METRICS_NAMESPACE, EmfStdout, Subject},
     decision::{Check, Decision, Mode, Reason},
     error::GuardError,
+    policy::Slices,
     policy::{LoadError, PolicySets, PolicySources},
-    request::{CallerType, Principal, ResourceFacts, ToolCall, ToolName},
+    request::{CallerType, Principal, RequestIds, ResourceFacts, ToolCall, ToolName},
+    value::{self, to_cedar},
 };
 
 /// How a guard is set up. [`GuardConfig::from_env`] reads it from the environment.
@@ -207,18 +207,7 @@ impl Guard {
     /// Policy builds at the gateway. Writes one audit record.
     pub fn check_call(&self, call: &ToolCall<'_>) -> Decision {
         let started = Instant::now();
-        let mut subject = Subject {
-            gateway: self.gateway_arn(),
-            tool: call.tool,
-            action: format!("AgentCore::Action::{}", Value::String(call.tool.to_owned())),
-            principal: self.principal_label(call.principal),
-            resource: self
-                .gateway
-                .as_ref()
-                .map(|g| g.uid.to_string())
-                .unwrap_or_default(),
-            arguments: call.input,
-        };
+        let mut subject = self.call_subject(call);
         let outcome = self.decide_call(call, &mut subject);
         self.finish(Check::Call, None, outcome, subject, call, started.elapsed())
     }
@@ -270,6 +259,144 @@ impl Guard {
             call,
             started.elapsed(),
         )
+    }
+
+    /// May `principal` call `tool` at all — is there some set of arguments the gateway
+    /// policies could permit? Cedar's partial evaluation with the arguments unknown: a tool is
+    /// allowed here unless every possible call is denied. For callers that never see the
+    /// arguments (an API Gateway authorizer); the tool's own checks then decide the arguments.
+    /// Writes one audit record (a call check with no arguments).
+    pub fn check_tool(
+        &self,
+        tool: &str,
+        principal: Option<&Principal>,
+        ids: &RequestIds,
+    ) -> Decision {
+        let started = Instant::now();
+        let call = ToolCall {
+            tool,
+            input: &Value::Null,
+            principal,
+            ids,
+        };
+        let mut subject = self.call_subject(&call);
+        let outcome = self.analyse_tool(tool, principal, &mut subject);
+        self.finish(
+            Check::Call,
+            None,
+            outcome,
+            subject,
+            &call,
+            started.elapsed(),
+        )
+    }
+
+    /// Whether some call of `tool` by `principal` could be permitted; errors count as no.
+    /// Not audited: for filtering tool lists, not for deciding calls.
+    pub fn may_call(&self, tool: &str, principal: Option<&Principal>) -> bool {
+        let call = ToolCall {
+            tool,
+            input: &Value::Null,
+            principal,
+            ids: &RequestIds::default(),
+        };
+        let mut subject = self.call_subject(&call);
+        matches!(
+            self.analyse_tool(tool, principal, &mut subject),
+            Ok((Reason::Permitted, _))
+        )
+    }
+
+    /// Records a call refused before any policy was asked (a misrouted tool, a request that is
+    /// not a tool call), so that every refusal has its audit record.
+    pub fn refuse(&self, call: &ToolCall<'_>, reason: impl Into<String>) -> Decision {
+        let subject = self.call_subject(call);
+        let outcome = Err(GuardError::Refused(reason.into()));
+        self.finish(Check::Call, None, outcome, subject, call, Duration::ZERO)
+    }
+
+    fn call_subject<'a>(&'a self, call: &ToolCall<'a>) -> Subject<'a> {
+        Subject {
+            gateway: self.gateway_arn(),
+            tool: call.tool,
+            action: format!("AgentCore::Action::{}", Value::String(call.tool.to_owned())),
+            principal: self.principal_label(call.principal),
+            resource: self
+                .gateway
+                .as_ref()
+                .map(|g| g.uid.to_string())
+                .unwrap_or_default(),
+            arguments: call.input,
+        }
+    }
+
+    fn analyse_tool(
+        &self,
+        tool: &str,
+        principal: Option<&Principal>,
+        subject: &mut Subject<'_>,
+    ) -> Result<(Reason, Vec<String>), GuardError> {
+        let sets = self.sets.as_ref().map_err(|e| e.clone())?;
+        let gateway = self.gateway.as_ref().map_err(Clone::clone)?;
+        let tool = ToolName::parse(tool)?;
+        let action = uid("AgentCore::Action", tool.full)?;
+        subject.action = action.to_string();
+        let Some(set) = gateway.slices.get(&action) else {
+            return Err(GuardError::UnknownTool(tool.full.to_owned()));
+        };
+        let entities = entities(sets, principal, None)?;
+        let entities = entities.as_ref().unwrap_or(&sets.action_entities);
+        let builder = Request::builder();
+        let builder = match principal {
+            Some(p) => builder.principal(uid(p.entity_type(), p.id())?),
+            None => builder.unknown_principal_with_type(type_name(self.caller_type.entity_type())?),
+        };
+        // No context: the arguments are the unknown.
+        let request = builder
+            .action(action)
+            .resource(gateway.uid.clone())
+            .schema(&sets.schema)
+            .build()
+            .map_err(|e| GuardError::InvalidEntity {
+                what: "request",
+                message: describe(&e),
+            })?;
+        let response = self
+            .authorizer
+            .is_authorized_partial(&request, set, entities);
+        let errors: Vec<String> = response
+            .definitely_errored()
+            .map(ToString::to_string)
+            .collect();
+        if !errors.is_empty() {
+            return Err(GuardError::Evaluation(format!(
+                "policies {} failed to evaluate",
+                errors.join(", ")
+            )));
+        }
+        let ids = |policies: &mut dyn Iterator<Item = cedar_policy::Policy>, effect| {
+            let mut ids: Vec<String> = policies
+                .filter(|p| p.effect() == effect)
+                .map(|p| p.id().to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        Ok(match response.decision() {
+            Some(CedarDecision::Deny) => {
+                let forbids = ids(&mut response.definitely_satisfied(), Effect::Forbid);
+                if forbids.is_empty() {
+                    (Reason::NoPolicyPermits, forbids)
+                } else {
+                    (Reason::Forbidden, forbids)
+                }
+            }
+            // Allowed outright, or allowed for some arguments.
+            Some(CedarDecision::Allow) | None => (
+                Reason::Permitted,
+                ids(&mut response.may_be_determining(), Effect::Permit),
+            ),
+        })
     }
 
     fn decide_call(
@@ -355,7 +482,8 @@ impl Guard {
         let entities = entities.as_ref().unwrap_or(&sets.action_entities);
         let action = e.action.clone();
         let request_error = |err: RequestValidationError| match err {
-            RequestValidationError::InvalidContext(_) | RequestValidationError::TypeOfContext(_) => {
+            RequestValidationError::InvalidContext(_)
+            | RequestValidationError::TypeOfContext(_) => {
                 invalid_input(context_mismatch(sets, &action, e.input, &err))
             }
             other => GuardError::InvalidEntity {
@@ -402,9 +530,13 @@ impl Guard {
                     .schema(schema)
                     .build()
                     .map_err(request_error)?;
-                let response = self.authorizer.is_authorized_partial(&request, set, entities);
-                let errors: Vec<String> =
-                    response.definitely_errored().map(ToString::to_string).collect();
+                let response = self
+                    .authorizer
+                    .is_authorized_partial(&request, set, entities);
+                let errors: Vec<String> = response
+                    .definitely_errored()
+                    .map(ToString::to_string)
+                    .collect();
                 if !errors.is_empty() {
                     return Err(GuardError::Evaluation(format!(
                         "policies {} failed to evaluate",
@@ -421,7 +553,9 @@ impl Guard {
                     ids
                 };
                 match response.decision() {
-                    Some(CedarDecision::Allow) => Ok((Reason::Permitted, satisfied(Effect::Permit))),
+                    Some(CedarDecision::Allow) => {
+                        Ok((Reason::Permitted, satisfied(Effect::Permit)))
+                    }
                     Some(CedarDecision::Deny) => {
                         let forbids = satisfied(Effect::Forbid);
                         if forbids.is_empty() {
@@ -467,8 +601,13 @@ fn entities(
             Principal::OAuthUser { id, tags } => (id_attribute(id), tags),
             Principal::IamEntity { id } => (id_attribute(id), &no_tags),
         };
-        let entity = value::entity(uid(p.entity_type(), p.id())?, &attrs, tags)
-            .map_err(|message| GuardError::InvalidEntity { what: "caller", message })?;
+        let entity =
+            value::entity(uid(p.entity_type(), p.id())?, &attrs, tags).map_err(|message| {
+                GuardError::InvalidEntity {
+                    what: "caller",
+                    message,
+                }
+            })?;
         extra.push(entity);
     }
     if let Some(r) = resource {
@@ -476,8 +615,12 @@ fn entities(
             what: "resource",
             message: e.to_string(),
         })?;
-        let entity = value::entity(resource_uid, &r.attributes, &r.tags)
-            .map_err(|message| GuardError::InvalidEntity { what: "resource", message })?;
+        let entity = value::entity(resource_uid, &r.attributes, &r.tags).map_err(|message| {
+            GuardError::InvalidEntity {
+                what: "resource",
+                message,
+            }
+        })?;
         extra.push(entity);
     }
     if extra.is_empty() {
@@ -487,7 +630,11 @@ fn entities(
     Entities::from_entities(extra, Some(&sets.schema))
         .map(Some)
         .map_err(|e| GuardError::InvalidEntity {
-            what: if resource.is_some() { "resource" } else { "caller" },
+            what: if resource.is_some() {
+                "resource"
+            } else {
+                "caller"
+            },
             message: describe(&e),
         })
 }
@@ -512,12 +659,15 @@ fn context_mismatch(
         .filter_map(|(name, value)| match declared.get(name) {
             None => Some(format!(
                 "unknown argument `{name}` (declared: {})",
-                declared.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+                declared
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
-            Some(ty) if !json_fits(ty, value) => Some(format!(
-                "`{name}` must be {ty}, got {}",
-                json_type(value)
-            )),
+            Some(ty) if !json_fits(ty, value) => {
+                Some(format!("`{name}` must be {ty}, got {}", json_type(value)))
+            }
             Some(_) => None,
         })
         .collect();

@@ -19,8 +19,8 @@ use std::{
 };
 
 use cedar_policy::{
-    ActionConstraint, Entities, EntityUid, Policy, PolicyId, PolicySet, Schema, SchemaFragment, SlotId, Template,
-    ValidationMode, Validator,
+    ActionConstraint, Entities, EntityUid, Policy, PolicyId, PolicySet, Schema, SchemaFragment,
+    SlotId, Template, ValidationMode, Validator,
 };
 use miette::Diagnostic;
 
@@ -305,11 +305,9 @@ impl PolicySets {
             arguments,
             origins,
         };
-        sets.resource_slices = sets
-            .slices(&sets.resource, None)
-            .map_err(|e| LoadError {
-                problems: vec![Problem::file(RESOURCE_DIR, e)],
-            })?;
+        sets.resource_slices = sets.slices(&sets.resource, None).map_err(|e| LoadError {
+            problems: vec![Problem::file(RESOURCE_DIR, e)],
+        })?;
         Ok(sets)
     }
 
@@ -339,9 +337,9 @@ impl PolicySets {
                 let matches = |c: &ActionConstraint| match c {
                     ActionConstraint::Any => true,
                     ActionConstraint::Eq(a) => a == action,
-                    ActionConstraint::In(groups) => groups
-                        .iter()
-                        .any(|g| g == action || ancestors.contains(&g)),
+                    ActionConstraint::In(groups) => {
+                        groups.iter().any(|g| g == action || ancestors.contains(&g))
+                    }
                 };
                 Ok((action.clone(), build_set(set, matches, gateway)?))
             })
@@ -386,7 +384,10 @@ fn build_set(
     }
     for template in set.templates().filter(|t| keep(&t.action_constraint())) {
         let Some(gateway) = gateway else {
-            return Err(format!("template `{}` needs a gateway to link", template.id()));
+            return Err(format!(
+                "template `{}` needs a gateway to link",
+                template.id()
+            ));
         };
         built
             .add_template(template.clone())
@@ -407,7 +408,11 @@ fn build_set(
 fn load_schema(
     sources: &PolicySources,
     problems: &mut Vec<Problem>,
-) -> (Option<Schema>, Option<Schema>, HashMap<EntityUid, Arguments>) {
+) -> (
+    Option<Schema>,
+    Option<Schema>,
+    HashMap<EntityUid, Arguments>,
+) {
     let mut agentcore = None;
     let mut fragments = Vec::new();
     let mut arguments = HashMap::new();

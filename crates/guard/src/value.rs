@@ -91,7 +91,11 @@ mod tests {
         assert_eq!(err, "`a.b.1` is 2.5: Cedar has no fractional numbers");
         let err = to_cedar(&json!({"environment": null})).unwrap_err();
         assert_eq!(err, "`environment` is null: Cedar has no null");
-        assert!(to_cedar(&json!({"n": u64::MAX})).unwrap_err().contains("too large"));
+        assert!(
+            to_cedar(&json!({"n": u64::MAX}))
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 
     #[test]
@@ -99,6 +103,9 @@ mod tests {
         let v = to_cedar(&json!({"s": "x", "b": true, "n": -3, "l": ["a"], "o": {}})).unwrap();
         let context = cedar_policy::Context::from_pairs([("input".to_owned(), v)]).unwrap();
         let json = context.to_json_value().unwrap();
-        assert_eq!(json, json!({"input": {"s": "x", "b": true, "n": -3, "l": ["a"], "o": {}}}));
+        assert_eq!(
+            json,
+            json!({"input": {"s": "x", "b": true, "n": -3, "l": ["a"], "o": {}}})
+        );
     }
 }

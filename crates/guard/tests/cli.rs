@@ -1,6 +1,9 @@
 //! The `guard` binary, as a user runs it.
 
-#![expect(clippy::unwrap_used, reason = "a test helper that cannot do its job fails the test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test helper that cannot do its job fails the test"
+)]
 
 use std::process::{Command, Output};
 
@@ -40,7 +43,10 @@ fn test_fails_on_an_unseen_file_with_a_wrong_expectation() {
     let out = guard(&["test", file.to_str().unwrap()]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("FAIL wrongly expected: expected ALLOW, got DENY"), "{text}");
+    assert!(
+        text.contains("FAIL wrongly expected: expected ALLOW, got DENY"),
+        "{text}"
+    );
     assert_eq!(text.lines().last(), Some("1 passed, 1 failed"));
 }
 
@@ -104,12 +110,22 @@ fn render_links_the_given_gateway() {
     let out = guard(&["render", "--gateway-arn", arn]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}");
-    assert_eq!(text.matches(&format!("AgentCore::Gateway::\"{arn}\"")).count(), 4);
+    assert_eq!(
+        text.matches(&format!("AgentCore::Gateway::\"{arn}\""))
+            .count(),
+        4
+    );
 }
 
 #[test]
 fn bad_json_arguments_are_a_usage_error() {
-    let out = guard(&["check", "--tool", "clean-logs___clean_logs", "--input", "{not json"]);
+    let out = guard(&[
+        "check",
+        "--tool",
+        "clean-logs___clean_logs",
+        "--input",
+        "{not json",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--input is not valid"));
 }

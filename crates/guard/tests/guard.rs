@@ -75,7 +75,10 @@ fn assert_every_decision_is_an_error(guard: &Guard, expected: &str) {
     ] {
         assert!(!decision.proceeds(), "{decision:?}");
         let explained = decision.explain();
-        assert!(explained.contains("error, not a policy decision"), "{explained}");
+        assert!(
+            explained.contains("error, not a policy decision"),
+            "{explained}"
+        );
         assert!(explained.contains(expected), "{explained}");
     }
 }
@@ -115,7 +118,10 @@ fn gateway_policies_must_validate_against_the_agentcore_schema_alone() {
     let leaky = "@id(\"names_guard_types\")\npermit (principal, action == Guard::Action::\"clean_logs\", resource);\n";
     let (guard, _) = guard_with(with_file("gateway/leaky.cedar", leaky), Mode::Enforce);
     let err = guard.policy_sets().unwrap_err();
-    assert!(err.problems.iter().all(|p| p.file == "gateway/leaky.cedar"), "{err}");
+    assert!(
+        err.problems.iter().all(|p| p.file == "gateway/leaky.cedar"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -129,7 +135,10 @@ fn policies_without_an_id_or_with_a_duplicate_id_are_refused() {
     let (guard, _) = guard_with(with_file("resource/dup.cedar", dup), Mode::Enforce);
     let err = guard.policy_sets().unwrap_err();
     assert!(err.to_string().contains("duplicate policy id"), "{err}");
-    assert!(err.to_string().contains("resource/protection.cedar"), "{err}");
+    assert!(
+        err.to_string().contains("resource/protection.cedar"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -150,7 +159,11 @@ fn missing_gateway_arn_denies_every_call_check_but_not_resource_checks() {
     let decision = guard.check_call(&c);
     assert_eq!(decision.error(), Some(&GuardError::NoGatewayArn));
     assert!(decision.explain().contains("GATEWAY_ARN is not set"));
-    assert!(guard.check_resource(&c, &staging_instance("staging")).is_allow());
+    assert!(
+        guard
+            .check_resource(&c, &staging_instance("staging"))
+            .is_allow()
+    );
 }
 
 #[test]
@@ -160,7 +173,10 @@ fn a_malformed_gateway_arn_denies_every_call_check() {
         ..GuardConfig::default()
     };
     let guard = Guard::from_config(&config, Arc::new(MemoryAudit::new()));
-    assert!(matches!(guard.health(), Err(GuardError::InvalidGatewayArn(_))));
+    assert!(matches!(
+        guard.health(),
+        Err(GuardError::InvalidGatewayArn(_))
+    ));
     let ids = RequestIds::default();
     let input = json!({"environment": "staging", "service": "api"});
     assert!(!guard.check_call(&call(RESTART, &input, &ids)).proceeds());
@@ -180,7 +196,10 @@ fn log_only_records_a_would_deny_and_lets_the_call_go_on() {
     let records = audit.records();
     assert_eq!(records.len(), 1);
     let r = &records[0];
-    assert_eq!((r.decision, r.outcome, r.enforced), ("DENY", "would_deny", false));
+    assert_eq!(
+        (r.decision, r.outcome, r.enforced),
+        ("DENY", "would_deny", false)
+    );
     assert_eq!(r.mode, Mode::LogOnly);
     assert_eq!(r.request_ids.lambda.as_deref(), Some("req-1"));
 }
@@ -204,7 +223,10 @@ fn enforce_blocks_and_audits_each_check_once() {
     let records = audit.records();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0].check, Check::Call);
-    assert_eq!(records[0].resource, format!("AgentCore::Gateway::\"{ARTICLE_GATEWAY_ARN}\""));
+    assert_eq!(
+        records[0].resource,
+        format!("AgentCore::Gateway::\"{ARTICLE_GATEWAY_ARN}\"")
+    );
     assert_eq!(records[0].policies, ["allow_terminate_non_production"]);
     assert_eq!(records[1].check, Check::Resource);
     assert_eq!(records[1].resource, "Guard::Ec2Instance::\"i-0abc\"");
@@ -226,7 +248,10 @@ fn the_audit_line_is_an_emf_document() {
     assert_eq!(metrics["Dimensions"], json!([["Tool", "Check"]]));
     assert_eq!(line["Tool"], "terminate_instance");
     assert_eq!(line["Check"], "call");
-    assert_eq!((line["Allow"].clone(), line["Deny"].clone()), (json!(0), json!(1)));
+    assert_eq!(
+        (line["Allow"].clone(), line["Deny"].clone()),
+        (json!(0), json!(1))
+    );
     assert_eq!(line["guard_audit"]["decision"], "DENY");
     assert!(line["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
 }
@@ -242,7 +267,9 @@ fn a_policy_on_the_callers_claims_needs_a_known_caller() {
 
     // Unknown caller (a tool Lambda): the decision hangs on the caller, so it is refused.
     let decision = guard.check_call(&call(RESTART, &input, &ids));
-    assert!(matches!(decision.error(), Some(GuardError::CallerUnknown(p)) if p.contains("ops_scope_may_restart_production")));
+    assert!(
+        matches!(decision.error(), Some(GuardError::CallerUnknown(p)) if p.contains("ops_scope_may_restart_production"))
+    );
     // Staging needs no caller: the article's policy decides alone.
     let staging = json!({"environment": "staging", "service": "api-gateway"});
     assert!(guard.check_call(&call(RESTART, &staging, &ids)).is_allow());
@@ -283,7 +310,10 @@ fn the_caller_type_comes_from_the_gateway_authorizer_type() {
         });
         config.gateway_arn = Some(ARTICLE_GATEWAY_ARN.to_owned());
         let guard = Guard::new(Ok(sources.clone()), &config, Arc::new(MemoryAudit::new()));
-        assert_eq!(guard.check_call(&call(RESTART, &input, &ids)).is_allow(), allowed);
+        assert_eq!(
+            guard.check_call(&call(RESTART, &input, &ids)).is_allow(),
+            allowed
+        );
     }
 }
 
@@ -333,4 +363,53 @@ fn policies_load_from_a_directory_override() {
     };
     let guard = Guard::from_config(&missing, Arc::new(MemoryAudit::new()));
     assert!(!guard.check_call(&call(RESTART, &input, &ids)).proceeds());
+}
+
+#[test]
+fn may_call_asks_whether_any_arguments_could_be_permitted() {
+    let only_ops = "@id(\"ops_may_restart\")\npermit (principal is AgentCore::OAuthUser, action == AgentCore::Action::\"restart-service___restart_service\", resource == ?resource)\nwhen { principal.hasTag(\"scope\") && principal.getTag(\"scope\") == \"ops\" && context.input has environment && context.input.environment == \"staging\" };\n";
+    let no_terminate_for_readers = "@id(\"readers_never_terminate\")\nforbid (principal is AgentCore::OAuthUser, action == AgentCore::Action::\"terminate-instance___terminate_instance\", resource)\nwhen { principal.hasTag(\"scope\") && principal.getTag(\"scope\") == \"read\" };\n";
+    let mut files: Vec<PolicyFile> = with_file("gateway/restart_service.cedar", only_ops)
+        .files()
+        .to_vec();
+    files.push(PolicyFile {
+        name: "gateway/readers.cedar".to_owned(),
+        text: no_terminate_for_readers.to_owned(),
+    });
+    let (guard, audit) = guard_with(PolicySources::from_files("test", files), Mode::Enforce);
+    let user = |scope: &str| Principal::OAuthUser {
+        id: "u".to_owned(),
+        tags: [("scope".to_owned(), scope.to_owned())].into(),
+    };
+    let (ops, reader) = (user("ops"), user("read"));
+    assert!(guard.may_call(RESTART, Some(&ops)));
+    assert!(!guard.may_call(RESTART, Some(&reader)));
+    assert!(guard.may_call(TERMINATE, Some(&ops)));
+    assert!(!guard.may_call(TERMINATE, Some(&reader)));
+    assert!(guard.may_call("get-metrics___get_metrics", Some(&reader)));
+    assert!(!guard.may_call("drop-table___drop_table", Some(&ops)));
+    assert!(audit.records().is_empty(), "list filtering is not audited");
+
+    let ids = RequestIds::default();
+    let decision = guard.check_tool(TERMINATE, Some(&reader), &ids);
+    assert_eq!(decision.reason, Reason::Forbidden);
+    assert_eq!(decision.policies, ["readers_never_terminate"]);
+    let decision = guard.check_tool(RESTART, Some(&ops), &ids);
+    assert_eq!(decision.policies, ["ops_may_restart"]);
+    assert_eq!(audit.records().len(), 2);
+    assert_eq!(audit.records()[0].arguments, Value::Null);
+}
+
+#[test]
+fn a_refusal_is_audited_as_an_error() {
+    let (guard, audit) = shipped(Mode::LogOnly);
+    let ids = RequestIds::default();
+    let input = json!({"environment": "staging", "service": "api"});
+    let decision = guard.refuse(&call(RESTART, &input, &ids), "misrouted");
+    assert!(
+        !decision.proceeds(),
+        "refusals are never let through, even in LOG_ONLY"
+    );
+    assert_eq!(audit.records()[0].outcome, "error");
+    assert_eq!(audit.records()[0].errors, ["misrouted"]);
 }

@@ -1,7 +1,10 @@
 //! Every case file under `policies/tests/` runs as part of `cargo test`, against the shipped
 //! policies, exactly as `guard test` runs it.
 
-#![expect(clippy::unwrap_used, reason = "a test helper that cannot do its job fails the test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test helper that cannot do its job fails the test"
+)]
 
 use std::path::PathBuf;
 
@@ -34,7 +37,12 @@ fn every_shipped_case_file_passes() {
         .filter(|r| !r.passed())
         .map(ToString::to_string)
         .collect();
-    assert!(failures.is_empty(), "{}\n{}", failures.join("\n"), summary(&results));
+    assert!(
+        failures.is_empty(),
+        "{}\n{}",
+        failures.join("\n"),
+        summary(&results)
+    );
     assert!(results.len() >= 40, "only {} cases", results.len());
 }
 
@@ -57,8 +65,16 @@ fn a_wrong_expectation_fails_its_case() {
     ]"#;
     let results = runner.run_file("bad.json", text);
     assert_eq!(summary(&results), "0 passed, 3 failed");
-    assert!(results[1].detail.contains("missing field `expected`"), "{}", results[1].detail);
-    assert!(results[2].detail.contains("unknown field `expect`"), "{}", results[2].detail);
+    assert!(
+        results[1].detail.contains("missing field `expected`"),
+        "{}",
+        results[1].detail
+    );
+    assert!(
+        results[2].detail.contains("unknown field `expect`"),
+        "{}",
+        results[2].detail
+    );
     assert_eq!(
         summary(&runner.run_file("x.json", "{}")),
         "0 passed, 1 failed"
