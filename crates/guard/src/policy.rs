@@ -366,6 +366,17 @@ impl PolicySets {
         self.resource.num_of_policies()
     }
 
+    /// The `context.input` arguments the schema declares for an action (`AgentCore::Action`,
+    /// `restart-service___restart_service`): name → Cedar type.
+    pub fn declared_arguments(&self, action_type: &str, action: &str) -> Option<&Arguments> {
+        let uid = EntityUid::from_str(&format!(
+            "{action_type}::{}",
+            serde_json::Value::String(action.to_owned())
+        ))
+        .ok()?;
+        self.arguments.get(&uid)
+    }
+
     /// Where the policy with this `@id` was written.
     pub fn origin(&self, id: &str) -> Option<&Origin> {
         self.origins.get(id)
@@ -452,7 +463,7 @@ fn load_schema(
 }
 
 /// The `context.input` arguments an action declares: name → Cedar type.
-pub(crate) type Arguments = std::collections::BTreeMap<String, String>;
+pub type Arguments = std::collections::BTreeMap<String, String>;
 
 /// Reads each action's `context.input` attributes from a schema fragment in JSON form.
 fn declared_arguments(fragment: &serde_json::Value) -> HashMap<EntityUid, Arguments> {

@@ -22,6 +22,12 @@ use tracing::Instrument;
 
 pub use lambda_runtime::{Context, Diagnostic, Error, LambdaEvent};
 
+/// Sets up `tracing` the way `lambda_runtime` does, honouring `AWS_LAMBDA_LOG_FORMAT` and
+/// `AWS_LAMBDA_LOG_LEVEL`.
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
 const CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
 const DEADLINE: &str = "lambda-runtime-deadline-ms";

@@ -1,0 +1,34 @@
+//! AgentCore Gateway Lambda targets: the protocol and the guarded pipeline the tools share.
+//!
+//! A tool implements [`Tool`] (its input type, its real-resource lookup, its operation); a
+//! [`ToolHost`] runs every invocation through the same path (DESIGN.md §3): identify the call
+//! from the AgentCore client context, parse the arguments strictly, ask the guard's call check,
+//! read the real resource, ask the resource check, operate, and answer with an MCP
+//! `CallToolResult`. Deny at the call check: no AWS call at all. Deny at the resource check:
+//! no mutating call.
+
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod input;
+pub mod pipeline;
+pub mod result;
+pub mod testing;
+pub mod tool_schema;
+
+pub use error::{ErrorKind, ToolError};
+pub use pipeline::{Found, Tool, ToolHost};
+pub use result::CallToolResult;
+
+/// Runs a tool as a Lambda function: tracing, the guard from the environment, then the
+/// runtime loop. A tool's `main` builds its AWS client and calls this.
+pub async fn serve<T: Tool>(tool: T) -> Result<(), lambda_host::Error> {
+    let guard = std::sync::Arc::new(guard::Guard::from_env());
+    let host = std::sync::Arc::new(ToolHost::from_env(tool, guard));
+    lambda_host::run(move |event| {
+        let host = host.clone();
+        async move { host.handle(event).await }
+    })
+    .await
+}

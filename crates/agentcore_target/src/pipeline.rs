@@ -1,0 +1,209 @@
+//! The request path every tool follows (DESIGN.md §3): identify and parse, call check,
+//! real-resource lookup, resource check, operate, report. A tool supplies the
+//! domain steps; the order, the checks and the reporting live here once.
+
+use std::{future::Future, sync::Arc};
+
+use guard::{Decision, Guard, ResourceFacts, ToolCall};
+use lambda_host::{Diagnostic, LambdaEvent};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+
+use crate::{
+    error::ToolError,
+    identity::{Invocation, identify},
+    input,
+    result::{CallToolResult, GuardReport, Report},
+};
+
+/// What a tool found when it looked up the real resource.
+#[derive(Debug, Clone)]
+pub struct Found<R> {
+    /// The resource as the resource check sees it; `None` for a read-only tool that touches no
+    /// resource (the call check alone guards it).
+    pub facts: Option<ResourceFacts>,
+    /// Whatever the operation needs from the lookup.
+    pub resource: R,
+}
+
+/// The domain of one tool. Implementations hold their AWS clients and settings.
+pub trait Tool: Send + Sync + 'static {
+    /// The tool's name within its gateway target (`terminate_instance`).
+    const NAME: &'static str;
+    /// The gateway target name unless `GATEWAY_TARGET_NAME` says otherwise.
+    const DEFAULT_TARGET: &'static str;
+
+    /// The arguments; the serde derive must `deny_unknown_fields`.
+    type Input: DeserializeOwned + Send + Sync;
+    /// What the lookup hands to the operation.
+    type Resource: Send;
+    /// What the operation returns.
+    type Output: Serialize + Send;
+
+    /// Checks what types cannot (formats, ranges). No AWS call.
+    fn validate(input: &Self::Input) -> Result<(), ToolError>;
+
+    /// Reads the real resource (tags, state, protection flags). No mutation.
+    fn lookup(
+        &self,
+        input: &Self::Input,
+    ) -> impl Future<Output = Result<Found<Self::Resource>, ToolError>> + Send;
+
+    /// Performs the operation, or with `dry_run` reports what it would do and changes nothing.
+    fn operate(
+        &self,
+        input: &Self::Input,
+        resource: Self::Resource,
+    ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
+
+    /// One sentence about a result, for a person.
+    fn summary(output: &Self::Output) -> String;
+}
+
+/// A tool with its guard and its gateway target name: the Lambda handler.
+pub struct ToolHost<T> {
+    tool: T,
+    guard: Arc<Guard>,
+    target: String,
+}
+
+impl<T: Tool> ToolHost<T> {
+    /// A host for `tool` registered as gateway target `target`.
+    pub fn new(tool: T, guard: Arc<Guard>, target: impl Into<String>) -> Self {
+        Self {
+            tool,
+            guard,
+            target: target.into(),
+        }
+    }
+
+    /// A host whose target name comes from `GATEWAY_TARGET_NAME` (default
+    /// [`Tool::DEFAULT_TARGET`]).
+    pub fn from_env(tool: T, guard: Arc<Guard>) -> Self {
+        let target = crate::config::target_name(T::DEFAULT_TARGET);
+        Self::new(tool, guard, target)
+    }
+
+    /// The tool.
+    pub fn tool(&self) -> &T {
+        &self.tool
+    }
+
+    /// Handles one invocation. Tool failures and denials are results with `isError: true`;
+    /// the `Err` side is for faults of the function itself, and there are none here.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<CallToolResult, Diagnostic> {
+        let report = self.run(&event).await;
+        let result = CallToolResult::new(&report);
+        match report.status {
+            crate::result::Status::Ok => tracing::info!(tool = T::NAME, "{}", report.message),
+            _ => tracing::warn!(tool = T::NAME, "{}", report.message),
+        }
+        Ok(result)
+    }
+
+    async fn run(&self, event: &LambdaEvent<Value>) -> Report {
+        let payload = &event.payload;
+        let mode = self.guard.mode();
+
+        // Identify the call before parsing: another tool's arguments sent here are a misrouted
+        // call, and should be reported as one rather than as unknown fields.
+        let invocation = match identify(&event.context, T::NAME, &self.target) {
+            Ok(invocation) => invocation,
+            Err(misrouted) => {
+                let fallback = Invocation {
+                    tool: format!(
+                        "{}{}{}",
+                        self.target,
+                        guard::request::TOOL_SEPARATOR,
+                        T::NAME
+                    ),
+                    ids: guard::RequestIds {
+                        lambda: Some(event.context.request_id.clone()),
+                        ..guard::RequestIds::default()
+                    },
+                    from_gateway: true,
+                };
+                let call = self.call(&fallback, payload);
+                let decision = self.guard.refuse(&call, misrouted.to_string());
+                return Report::denied(
+                    &decision,
+                    GuardReport::new(mode, &fallback.tool, &[decision.clone()]),
+                );
+            }
+        };
+        let call = self.call(&invocation, payload);
+        let mut decisions: Vec<Decision> = Vec::with_capacity(2);
+        let report = |decisions: &[Decision]| GuardReport::new(mode, &invocation.tool, decisions);
+
+        // Parse strictly: nothing is asked or called for arguments that are not the tool's.
+        let input =
+            match input::parse::<T::Input>(payload).and_then(|i| T::validate(&i).map(|()| i)) {
+                Ok(input) => input,
+                Err(e) => return Report::error(&e, report(&decisions)),
+            };
+
+        // The call check: the gateway's question, asked again here.
+        let decision = self.guard.check_call(&call);
+        let proceeds = decision.proceeds();
+        decisions.push(decision);
+        if !proceeds {
+            return denied(&decisions, report(&decisions));
+        }
+
+        // The real resource.
+        let found = match self.tool.lookup(&input).await {
+            Ok(found) => found,
+            Err(e) => return Report::error(&e, report(&decisions)),
+        };
+
+        // The resource check: reality, not the agent's claim.
+        if let Some(facts) = &found.facts {
+            let decision = self.guard.check_resource(&call, facts);
+            let proceeds = decision.proceeds();
+            decisions.push(decision);
+            if !proceeds {
+                return denied(&decisions, report(&decisions));
+            }
+        }
+
+        // Operate.
+        match self.tool.operate(&input, found.resource).await {
+            Ok(output) => {
+                let mut message = T::summary(&output);
+                let would_deny: Vec<String> = decisions
+                    .iter()
+                    .filter(|d| d.would_deny())
+                    .map(Decision::explain)
+                    .collect();
+                if !would_deny.is_empty() {
+                    message = format!(
+                        "LOG_ONLY: the guard would have denied this call ({}); it went ahead. {message}",
+                        would_deny.join("; ")
+                    );
+                }
+                let result = serde_json::to_value(&output).unwrap_or(Value::Null);
+                Report::ok(message, result, report(&decisions))
+            }
+            Err(e) => Report::error(&e, report(&decisions)),
+        }
+    }
+
+    fn call<'a>(&self, invocation: &'a Invocation, payload: &'a Value) -> ToolCall<'a> {
+        ToolCall {
+            tool: &invocation.tool,
+            input: payload,
+            principal: None,
+            ids: &invocation.ids,
+        }
+    }
+}
+
+fn denied(decisions: &[Decision], guard: GuardReport) -> Report {
+    match decisions.last() {
+        Some(last) => Report::denied(last, guard),
+        None => Report::error(
+            &ToolError::configuration("denied without a decision"),
+            guard,
+        ),
+    }
+}

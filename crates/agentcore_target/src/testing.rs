@@ -1,0 +1,64 @@
+//! Helpers for testing tools: a guard over the shipped policies, events as the gateway and as
+//! a direct invoke send them, and the report inside a result.
+
+use std::sync::Arc;
+
+use guard::{Guard, GuardConfig, MemoryAudit, Mode, PolicySources};
+use lambda_host::{Context, LambdaEvent};
+use serde_json::Value;
+
+use crate::{CallToolResult, Tool, ToolHost, identity::TOOL_NAME_KEY};
+
+/// The gateway ARN tests link the policies to.
+pub const TEST_GATEWAY_ARN: &str = guard::cases::ARTICLE_GATEWAY_ARN;
+
+/// A guard over the shipped policies in `mode`, and the sink its audit records go to.
+pub fn guard(mode: Mode) -> (Arc<Guard>, MemoryAudit) {
+    let audit = MemoryAudit::new();
+    let config = GuardConfig {
+        mode,
+        gateway_arn: Some(TEST_GATEWAY_ARN.to_owned()),
+        ..GuardConfig::default()
+    };
+    let guard = Guard::new(
+        Ok(PolicySources::embedded()),
+        &config,
+        Arc::new(audit.clone()),
+    );
+    (Arc::new(guard), audit)
+}
+
+/// A host for `tool` under the default target name, with a guard in `mode`.
+pub fn host<T: Tool>(tool: T, mode: Mode) -> (ToolHost<T>, MemoryAudit) {
+    let (guard, audit) = guard(mode);
+    (ToolHost::new(tool, guard, T::DEFAULT_TARGET), audit)
+}
+
+/// An event as a direct invoke sends it: no client context.
+pub fn direct(payload: Value) -> LambdaEvent<Value> {
+    let mut context = Context::default();
+    context.request_id = "test-request".to_owned();
+    LambdaEvent::new(payload, context)
+}
+
+/// An event as AgentCore Gateway sends it, naming `tool` (`<target>___<tool>`).
+pub fn from_gateway(payload: Value, tool: &str) -> LambdaEvent<Value> {
+    let mut event = direct(payload);
+    event.context.client_context = serde_json::from_value(serde_json::json!({
+        "custom": {
+            TOOL_NAME_KEY: tool,
+            "bedrockAgentCoreGatewayId": "gw-xyz789",
+            "bedrockAgentCoreTargetId": "target-1",
+            "bedrockAgentCoreAwsRequestId": "agentcore-request",
+            "bedrockAgentCoreMcpMessageId": "1",
+            "bedrockAgentCoreMessageVersion": "1.0",
+        }
+    }))
+    .ok();
+    event
+}
+
+/// The JSON report inside a result (`Value::Null` if there is none).
+pub fn report(result: &CallToolResult) -> Value {
+    result.report().unwrap_or(Value::Null)
+}

@@ -1,0 +1,160 @@
+//! The tool schemas registered on gateway targets (`crates/<tool>/tool_schema.json`), and the
+//! checks that keep each one true to its parser and to the Cedar schema.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::Value;
+
+use crate::input;
+
+/// A tool schema: `{"name", "description", "inputSchema"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSchema {
+    /// The tool name.
+    pub name: String,
+    /// What the tool does, for the agent.
+    pub description: String,
+    /// The arguments.
+    #[serde(rename = "inputSchema")]
+    pub input_schema: InputSchema,
+}
+
+/// The arguments of a tool: an object of typed properties.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSchema {
+    /// Always `object`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Each argument.
+    pub properties: BTreeMap<String, Property>,
+    /// The arguments that must be given.
+    #[serde(default)]
+    pub required: Vec<String>,
+}
+
+/// One argument. Only what a gateway target's schema definition supports: a type and a
+/// description (allowed values and ranges are written in the description).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Property {
+    /// `string`, `integer`, `number` or `boolean`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What the argument means.
+    pub description: String,
+}
+
+impl ToolSchema {
+    /// Reads a tool schema file's text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let schema: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if schema.input_schema.kind != "object" {
+            return Err("inputSchema.type must be `object`".to_owned());
+        }
+        if let Some(r) = schema
+            .input_schema
+            .required
+            .iter()
+            .find(|r| !schema.input_schema.properties.contains_key(*r))
+        {
+            return Err(format!("required argument `{r}` is not a property"));
+        }
+        Ok(schema)
+    }
+
+    /// Checks that the parser for `I` accepts exactly what the schema says: `example` (every
+    /// property, valid) parses; dropping a property fails exactly when it is required; a
+    /// wrongly typed property fails; an unknown property fails. Returns every disagreement.
+    pub fn check_parser<I: DeserializeOwned>(&self, example: &Value) -> Vec<String> {
+        let mut problems = Vec::new();
+        let accepts = |v: &Value| input::parse::<I>(v).is_ok();
+        let Some(fields) = example.as_object() else {
+            return vec!["the example must be an object".to_owned()];
+        };
+        if !accepts(example) {
+            problems.push(format!("the parser rejects the example {example}"));
+        }
+        let properties = &self.input_schema.properties;
+        for name in properties.keys().filter(|n| !fields.contains_key(*n)) {
+            problems.push(format!("the example lacks property `{name}`"));
+        }
+        for (name, property) in properties {
+            let mut without = fields.clone();
+            without.remove(name);
+            let required = self.input_schema.required.contains(name);
+            if accepts(&Value::Object(without)) == required {
+                problems.push(format!(
+                    "`{name}` is {} in the schema but {} by the parser",
+                    if required { "required" } else { "optional" },
+                    if required { "optional" } else { "required" }
+                ));
+            }
+            let mut wrong = fields.clone();
+            wrong.insert(name.clone(), wrong_type(&property.kind));
+            if accepts(&Value::Object(wrong)) {
+                problems.push(format!(
+                    "the parser accepts `{name}` of a type other than {}",
+                    property.kind
+                ));
+            }
+        }
+        let mut unknown = fields.clone();
+        unknown.insert("not_an_argument".to_owned(), Value::Bool(true));
+        if accepts(&Value::Object(unknown)) {
+            problems.push("the parser accepts an unknown argument".to_owned());
+        }
+        problems
+    }
+
+    /// Checks that the Cedar schema declares the same arguments, with the types AgentCore
+    /// maps them to, for the gateway action `<target>___<name>` and (when declared) the
+    /// resource-check action `Guard::Action::"<name>"`.
+    pub fn check_cedar(&self, target: &str, sets: &guard::PolicySets) -> Vec<String> {
+        let expected: BTreeMap<String, String> = self
+            .input_schema
+            .properties
+            .iter()
+            .map(|(name, p)| (name.clone(), cedar_type(&p.kind).to_owned()))
+            .collect();
+        let gateway_action = format!("{target}{}{}", guard::request::TOOL_SEPARATOR, self.name);
+        let mut problems = Vec::new();
+        let mut compare = |action_type: &str, action: &str, required: bool| match sets
+            .declared_arguments(action_type, action)
+        {
+            Some(declared) if declared == &expected => {}
+            Some(declared) => problems.push(format!(
+                "{action_type}::\"{action}\" declares {declared:?}, the tool schema {expected:?}"
+            )),
+            None if required => {
+                problems.push(format!(
+                    "the Cedar schema has no {action_type}::\"{action}\""
+                ));
+            }
+            None => {}
+        };
+        compare("AgentCore::Action", &gateway_action, true);
+        compare("Guard::Action", &self.name, false);
+        problems
+    }
+}
+
+/// How AgentCore maps JSON Schema types to Cedar.
+fn cedar_type(json_type: &str) -> &'static str {
+    match json_type {
+        "string" => "String",
+        "integer" => "Long",
+        "boolean" => "Bool",
+        "number" => "decimal",
+        _ => "?",
+    }
+}
+
+fn wrong_type(json_type: &str) -> Value {
+    match json_type {
+        "string" => Value::from(7),
+        _ => Value::from("not the right type"),
+    }
+}

@@ -1,0 +1,230 @@
+//! `terminate_instance`: terminate one EC2 instance.
+//!
+//! Input → call check → the real instance (tags, state, `DisableApiTermination`) → resource
+//! check → `TerminateInstances` (with EC2's own `DryRun` when `dry_run`).
+
+use std::collections::BTreeMap;
+
+use agentcore_target::{Found, Tool, ToolError, input::check_identifier};
+use aws_sdk_ec2::{
+    Client,
+    error::{ProvideErrorMetadata, SdkError},
+    types::InstanceAttributeName,
+};
+use guard::ResourceFacts;
+use serde::{Deserialize, Serialize};
+
+/// The arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminateInput {
+    /// The environment the agent says the instance is in.
+    pub environment: String,
+    /// Exactly one instance id, `i-` and 8 or 17 hex digits.
+    pub instance_id: String,
+    /// Report what would happen (EC2's own DryRun check) and change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The instance as read before acting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    id: String,
+    state: String,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TerminateOutput {
+    /// The instance.
+    pub instance_id: String,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Its state before the call.
+    pub previous_state: String,
+    /// Its state after the call (unchanged for a dry run or an already terminated instance).
+    pub current_state: String,
+    /// Whether this call changed anything.
+    pub changed: bool,
+}
+
+/// The tool, holding its EC2 client.
+#[derive(Debug, Clone)]
+pub struct TerminateInstance {
+    ec2: Client,
+}
+
+impl TerminateInstance {
+    /// The tool over `ec2`.
+    pub fn new(ec2: Client) -> Self {
+        Self { ec2 }
+    }
+}
+
+impl Tool for TerminateInstance {
+    const NAME: &'static str = "terminate_instance";
+    const DEFAULT_TARGET: &'static str = "terminate-instance";
+    type Input = TerminateInput;
+    type Resource = Instance;
+    type Output = TerminateOutput;
+
+    fn validate(input: &TerminateInput) -> Result<(), ToolError> {
+        let id = &input.instance_id;
+        let hex = id.strip_prefix("i-").unwrap_or_default();
+        check_identifier(
+            "instance_id",
+            id,
+            19,
+            |c| c.is_ascii_alphanumeric() || c == '-',
+            "an EC2 instance id (`i-` and 8 or 17 lower-case hex digits)",
+        )?;
+        if !matches!(hex.len(), 8 | 17)
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(ToolError::invalid_input(format!(
+                "`instance_id` is `{id}`, which is not an EC2 instance id (`i-` and 8 or 17 lower-case hex digits)"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn lookup(&self, input: &TerminateInput) -> Result<Found<Instance>, ToolError> {
+        let id = &input.instance_id;
+        let described = self
+            .ec2
+            .describe_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .map_err(|e| ToolError::aws("ec2:DescribeInstances", &e))?;
+        let instance = described
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(id.as_str()))
+            .ok_or_else(|| ToolError::not_found(format!("instance `{id}` not found")))?;
+        let state = instance
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_owned())
+            .ok_or_else(|| ToolError::not_found(format!("EC2 reported no state for `{id}`")))?;
+        let tags: BTreeMap<String, String> = instance
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect();
+
+        // Not knowing whether the instance is protected is not the same as knowing it is not.
+        let protected = self
+            .ec2
+            .describe_instance_attribute()
+            .instance_id(id)
+            .attribute(InstanceAttributeName::DisableApiTermination)
+            .send()
+            .await
+            .map_err(|e| ToolError::aws("ec2:DescribeInstanceAttribute", &e))?
+            .disable_api_termination()
+            .and_then(|v| v.value())
+            .ok_or_else(|| {
+                ToolError::new(
+                    agentcore_target::ErrorKind::Aws,
+                    format!("EC2 did not report whether `{id}` is termination-protected"),
+                )
+            })?;
+
+        let facts = ResourceFacts::new("Guard::Ec2Instance", id.clone())
+            .attribute("state", state.clone())
+            .attribute("termination_protected", protected)
+            .tags(tags);
+        Ok(Found {
+            facts: Some(facts),
+            resource: Instance {
+                id: id.clone(),
+                state,
+            },
+        })
+    }
+
+    async fn operate(
+        &self,
+        input: &TerminateInput,
+        instance: Instance,
+    ) -> Result<TerminateOutput, ToolError> {
+        let unchanged = |dry_run| TerminateOutput {
+            instance_id: instance.id.clone(),
+            dry_run,
+            previous_state: instance.state.clone(),
+            current_state: instance.state.clone(),
+            changed: false,
+        };
+        if instance.state == "terminated" {
+            return Ok(unchanged(input.dry_run));
+        }
+        let request = self
+            .ec2
+            .terminate_instances()
+            .instance_ids(&instance.id)
+            .dry_run(input.dry_run);
+        if input.dry_run {
+            // EC2 answers a permitted dry run with the error `DryRunOperation`.
+            return match request.send().await {
+                Err(SdkError::ServiceError(e)) if e.err().code() == Some("DryRunOperation") => {
+                    Ok(unchanged(true))
+                }
+                Err(e) => Err(ToolError::aws("ec2:TerminateInstances (dry run)", &e)),
+                Ok(_) => Err(ToolError::new(
+                    agentcore_target::ErrorKind::Aws,
+                    format!(
+                        "EC2 did not treat the dry run of `{}` as a dry run; check the instance's state",
+                        instance.id
+                    ),
+                )),
+            };
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| ToolError::aws("ec2:TerminateInstances", &e))?;
+        let change = out
+            .terminating_instances()
+            .iter()
+            .find(|c| c.instance_id() == Some(instance.id.as_str()));
+        let state = |s: Option<&aws_sdk_ec2::types::InstanceState>| {
+            s.and_then(|s| s.name())
+                .map_or_else(|| "unknown".to_owned(), |n| n.as_str().to_owned())
+        };
+        Ok(TerminateOutput {
+            instance_id: instance.id.clone(),
+            dry_run: false,
+            previous_state: change
+                .map_or_else(|| instance.state.clone(), |c| state(c.previous_state())),
+            current_state: state(change.and_then(|c| c.current_state())),
+            changed: true,
+        })
+    }
+
+    fn summary(out: &TerminateOutput) -> String {
+        let id = &out.instance_id;
+        match (out.dry_run, out.changed) {
+            _ if out.previous_state == "terminated" => {
+                format!("`{id}` was already terminated; nothing to do")
+            }
+            (true, _) => format!(
+                "dry run: `{id}` ({}) would be terminated (EC2's DryRun check passed); nothing was changed",
+                out.previous_state
+            ),
+            (false, _) => format!(
+                "terminated `{id}` ({} → {})",
+                out.previous_state, out.current_state
+            ),
+        }
+    }
+}
