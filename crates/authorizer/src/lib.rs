@@ -1,0 +1,113 @@
+//! The gateway's Cedar policies, enforced in front of the tools by this project itself.
+//!
+//! One Lambda function, three forms chosen by `AUTHORIZER_FORM` (see [`config`]):
+//!
+//! - [`interceptor`] (default): an AgentCore Gateway REQUEST and RESPONSE interceptor. It asks
+//!   the same call check AgentCore Policy asks, with the same entities, against the same policy
+//!   files, so a team gets the same decisions with or without the managed policy engine — in
+//!   LOG_ONLY trials, with the engine detached, or in a region without it — and a second,
+//!   independent gate before the tools;
+//! - [`apigw`]: an API Gateway HTTP API or REST API Lambda authorizer, deciding whether the
+//!   caller may call the route's tool at all; the tool's own guard decides the arguments.
+//!
+//! Every decision and every refusal writes one audit record through the guard (DESIGN.md §7),
+//! and nothing that arrives — a missing token, a body that is not JSON-RPC, a broken
+//! configuration — makes the function crash: it denies, and says why.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use authorizer::{Authorizer, AuthorizerConfig};
+//! use guard::{Guard, GuardConfig, MemoryAudit};
+//! use lambda_host::{Context, LambdaEvent};
+//! use serde_json::json;
+//!
+//! let guard = Guard::from_config(
+//!     &GuardConfig {
+//!         gateway_arn: Some("arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/gw-xyz789".into()),
+//!         ..GuardConfig::default()
+//!     },
+//!     Arc::new(MemoryAudit::new()),
+//! );
+//! let authorizer = Authorizer::new(guard, AuthorizerConfig::from_lookup(|_| None));
+//!
+//! // A tools/call that arrived without its headers: refused, never passed on.
+//! let event = json!({"interceptorInputVersion": "1.0", "mcp": {"gatewayRequest": {"body": {
+//!     "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+//!     "params": {"name": "restart-service___restart_service",
+//!                "arguments": {"environment": "staging", "service": "api"}}}}}});
+//! let answer = authorizer.handle(LambdaEvent::new(event, Context::default())).unwrap();
+//! let error = &answer["mcp"]["transformedGatewayResponse"]["body"]["error"];
+//! assert_eq!(error["code"], -32002);
+//! assert!(error["message"].as_str().unwrap().contains("passRequestHeaders"));
+//! ```
+
+pub mod apigw;
+pub mod config;
+pub mod interceptor;
+pub mod token;
+pub mod verifier;
+
+use guard::{Guard, RequestIds, ToolCall};
+use lambda_host::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+pub use config::{AuthorizerConfig, ConfigError, Form, Routes};
+pub use verifier::JwtVerifier;
+
+/// The authorizer: a guard and a configuration, built once per process.
+#[derive(Debug)]
+pub struct Authorizer {
+    guard: Guard,
+    config: AuthorizerConfig,
+}
+
+impl Authorizer {
+    /// An authorizer deciding with `guard` in the form `config` names.
+    pub fn new(guard: Guard, config: AuthorizerConfig) -> Self {
+        Self { guard, config }
+    }
+
+    /// The guard decisions are taken by.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// Answers one invocation in the configured form.
+    ///
+    /// Only an unknown `AUTHORIZER_FORM` is an invocation error: the response shape is then
+    /// unknown, and an error is a denial in every form (API Gateway answers 500, the AgentCore
+    /// Gateway fails the request). It is audited like any refusal.
+    pub fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        let ids = RequestIds {
+            lambda: Some(event.context.request_id.clone()).filter(|id| !id.is_empty()),
+            ..RequestIds::default()
+        };
+        let setup = apigw::Setup {
+            routes: &self.config.routes,
+            verifier: &self.config.verifier,
+        };
+        match &self.config.form {
+            Ok(Form::GatewayInterceptor) => Ok(interceptor::intercept(
+                &self.guard,
+                &event.payload,
+                &event.context.request_id,
+            )),
+            Ok(Form::HttpApi) => {
+                let response = apigw::http_api(&self.guard, setup, &event.payload, &ids);
+                serde_json::to_value(response)
+                    .map_err(|e| lambda_host::diagnostic("InvalidResponse", e))
+            }
+            Ok(Form::RestApi) => Ok(apigw::rest_api(&self.guard, setup, &event.payload, &ids)),
+            Err(e) => {
+                let call = ToolCall {
+                    tool: interceptor::UNKNOWN_TOOL,
+                    input: &Value::Null,
+                    principal: None,
+                    ids: &ids,
+                };
+                self.guard.refuse(&call, e.to_string());
+                Err(lambda_host::diagnostic("InvalidConfiguration", e))
+            }
+        }
+    }
+}

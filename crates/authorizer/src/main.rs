@@ -1,0 +1,21 @@
+//! The authorizer Lambda function: an AgentCore Gateway interceptor or an API Gateway
+//! authorizer, as `AUTHORIZER_FORM` says.
+
+use std::sync::Arc;
+
+use authorizer::{Authorizer, AuthorizerConfig};
+use guard::Guard;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_host::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let authorizer = Arc::new(Authorizer::new(
+        Guard::from_env(),
+        AuthorizerConfig::from_env(),
+    ));
+    lambda_host::run(move |event| {
+        let authorizer = Arc::clone(&authorizer);
+        async move { authorizer.handle(event) }
+    })
+    .await
+}

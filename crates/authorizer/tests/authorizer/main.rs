@@ -1,0 +1,6 @@
+//! The authorizer as the gateways invoke it: events in, answers out, audit records kept.
+
+mod api_gateway;
+mod events;
+mod interceptor;
+mod support;
