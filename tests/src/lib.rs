@@ -1,1 +1,12 @@
-//! End-to-end test harness: the built functions, the Lambda runtime API, the AWS emulator.
+//! End-to-end harness: the built functions, run as Lambda runs them (a local Runtime API), against
+//! the AWS emulator (moto on 127.0.0.1), in a seeded staging-and-production world.
+
+pub mod emulator;
+pub mod function;
+pub mod runtime_api;
+pub mod stage;
+pub mod world;
+
+pub use emulator::Emulator;
+pub use function::{Function, GATEWAY_ARN};
+pub use runtime_api::{Answer, Invocation, RuntimeApi};

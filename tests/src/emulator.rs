@@ -1,0 +1,109 @@
+//! The AWS emulator: moto server with the CloudWatch CBOR adapter (`tests/emulator/server.py`),
+//! on 127.0.0.1, one per test (so every test sees only the world it seeded).
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A running emulator. Stops when dropped.
+pub struct Emulator {
+    child: Option<Child>,
+    url: String,
+}
+
+impl Emulator {
+    /// Uses `E2E_EMULATOR_URL` if set (an emulator someone else runs), otherwise starts one
+    /// with the Python of `.venv` (installed by `tests/run.sh` and `tests/demo.sh`).
+    pub fn start() -> Result<Self, String> {
+        if let Ok(url) = std::env::var("E2E_EMULATOR_URL") {
+            return Ok(Self { child: None, url });
+        }
+        let python = workspace().join(".venv/bin/python");
+        if !python.exists() {
+            return Err(format!(
+                "{} is missing: run tests/run.sh, which installs the AWS emulator into .venv",
+                python.display()
+            ));
+        }
+        let mut child = Command::new(python)
+            .arg(workspace().join("tests/emulator/server.py"))
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the emulator: {e}"))?;
+        let mut line = String::new();
+        let read = child
+            .stdout
+            .take()
+            .map(|out| BufReader::new(out).read_line(&mut line));
+        let url = line.trim().strip_prefix("ready ").map(ToOwned::to_owned);
+        match (read, url) {
+            (Some(Ok(_)), Some(url)) => Ok(Self {
+                child: Some(child),
+                url,
+            }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!(
+                    "the emulator did not start (it said `{}`)",
+                    line.trim()
+                ))
+            }
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// SDK configuration for this emulator: its endpoint, a fixed region, test credentials.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(Region::new(REGION))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "testing", "testing", None, None, "e2e",
+            ))
+            .load()
+            .await
+    }
+
+    /// The environment a function process needs to reach this emulator, and nothing else.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.url.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_DEFAULT_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+}
+
+/// The region everything runs in.
+pub const REGION: &str = "us-east-1";
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
