@@ -85,11 +85,13 @@ impl Stage {
 /// The JSON report inside a tool's `CallToolResult`, and whether it is an error.
 pub fn report(answer: Answer) -> Result<(Value, bool), String> {
     let result = answer.response()?;
-    let is_error = result["isError"]
-        .as_bool()
+    let is_error = result
+        .get("isError")
+        .and_then(Value::as_bool)
         .ok_or("no isError in the result")?;
-    let text = result["content"][0]["text"]
-        .as_str()
+    let text = result
+        .pointer("/content/0/text")
+        .and_then(Value::as_str)
         .ok_or("no text content in the result")?;
     let report = serde_json::from_str(text).map_err(|e| format!("the text is not JSON: {e}"))?;
     Ok((report, is_error))

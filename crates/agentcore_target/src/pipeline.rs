@@ -127,7 +127,7 @@ impl<T: Tool> ToolHost<T> {
                 let decision = self.guard.refuse(&call, misrouted.to_string());
                 return Report::denied(
                     &decision,
-                    GuardReport::new(mode, &fallback.tool, &[decision.clone()]),
+                    GuardReport::new(mode, &fallback.tool, std::slice::from_ref(&decision)),
                 );
             }
         };

@@ -62,3 +62,31 @@ pub fn from_gateway(payload: Value, tool: &str) -> LambdaEvent<Value> {
 pub fn report(result: &CallToolResult) -> Value {
     result.report().unwrap_or(Value::Null)
 }
+
+/// What one invocation of a tool produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The JSON report inside the result.
+    pub report: Value,
+    /// The result's `isError`.
+    pub is_error: bool,
+    /// The audit records the guard wrote.
+    pub audit: Vec<guard::AuditRecord>,
+}
+
+/// Invokes `tool` once with `event`, under a guard in `mode` over the shipped policies.
+pub async fn invoke<T: Tool>(tool: T, mode: Mode, event: LambdaEvent<Value>) -> Outcome {
+    let (host, audit) = host(tool, mode);
+    let result = host.handle(event).await.unwrap_or_else(|d| CallToolResult {
+        content: vec![crate::result::Content::Text {
+            text: serde_json::json!({"status": "lambda_error", "message": d.error_message})
+                .to_string(),
+        }],
+        is_error: true,
+    });
+    Outcome {
+        report: report(&result),
+        is_error: result.is_error,
+        audit: audit.records(),
+    }
+}

@@ -1,12 +1,7 @@
 //! The handler against a mocked EC2 (`aws-smithy-mocks`): every path, and the calls it makes.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "a test helper that cannot do its job fails the test"
-)]
-
 use agentcore_target::{
-    testing::{direct, from_gateway, host, report},
+    testing::{direct, from_gateway, invoke},
     tool_schema::ToolSchema,
 };
 use aws_sdk_ec2::{
@@ -132,9 +127,8 @@ impl Ec2 {
 }
 
 async fn call(ec2: &Ec2, mode: Mode, payload: Value) -> (Value, bool, Vec<guard::AuditRecord>) {
-    let (host, audit) = host(TerminateInstance::new(ec2.client()), mode);
-    let result = host.handle(direct(payload)).await.unwrap();
-    (report(&result), result.is_error, audit.records())
+    let out = invoke(TerminateInstance::new(ec2.client()), mode, direct(payload)).await;
+    (out.report, out.is_error, out.audit)
 }
 
 fn args(environment: &str) -> Value {
@@ -236,9 +230,13 @@ async fn a_missing_instance_is_a_clear_error() {
     let terminate = mock!(Client::terminate_instances)
         .then_output(|| TerminateInstancesOutput::builder().build());
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe, &terminate]);
-    let (host, _) = host(TerminateInstance::new(ec2), Mode::Enforce);
-    let result = host.handle(direct(args("staging"))).await.unwrap();
-    let report = report(&result);
+    let report = invoke(
+        TerminateInstance::new(ec2),
+        Mode::Enforce,
+        direct(args("staging")),
+    )
+    .await
+    .report;
     assert_eq!(report["error"], "not_found");
     assert_eq!(report["message"], format!("instance `{ID}` not found"));
     assert_eq!(terminate.num_calls(), 0);
@@ -255,8 +253,13 @@ async fn throttling_and_access_denied_are_tool_errors_not_panics() {
         )
     });
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
-    let (throttled, _) = host(TerminateInstance::new(ec2), Mode::Enforce);
-    let throttled = report(&throttled.handle(direct(args("staging"))).await.unwrap());
+    let throttled = invoke(
+        TerminateInstance::new(ec2),
+        Mode::Enforce,
+        direct(args("staging")),
+    )
+    .await
+    .report;
     assert_eq!(throttled["error"], "throttled");
     assert!(
         throttled["message"]
@@ -279,8 +282,13 @@ async fn throttling_and_access_denied_are_tool_errors_not_panics() {
         RuleMode::MatchAny,
         [&ec2.describe, &ec2.attribute, &denied]
     );
-    let (host, _) = host(TerminateInstance::new(client), Mode::Enforce);
-    let report = report(&host.handle(direct(args("staging"))).await.unwrap());
+    let report = invoke(
+        TerminateInstance::new(client),
+        Mode::Enforce,
+        direct(args("staging")),
+    )
+    .await
+    .report;
     assert_eq!(report["status"], "error");
     assert_eq!(report["error"], "access_denied");
 }
@@ -330,42 +338,31 @@ async fn bad_arguments_are_refused_before_any_call() {
 #[tokio::test]
 async fn a_misrouted_call_is_refused_and_audited_without_any_call() {
     let ec2 = Ec2::running(Some("staging"));
-    let (host, audit) = host(TerminateInstance::new(ec2.client()), Mode::LogOnly);
     let event = from_gateway(args("staging"), "restart-service___restart_service");
-    let result = host.handle(event).await.unwrap();
-    let report = report(&result);
-    assert!(result.is_error);
-    assert!(
-        report["message"]
-            .as_str()
-            .unwrap()
-            .contains("misrouted call"),
-        "{report}"
-    );
+    let out = invoke(TerminateInstance::new(ec2.client()), Mode::LogOnly, event).await;
+    assert!(out.is_error);
+    let message = out.report["message"].as_str().unwrap();
+    assert!(message.contains("misrouted call"), "{message}");
     assert_eq!(ec2.calls(), [0, 0, 0, 0]);
-    assert_eq!(audit.records().len(), 1);
-    assert_eq!(audit.records()[0].outcome, "error");
+    assert_eq!(out.audit.len(), 1);
+    assert_eq!(out.audit[0].outcome, "error");
 }
 
 #[tokio::test]
 async fn the_gateways_tool_name_is_the_one_checked() {
     let ec2 = Ec2::running(Some("staging"));
-    let (host, audit) = host(TerminateInstance::new(ec2.client()), Mode::Enforce);
     // A target the policies do not know: the call check cannot permit it.
     let event = from_gateway(args("staging"), "ops-tools___terminate_instance");
-    let report = report(&host.handle(event).await.unwrap());
-    assert_eq!(report["status"], "denied");
+    let out = invoke(TerminateInstance::new(ec2.client()), Mode::Enforce, event).await;
+    assert_eq!(out.report["status"], "denied");
+    let message = out.report["message"].as_str().unwrap();
     assert!(
-        report["message"]
-            .as_str()
-            .unwrap()
-            .contains("unknown tool `ops-tools___terminate_instance`")
+        message.contains("unknown tool `ops-tools___terminate_instance`"),
+        "{message}"
     );
     assert_eq!(ec2.calls(), [0, 0, 0, 0]);
-    assert_eq!(
-        audit.records()[0].request_ids.agentcore.as_deref(),
-        Some("agentcore-request")
-    );
+    let ids = &out.audit[0].request_ids;
+    assert_eq!(ids.agentcore.as_deref(), Some("agentcore-request"));
 }
 
 #[tokio::test]
