@@ -1,0 +1,335 @@
+//! `get_metrics`: read an ECS service's CPU or memory utilization (read-only).
+//!
+//! Input → call check → the clusters to read (the configured one for the environment, or every
+//! cluster CloudWatch lists for the service) → `GetMetricData` on `AWS/ECS`. Reading touches
+//! nothing, so there is no resource check: the call check alone guards it.
+
+use std::time::{Duration, SystemTime};
+
+use agentcore_target::{
+    ErrorKind, Found, Tool, ToolError, config::ClusterMap, input::check_identifier,
+};
+use aws_sdk_cloudwatch::{
+    Client,
+    primitives::{DateTime, DateTimeFormat},
+    types::{
+        Dimension, DimensionFilter, Metric as CloudWatchMetric, MetricDataQuery, MetricStat, ScanBy,
+    },
+};
+use serde::{Deserialize, Serialize};
+
+const NAMESPACE: &str = "AWS/ECS";
+/// The longest window, in minutes (a day).
+pub const MAX_MINUTES: u32 = 1440;
+
+/// The metrics this tool reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub enum Metric {
+    /// `CPUUtilization`, percent.
+    #[default]
+    CPUUtilization,
+    /// `MemoryUtilization`, percent.
+    MemoryUtilization,
+}
+
+impl Metric {
+    fn name(self) -> &'static str {
+        match self {
+            Self::CPUUtilization => "CPUUtilization",
+            Self::MemoryUtilization => "MemoryUtilization",
+        }
+    }
+}
+
+/// The arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsInput {
+    /// The ECS service.
+    pub service_name: String,
+    /// The environment whose cluster to read; every cluster reporting the service when absent.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Which metric.
+    #[serde(default)]
+    pub metric: Metric,
+    /// How far back to read.
+    #[serde(default = "default_minutes")]
+    pub minutes: u32,
+}
+
+fn default_minutes() -> u32 {
+    60
+}
+
+/// One cluster's series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    /// The ECS cluster.
+    pub cluster: String,
+    /// The datapoints, oldest first.
+    pub datapoints: Vec<Datapoint>,
+    /// Their average, when there are any.
+    pub average: Option<f64>,
+    /// Their maximum, when there are any.
+    pub maximum: Option<f64>,
+}
+
+/// One datapoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Datapoint {
+    /// RFC 3339.
+    pub timestamp: String,
+    /// The period's average, percent.
+    pub value: f64,
+}
+
+/// What was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsOutput {
+    /// The service.
+    pub service_name: String,
+    /// The metric.
+    pub metric: Metric,
+    /// `Percent`.
+    pub unit: &'static str,
+    /// The window, in minutes.
+    pub minutes: u32,
+    /// The period of each datapoint, in seconds.
+    pub period_seconds: i32,
+    /// One series per cluster.
+    pub series: Vec<Series>,
+}
+
+/// The tool, holding its CloudWatch client and the environment → cluster map.
+#[derive(Debug, Clone)]
+pub struct GetMetrics {
+    cloudwatch: Client,
+    clusters: Result<ClusterMap, String>,
+}
+
+impl GetMetrics {
+    /// The tool over `cloudwatch`, mapping environments to clusters with `clusters`.
+    pub fn new(cloudwatch: Client, clusters: Result<ClusterMap, String>) -> Self {
+        Self {
+            cloudwatch,
+            clusters,
+        }
+    }
+
+    /// The tool with `ECS_CLUSTERS` from the environment.
+    pub fn from_env(cloudwatch: Client) -> Self {
+        Self::new(cloudwatch, ClusterMap::from_env())
+    }
+
+    /// Every cluster CloudWatch lists this service's metric under.
+    async fn clusters_reporting(&self, input: &MetricsInput) -> Result<Vec<String>, ToolError> {
+        let mut clusters = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .cloudwatch
+                .list_metrics()
+                .namespace(NAMESPACE)
+                .metric_name(input.metric.name())
+                .dimensions(
+                    DimensionFilter::builder()
+                        .name("ServiceName")
+                        .value(&input.service_name)
+                        .build(),
+                )
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| ToolError::aws("cloudwatch:ListMetrics", &e))?;
+            clusters.extend(page.metrics().iter().filter_map(|m| {
+                m.dimensions()
+                    .iter()
+                    .find(|d| d.name() == Some("ClusterName"))
+                    .and_then(|d| d.value())
+                    .map(ToOwned::to_owned)
+            }));
+            token = page.next_token().map(ToOwned::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        clusters.sort();
+        clusters.dedup();
+        Ok(clusters)
+    }
+}
+
+impl Tool for GetMetrics {
+    const NAME: &'static str = "get_metrics";
+    const DEFAULT_TARGET: &'static str = "get-metrics";
+    type Input = MetricsInput;
+    type Resource = Vec<String>;
+    type Output = MetricsOutput;
+
+    fn validate(input: &MetricsInput) -> Result<(), ToolError> {
+        check_identifier(
+            "service_name",
+            &input.service_name,
+            255,
+            |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
+            "an ECS service name (letters, digits, `-` and `_`, at most 255)",
+        )?;
+        if !(1..=MAX_MINUTES).contains(&input.minutes) {
+            return Err(ToolError::invalid_input(format!(
+                "`minutes` is {}; it must be from 1 to {MAX_MINUTES}",
+                input.minutes
+            )));
+        }
+        Ok(())
+    }
+
+    async fn lookup(&self, input: &MetricsInput) -> Result<Found<Vec<String>>, ToolError> {
+        let clusters = match &input.environment {
+            Some(environment) => {
+                let map = self.clusters.as_ref().map_err(ToolError::configuration)?;
+                vec![map.cluster(environment)?.to_owned()]
+            }
+            None => self.clusters_reporting(input).await?,
+        };
+        if clusters.is_empty() {
+            return Err(ToolError::not_found(format!(
+                "CloudWatch has no `{}` for service `{}` in {NAMESPACE}",
+                input.metric.name(),
+                input.service_name
+            )));
+        }
+        Ok(Found {
+            facts: None,
+            resource: clusters,
+        })
+    }
+
+    async fn operate(
+        &self,
+        input: &MetricsInput,
+        clusters: Vec<String>,
+    ) -> Result<MetricsOutput, ToolError> {
+        let period_seconds = if input.minutes <= 360 { 60 } else { 300 };
+        let end = SystemTime::now();
+        let start = end - Duration::from_secs(u64::from(input.minutes) * 60);
+        let queries = clusters.iter().enumerate().map(|(i, cluster)| {
+            MetricDataQuery::builder()
+                .id(format!("m{i}"))
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            CloudWatchMetric::builder()
+                                .namespace(NAMESPACE)
+                                .metric_name(input.metric.name())
+                                .dimensions(
+                                    Dimension::builder()
+                                        .name("ClusterName")
+                                        .value(cluster)
+                                        .build(),
+                                )
+                                .dimensions(
+                                    Dimension::builder()
+                                        .name("ServiceName")
+                                        .value(&input.service_name)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .period(period_seconds)
+                        .stat("Average")
+                        .build(),
+                )
+                .return_data(true)
+                .build()
+        });
+        let queries: Vec<MetricDataQuery> = queries.collect();
+
+        let mut series: Vec<Series> = clusters
+            .iter()
+            .map(|cluster| Series {
+                cluster: cluster.clone(),
+                datapoints: Vec::new(),
+                average: None,
+                maximum: None,
+            })
+            .collect();
+        let mut token = None;
+        loop {
+            let page = self
+                .cloudwatch
+                .get_metric_data()
+                .set_metric_data_queries(Some(queries.clone()))
+                .start_time(DateTime::from(start))
+                .end_time(DateTime::from(end))
+                .scan_by(ScanBy::TimestampAscending)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| ToolError::aws("cloudwatch:GetMetricData", &e))?;
+            for result in page.metric_data_results() {
+                let index = result
+                    .id()
+                    .and_then(|id| id.strip_prefix('m'))
+                    .and_then(|i| i.parse::<usize>().ok());
+                let Some(target) = index.and_then(|i| series.get_mut(i)) else {
+                    return Err(ToolError::new(
+                        ErrorKind::Aws,
+                        format!("CloudWatch answered an unknown query id {:?}", result.id()),
+                    ));
+                };
+                for (timestamp, value) in result.timestamps().iter().zip(result.values()) {
+                    target.datapoints.push(Datapoint {
+                        timestamp: timestamp
+                            .fmt(DateTimeFormat::DateTime)
+                            .unwrap_or_else(|_| timestamp.to_string()),
+                        value: *value,
+                    });
+                }
+            }
+            token = page.next_token().map(ToOwned::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        for s in &mut series {
+            s.datapoints.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+            let values: Vec<f64> = s.datapoints.iter().map(|d| d.value).collect();
+            if !values.is_empty() {
+                let count = f64::from(u32::try_from(values.len()).unwrap_or(u32::MAX));
+                s.average = Some(values.iter().sum::<f64>() / count);
+                s.maximum = values.iter().copied().reduce(f64::max);
+            }
+        }
+        Ok(MetricsOutput {
+            service_name: input.service_name.clone(),
+            metric: input.metric,
+            unit: "Percent",
+            minutes: input.minutes,
+            period_seconds,
+            series,
+        })
+    }
+
+    fn summary(out: &MetricsOutput) -> String {
+        let parts: Vec<String> = out
+            .series
+            .iter()
+            .map(|s| match (s.average, s.maximum) {
+                (Some(avg), Some(max)) => format!(
+                    "{}: {} datapoints, average {avg:.1}%, maximum {max:.1}%",
+                    s.cluster,
+                    s.datapoints.len()
+                ),
+                _ => format!("{}: no datapoints", s.cluster),
+            })
+            .collect();
+        format!(
+            "`{}` {} over the last {} minutes — {}",
+            out.service_name,
+            out.metric.name(),
+            out.minutes,
+            parts.join("; ")
+        )
+    }
+}
