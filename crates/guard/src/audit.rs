@@ -141,7 +141,9 @@ impl EmfStdout {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": self.namespace,
-                    "Dimensions": [["Tool", "Check"]],
+                    // By tool for the dashboard; by check alone for the deny-spike alarm
+                    // (alarms cannot search across tools).
+                    "Dimensions": [["Tool", "Check"], ["Check"]],
                     "Metrics": [
                         {"Name": "Allow", "Unit": "Count"},
                         {"Name": "Deny", "Unit": "Count"},

@@ -245,7 +245,7 @@ fn the_audit_line_is_an_emf_document() {
     let line = guard::EmfStdout::new("AgentGuard").line(&audit.records()[0]);
     let metrics = &line["_aws"]["CloudWatchMetrics"][0];
     assert_eq!(metrics["Namespace"], "AgentGuard");
-    assert_eq!(metrics["Dimensions"], json!([["Tool", "Check"]]));
+    assert_eq!(metrics["Dimensions"], json!([["Tool", "Check"], ["Check"]]));
     assert_eq!(line["Tool"], "terminate_instance");
     assert_eq!(line["Check"], "call");
     assert_eq!(
