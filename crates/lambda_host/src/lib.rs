@@ -47,9 +47,7 @@ where
         "AWS_LAMBDA_RUNTIME_API is not set: this program runs as an AWS Lambda function \
          (locally: `cargo lambda watch`)"
     })?;
-    let endpoint: http::Uri = format!("http://{api}")
-        .parse()
-        .map_err(|e| format!("AWS_LAMBDA_RUNTIME_API `{api}` is not a host:port: {e}"))?;
+    let endpoint = runtime_api_endpoint(&api)?;
     let client = PooledClient::builder().with_endpoint(endpoint).build();
     let config = Arc::new(config_from_env());
 
@@ -97,6 +95,24 @@ where
             Err(e) => tracing::error!(requestId = %request_id, "cannot answer the invocation: {e}"),
         }
     }
+}
+
+/// Lambda sets `AWS_LAMBDA_RUNTIME_API` to `host:port`; local emulators such as
+/// `cargo lambda watch` give a full URL with a path prefix (`http://127.0.0.1:9000/.rt/fn`),
+/// which must be kept.
+fn runtime_api_endpoint(api: &str) -> Result<http::Uri, String> {
+    let url = if api.contains("://") {
+        api.to_owned()
+    } else {
+        format!("http://{api}")
+    };
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("AWS_LAMBDA_RUNTIME_API `{api}` is not host:port or a URL: {e}"))?;
+    if uri.authority().is_none() {
+        return Err(format!("AWS_LAMBDA_RUNTIME_API `{api}` names no host"));
+    }
+    Ok(uri)
 }
 
 /// Builds the event a handler receives; a malformed invocation becomes its error.
@@ -260,6 +276,16 @@ fn config_from_env() -> Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtime_api_may_be_host_port_or_a_url_with_a_path() {
+        let lambda = runtime_api_endpoint("127.0.0.1:9001").unwrap();
+        assert_eq!(lambda.to_string(), "http://127.0.0.1:9001/");
+        let cargo_lambda = runtime_api_endpoint("http://127.0.0.1:9000/.rt/fn").unwrap();
+        assert_eq!(cargo_lambda.authority().unwrap().as_str(), "127.0.0.1:9000");
+        assert_eq!(cargo_lambda.path(), "/.rt/fn");
+        assert!(runtime_api_endpoint("http://").is_err());
+    }
 
     #[test]
     fn reads_the_agentcore_client_context() {
