@@ -102,11 +102,12 @@ fn listed(api: &RuntimeApi) -> Vec<String> {
         .unwrap()
         .response()
         .unwrap();
-    output["mcp"]["transformedGatewayResponse"]["body"]["result"]["tools"]
-        .as_array()
+    output
+        .pointer("/mcp/transformedGatewayResponse/body/result/tools")
+        .and_then(Value::as_array)
         .unwrap()
         .iter()
-        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .map(|t| t.get("name").and_then(Value::as_str).unwrap().to_owned())
         .collect()
 }
 
