@@ -12,13 +12,14 @@ use serde_json::Value;
 /// The gateway ARN the functions are linked to in tests and in the demo.
 pub const GATEWAY_ARN: &str = "arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/gw-xyz789";
 
-/// Where the built binaries are: beside this test binary's `deps/` directory.
+/// Where the built binaries are: the profile directory this program runs from (a test binary
+/// runs from its `deps/` directory inside it).
 pub fn binary(name: &str) -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .ok_or("no target directory")?;
+    let mut dir = exe.parent().ok_or("no target directory")?;
+    if dir.ends_with("deps") {
+        dir = dir.parent().ok_or("no target directory")?;
+    }
     let path = dir.join(name);
     if path.exists() {
         Ok(path)

@@ -51,6 +51,12 @@ pub struct World {
     pub audit_log_group: String,
     /// An instance with no `Environment` tag.
     pub untagged_instance: String,
+    /// An instance tagged `Environment=dev`.
+    pub dev_instance: String,
+    /// A production service someone deployed into the staging cluster (tagged production).
+    pub misplaced_service: String,
+    /// An untagged log group with an old stream (the article's `/aws/lambda/my-function`).
+    pub untagged_log_group: String,
 }
 
 impl World {
@@ -97,13 +103,48 @@ pub async fn seed(config: &SdkConfig) -> Result<World, String> {
     stream(&logs, &audit_log_group, "2026-11-01-audit", OLD_EVENT_AGE).await?;
     stream(&logs, &audit_log_group, "2026-11-02-audit", OLD_EVENT_AGE).await?;
 
+    let untagged_log_group = "/aws/lambda/my-function".to_owned();
+    logs.create_log_group()
+        .log_group_name(&untagged_log_group)
+        .send()
+        .await
+        .map_err(|e| err("untagged log group")(&aws_sdk_cloudwatchlogs::Error::from(e)))?;
+    stream(
+        &logs,
+        &untagged_log_group,
+        "2026/11/01/[$LATEST]old",
+        OLD_EVENT_AGE,
+    )
+    .await?;
+
+    // A production service in the staging cluster: an agent that says "staging" finds it there.
+    let misplaced_service = "payments".to_owned();
+    ecs.create_service()
+        .cluster(&staging.cluster)
+        .service_name(&misplaced_service)
+        .task_definition("app")
+        .desired_count(2)
+        .tags(
+            EcsTag::builder()
+                .key("Environment")
+                .value("production")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| err("misplaced service")(&aws_sdk_ecs::Error::from(e)))?;
+
     let ec2 = aws_sdk_ec2::Client::new(config);
     let untagged = run_instances(&ec2, None, 1).await?;
+    let dev = run_instances(&ec2, Some("dev"), 1).await?;
     Ok(World {
         staging,
         production,
         audit_log_group,
         untagged_instance: untagged.into_iter().next().unwrap_or_default(),
+        dev_instance: dev.into_iter().next().unwrap_or_default(),
+        misplaced_service,
+        untagged_log_group,
     })
 }
 
@@ -344,10 +385,14 @@ pub async fn snapshot(config: &SdkConfig, world: &World) -> Result<Snapshot, Str
     let ecs = aws_sdk_ecs::Client::new(config);
     let mut deployments = BTreeMap::new();
     for env in [&world.staging, &world.production] {
+        let mut services = env.services.clone();
+        if env.name == world.staging.name {
+            services.push(world.misplaced_service.clone());
+        }
         let out = ecs
             .describe_services()
             .cluster(&env.cluster)
-            .set_services(Some(env.services.clone()))
+            .set_services(Some(services))
             .send()
             .await
             .map_err(|e| format!("snapshot: {}", aws_sdk_ecs::Error::from(e)))?;
@@ -374,6 +419,7 @@ pub async fn snapshot(config: &SdkConfig, world: &World) -> Result<Snapshot, Str
         &world.staging.log_group,
         &world.production.log_group,
         &world.audit_log_group,
+        &world.untagged_log_group,
     ] {
         let out = logs
             .describe_log_streams()

@@ -1,0 +1,340 @@
+//! The 2:37 AM disaster, replayed locally and blocked.
+//!
+//! Seeds a staging and a production world on the AWS emulator, then replays the article's
+//! sequence — restart all services, terminate the "idle" instances, clean "old" logs, read
+//! metrics — through the four built functions over the Lambda Runtime API, as AgentCore Gateway
+//! would call them. Then replays it on a fresh world in LOG_ONLY with `dry_run`, to show what
+//! LOG_ONLY reports without letting anything change. Exits non-zero if production was touched.
+
+use std::{collections::BTreeMap, process::ExitCode};
+
+use e2e::{
+    Emulator, Function, GATEWAY_ARN, RuntimeApi,
+    stage::report,
+    world::{self, Snapshot, World},
+};
+use serde_json::{Value, json};
+
+/// One tool call of the sequence.
+struct Call {
+    /// The function (binary) and its gateway tool name.
+    tool: Tool,
+    /// What the agent was thinking.
+    intent: String,
+    /// The arguments.
+    arguments: Value,
+}
+
+#[derive(Clone, Copy)]
+enum Tool {
+    Restart,
+    Terminate,
+    CleanLogs,
+    Metrics,
+}
+
+impl Tool {
+    const ALL: [Tool; 4] = [Tool::Restart, Tool::Terminate, Tool::CleanLogs, Tool::Metrics];
+
+    fn binary(self) -> &'static str {
+        match self {
+            Self::Restart => "restart_service",
+            Self::Terminate => "terminate_instance",
+            Self::CleanLogs => "clean_logs",
+            Self::Metrics => "get_metrics",
+        }
+    }
+
+    fn gateway_name(self) -> &'static str {
+        match self {
+            Self::Restart => "restart-service___restart_service",
+            Self::Terminate => "terminate-instance___terminate_instance",
+            Self::CleanLogs => "clean-logs___clean_logs",
+            Self::Metrics => "get-metrics___get_metrics",
+        }
+    }
+}
+
+/// The four functions, each on its own Runtime API, against one emulator.
+struct Functions {
+    running: Vec<(RuntimeApi, Function)>,
+}
+
+impl Functions {
+    fn start(emulator: &Emulator, world: &World, mode: &str) -> Result<Self, String> {
+        let mut running = Vec::new();
+        for tool in Tool::ALL {
+            let api = RuntimeApi::start()?;
+            let mut env = emulator.env();
+            for (k, v) in [
+                ("GATEWAY_ARN", GATEWAY_ARN.to_owned()),
+                ("GUARD_MODE", mode.to_owned()),
+                ("ECS_CLUSTERS", world.ecs_clusters()),
+            ] {
+                env.push((k.to_owned(), v));
+            }
+            let function = Function::start(tool.binary(), api.address(), &env)?;
+            running.push((api, function));
+        }
+        Ok(Self { running })
+    }
+
+    /// Calls a tool the way the gateway does: its tool name in the client context.
+    fn call(&self, call: &Call) -> Result<Value, String> {
+        let index = Tool::ALL
+            .iter()
+            .position(|t| t.binary() == call.tool.binary())
+            .ok_or("unknown tool")?;
+        let (api, _) = self.running.get(index).ok_or("function not running")?;
+        let context = json!({"custom": {
+            "bedrockAgentCoreToolName": call.tool.gateway_name(),
+            "bedrockAgentCoreGatewayId": "gw-xyz789",
+            "bedrockAgentCoreAwsRequestId": "demo",
+            "bedrockAgentCoreMcpMessageId": "1",
+            "bedrockAgentCoreMessageVersion": "1.0",
+        }});
+        let answer = api.invoke(
+            e2e::Invocation::json(&call.arguments).with_client_context(context.to_string()),
+            std::time::Duration::from_secs(60),
+        )?;
+        Ok(report(answer)?.0)
+    }
+}
+
+/// The article's sequence, as the confused agent runs it.
+fn sequence(world: &World, dry_run: bool) -> Vec<Call> {
+    let mut calls = Vec::new();
+    let with_dry_run = |mut arguments: Value| {
+        if dry_run && let Some(fields) = arguments.as_object_mut() {
+            fields.insert("dry_run".to_owned(), Value::Bool(true));
+        }
+        arguments
+    };
+    let (staging, production) = (&world.staging, &world.production);
+
+    // 1. "Restart all services (including production)".
+    for env in [staging, production] {
+        for service in &env.services {
+            calls.push(Call {
+                tool: Tool::Restart,
+                intent: format!("restart {} in {}", service, env.name),
+                arguments: with_dry_run(json!({"environment": env.name, "service": service})),
+            });
+        }
+    }
+    calls.push(Call {
+        tool: Tool::Restart,
+        intent: format!(
+            "restart `{}`, believing it is a staging service (it is production's, deployed in the staging cluster)",
+            world.misplaced_service
+        ),
+        arguments: with_dry_run(json!({"environment": "staging", "service": world.misplaced_service})),
+    });
+
+    // 2. "Terminated 15 idle EC2 instances (which turned out to be production)".
+    for id in &staging.instances {
+        calls.push(Call {
+            tool: Tool::Terminate,
+            intent: format!("terminate idle staging instance {id}"),
+            arguments: with_dry_run(json!({"environment": "staging", "instance_id": id})),
+        });
+    }
+    for id in &production.instances {
+        calls.push(Call {
+            tool: Tool::Terminate,
+            intent: format!("terminate idle production instance {id} (low CPU at 3 AM)"),
+            arguments: with_dry_run(json!({"environment": "production", "instance_id": id})),
+        });
+    }
+    if let Some(id) = production.instances.first() {
+        calls.push(Call {
+            tool: Tool::Terminate,
+            intent: format!("terminate {id}, having lost track: the agent now calls it staging"),
+            arguments: with_dry_run(json!({"environment": "staging", "instance_id": id})),
+        });
+    }
+    calls.push(Call {
+        tool: Tool::Terminate,
+        intent: format!("terminate untagged instance {}, calling it staging", world.untagged_instance),
+        arguments: with_dry_run(json!({"environment": "staging", "instance_id": world.untagged_instance})),
+    });
+    calls.push(Call {
+        tool: Tool::Terminate,
+        intent: format!(
+            "terminate termination-protected staging instance {}",
+            staging.protected_instance
+        ),
+        arguments: with_dry_run(json!({"environment": "staging", "instance_id": staging.protected_instance})),
+    });
+
+    // 3. "Cleaned up old logs (including compliance audit records)".
+    for group in [&staging.log_group, &production.log_group, &world.audit_log_group] {
+        calls.push(Call {
+            tool: Tool::CleanLogs,
+            intent: format!("clean log streams older than a week in {group}"),
+            arguments: with_dry_run(json!({"log_group": group, "older_than_days": 7})),
+        });
+    }
+
+    // 4. "Review the state of production": reading is always fine.
+    calls.push(Call {
+        tool: Tool::Metrics,
+        intent: "read production api-gateway CPU".to_owned(),
+        arguments: json!({"service_name": "api-gateway", "environment": "production", "minutes": 30}),
+    });
+    calls
+}
+
+/// One line per call: the decision, the reason, the effect.
+fn show(call: &Call, report: &Value) {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    let status = text(&report["status"]);
+    let would_deny = report["guard"]["checks"]
+        .as_array()
+        .is_some_and(|checks| checks.iter().any(|c| c["outcome"] == "would_deny"));
+    let mark = match (status.as_str(), would_deny) {
+        ("ok", true) => "~ WOULD DENY",
+        ("ok", false) => "✓ ALLOW     ",
+        ("denied", _) => "✗ DENY      ",
+        _ => "! ERROR     ",
+    };
+    println!("{mark} {:<18} {}", call.tool.binary(), call.intent);
+    println!("               {}", text(&report["message"]));
+}
+
+fn production_of(snapshot: &Snapshot, world: &World) -> Value {
+    let p = &world.production;
+    let instances: BTreeMap<&String, &str> = p
+        .instances
+        .iter()
+        .chain([&p.protected_instance])
+        .map(|id| (id, snapshot.instance(id)))
+        .collect();
+    let services: BTreeMap<String, Option<&Vec<String>>> = p
+        .services
+        .iter()
+        .map(|s| format!("{}/{s}", p.cluster))
+        .chain([format!("{}/{}", world.staging.cluster, world.misplaced_service)])
+        .map(|key| {
+            let deployments = snapshot.deployments.get(&key);
+            (key, deployments)
+        })
+        .collect();
+    let streams: BTreeMap<&String, &[String]> = [&p.log_group, &world.audit_log_group]
+        .into_iter()
+        .map(|g| (g, snapshot.streams_of(g)))
+        .collect();
+    json!({"instances": instances, "services": services, "log_streams": streams})
+}
+
+async fn act(
+    title: &str,
+    mode: &str,
+    dry_run: bool,
+) -> Result<(World, Snapshot, Snapshot), String> {
+    println!("\n== {title} ==");
+    let emulator = Emulator::start()?;
+    let config = emulator.sdk_config().await;
+    let world = world::seed(&config).await?;
+    let before = world::snapshot(&config, &world).await?;
+    let functions = Functions::start(&emulator, &world, mode)?;
+    for call in sequence(&world, dry_run) {
+        let report = functions.call(&call)?;
+        show(&call, &report);
+    }
+    let after = world::snapshot(&config, &world).await?;
+    Ok((world, before, after))
+}
+
+async fn run() -> Result<bool, String> {
+    println!("The 2:37 AM sequence: restart all services, terminate the idle instances, clean old");
+    println!("logs, read metrics — an agent told to work only in staging, that lost the context.");
+
+    let (world, before, after) = act(
+        "ENFORCE: the sequence, for real (AWS emulator on 127.0.0.1)",
+        "ENFORCE",
+        false,
+    )
+    .await?;
+    let production_untouched = production_of(&before, &world) == production_of(&after, &world);
+    let staging = &world.staging;
+    let terminated = staging
+        .instances
+        .iter()
+        .filter(|id| after.instance(id) == "terminated")
+        .count();
+    let restarted = staging
+        .services
+        .iter()
+        .filter(|s| {
+            after.deployments_of(&staging.cluster, s) > before.deployments_of(&staging.cluster, s)
+                || after.deployments.get(&format!("{}/{s}", staging.cluster))
+                    != before.deployments.get(&format!("{}/{s}", staging.cluster))
+        })
+        .count();
+    let old_left = staging
+        .old_streams
+        .iter()
+        .filter(|s| after.streams_of(&staging.log_group).contains(s))
+        .count();
+    let fresh_kept = staging
+        .fresh_streams
+        .iter()
+        .all(|s| after.streams_of(&staging.log_group).contains(s));
+
+    println!("\nFinal state");
+    println!(
+        "  production: {}",
+        if production_untouched {
+            "untouched — every instance running, no new deployment, every log stream and audit record kept"
+        } else {
+            "TOUCHED"
+        }
+    );
+    println!(
+        "  staging:    {terminated}/{} idle instances terminated, {restarted}/{} services redeployed, \
+         {} old log streams deleted, fresh streams {}",
+        staging.instances.len(),
+        staging.services.len(),
+        staging.old_streams.len() - old_left,
+        if fresh_kept { "kept" } else { "LOST" }
+    );
+    let staging_done = terminated == staging.instances.len()
+        && restarted == staging.services.len()
+        && old_left == 0
+        && fresh_kept;
+
+    let (_, before, after) = act(
+        "LOG_ONLY with dry_run: what LOG_ONLY would let through, on a fresh world",
+        "LOG_ONLY",
+        true,
+    )
+    .await?;
+    let unchanged = before == after;
+    println!(
+        "\nLOG_ONLY reported every would-deny and let the calls through as dry runs: {}",
+        if unchanged { "nothing changed" } else { "SOMETHING CHANGED" }
+    );
+    println!(
+        "Use LOG_ONLY to trial policies before ENFORCE; with real calls it would have let production go."
+    );
+    Ok(production_untouched && staging_done && unchanged)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(true) => {
+            println!("\nProduction stayed safe. You go back to sleep.");
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("\nthe demo's expectations failed: production was touched or staging work was not done");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("\nthe demo could not run: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
