@@ -141,219 +141,6 @@ impl CleanLogs {
         });
         Self { logs, max_streams }
     }
-
-    /// The log group named exactly `name`. `DescribeLogGroups` matches by prefix, so every
-    /// page is searched for the exact name.
-    async fn describe_group(
-        &self,
-        name: &str,
-    ) -> Result<aws_sdk_cloudwatchlogs::types::LogGroup, ToolError> {
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .logs
-                .describe_log_groups()
-                .log_group_name_prefix(name)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| ToolError::aws("logs:DescribeLogGroups", &e))?;
-            if let Some(group) = page
-                .log_groups()
-                .iter()
-                .find(|g| g.log_group_name() == Some(name))
-            {
-                return Ok(group.clone());
-            }
-            match page.next_token() {
-                Some(next) if token.as_deref() != Some(next) => token = Some(next.to_owned()),
-                _ => {
-                    return Err(ToolError::not_found(format!(
-                        "log group `{name}` not found"
-                    )));
-                }
-            }
-        }
-    }
-
-    /// Every old stream of `group`, oldest first, reading at most [`MAX_SCAN_PAGES`] pages.
-    async fn old_streams(&self, group: &str, cutoff_ms: i64) -> Result<Scan, ToolError> {
-        let mut old = Vec::new();
-        let mut token: Option<String> = None;
-        let mut complete = false;
-        for _ in 0..MAX_SCAN_PAGES {
-            let page = self
-                .logs
-                .describe_log_streams()
-                .log_group_name(group)
-                .limit(STREAMS_PER_PAGE)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| ToolError::aws("logs:DescribeLogStreams", &e))?;
-            old.extend(
-                page.log_streams()
-                    .iter()
-                    .filter_map(|s| OldStream::read(s, cutoff_ms)),
-            );
-            match page.next_token() {
-                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
-                    token = Some(next.to_owned());
-                }
-                _ => {
-                    complete = true;
-                    break;
-                }
-            }
-        }
-        old.sort_by(|a, b| (a.last_activity, &a.name).cmp(&(b.last_activity, &b.name)));
-        Ok(Scan { old, complete })
-    }
-
-    /// Asks CloudWatch Logs itself whether `streams` hold any event at or after the cutoff:
-    /// `lastEventTimestamp` is updated only eventually, and a stream that has just received
-    /// events must not be deleted on a stale timestamp. Returns the streams confirmed old and
-    /// the names of those that are not.
-    async fn confirm(
-        &self,
-        group: &str,
-        streams: Vec<OldStream>,
-        cutoff_ms: i64,
-    ) -> Result<(Vec<OldStream>, Vec<String>), ToolError> {
-        let mut newer: BTreeSet<String> = BTreeSet::new();
-        for chunk in streams.chunks(STREAMS_PER_FILTER) {
-            let mut pending: Vec<String> = chunk.iter().map(|s| s.name.clone()).collect();
-            let mut token: Option<String> = None;
-            let mut empty_pages = 0;
-            while !pending.is_empty() {
-                let page = self
-                    .logs
-                    .filter_log_events()
-                    .log_group_name(group)
-                    .set_log_stream_names(Some(pending.clone()))
-                    .start_time(cutoff_ms)
-                    .limit(1)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| ToolError::aws("logs:FilterLogEvents", &e))?;
-                if let Some(hit) = page.events().iter().find_map(|e| e.log_stream_name()) {
-                    let before = pending.len();
-                    pending.retain(|p| p != hit);
-                    if pending.len() == before {
-                        return Err(ToolError::new(
-                            ErrorKind::Aws,
-                            format!(
-                                "`logs:FilterLogEvents` answered with an event of `{hit}`, a stream it was not asked about; nothing was deleted from `{group}`"
-                            ),
-                        ));
-                    }
-                    newer.insert(hit.to_owned());
-                    // Ask again about the rest, from the start: one event per stream is enough.
-                    continue;
-                }
-                match page.next_token() {
-                    Some(next) if empty_pages < MAX_EMPTY_FILTER_PAGES => {
-                        empty_pages += 1;
-                        token = Some(next.to_owned());
-                    }
-                    Some(_) => {
-                        return Err(ToolError::new(
-                            ErrorKind::Timeout,
-                            format!(
-                                "`logs:FilterLogEvents` had not finished checking the old streams of `{group}` for newer events after {MAX_EMPTY_FILTER_PAGES} pages; nothing was deleted"
-                            ),
-                        ));
-                    }
-                    None => break,
-                }
-            }
-        }
-        let (kept, confirmed): (Vec<OldStream>, Vec<OldStream>) =
-            streams.into_iter().partition(|s| newer.contains(&s.name));
-        Ok((confirmed, kept.into_iter().map(|s| s.name).collect()))
-    }
-}
-
-/// The old streams of a group, as far as one call reads.
-struct Scan {
-    old: Vec<OldStream>,
-    complete: bool,
-}
-
-/// A stream older than the cutoff.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct OldStream {
-    name: String,
-    /// Its last event, or its creation when it holds none (epoch milliseconds).
-    last_activity: i64,
-    stored_bytes: i64,
-}
-
-impl OldStream {
-    /// `stream` if it is older than `cutoff_ms`. A stream that reports neither a last event
-    /// nor a creation time is of unknown age, and is kept.
-    fn read(stream: &LogStream, cutoff_ms: i64) -> Option<Self> {
-        let name = stream.log_stream_name()?;
-        let last_activity = stream
-            .last_event_timestamp()
-            .or_else(|| stream.creation_time())?;
-        (last_activity < cutoff_ms).then(|| Self {
-            name: name.to_owned(),
-            last_activity,
-            stored_bytes: stored_bytes(stream),
-        })
-    }
-}
-
-#[expect(
-    deprecated,
-    reason = "a log stream's storedBytes is deprecated (AWS reports 0), but it is the only size CloudWatch Logs reports, and the result says how little it means"
-)]
-fn stored_bytes(stream: &LogStream) -> i64 {
-    stream.stored_bytes().unwrap_or(0)
-}
-
-fn epoch_millis(at: SystemTime) -> i64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The error for a deletion that failed after `deleted` had been deleted: it says exactly
-/// what is gone, so a half-done clean is never mistaken for success or for nothing.
-fn partly_done(
-    group: &str,
-    deleted: &[String],
-    failed: &str,
-    total: usize,
-    cause: &ToolError,
-) -> ToolError {
-    let message = if deleted.is_empty() {
-        format!(
-            "nothing was deleted: `{failed}`, the first of {} of `{group}`, could not be deleted ({})",
-            streams(total),
-            cause.message
-        )
-    } else {
-        let names: Vec<String> = deleted.iter().map(|n| format!("`{n}`")).collect();
-        format!(
-            "partly done: deleted {} of {} old log streams of `{group}` ({}); then `{failed}` could not be deleted ({}), so it and {} more remain",
-            deleted.len(),
-            total,
-            names.join(", "),
-            cause.message,
-            total.saturating_sub(deleted.len()).saturating_sub(1)
-        )
-    };
-    ToolError::new(cause.kind, message)
-}
-
-fn streams(n: usize) -> String {
-    if n == 1 {
-        "1 old log stream".to_owned()
-    } else {
-        format!("{n} old log streams")
-    }
 }
 
 impl Tool for CleanLogs {
@@ -397,7 +184,7 @@ impl Tool for CleanLogs {
         let group = self.describe_group(name).await?;
 
         // Not knowing whether the group is deletion-protected is not the same as knowing it is
-        // not: refuse rather than guess. (AWS reports the flag; emulators may not.)
+        // not: refuse rather than guess (moto 5.2, for one, does not report the flag).
         let protected = group.deletion_protection_enabled().ok_or_else(|| {
             ToolError::new(
                 ErrorKind::Aws,
@@ -407,7 +194,8 @@ impl Tool for CleanLogs {
             )
         })?;
 
-        // Tags are read on the ARN without the trailing `:*` (ListTagsForResource refuses it).
+        // Tags live on the ARN without the trailing `:*`, the form ListTagsForResource takes
+        // (moto answers the other form with no tags at all, which would hide a Compliance tag).
         let arn = group
             .log_group_arn()
             .or_else(|| group.arn().map(|a| a.strip_suffix(":*").unwrap_or(a)))
@@ -549,6 +337,223 @@ impl Tool for CleanLogs {
                 out.cutoff
             ),
         }
+    }
+}
+
+/// The reads and checks `operate` and `lookup` rely on.
+impl CleanLogs {
+    /// The log group named exactly `name`. `DescribeLogGroups` matches by prefix, so every
+    /// page is searched for the exact name.
+    async fn describe_group(
+        &self,
+        name: &str,
+    ) -> Result<aws_sdk_cloudwatchlogs::types::LogGroup, ToolError> {
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(name)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| ToolError::aws("logs:DescribeLogGroups", &e))?;
+            if let Some(group) = page
+                .log_groups()
+                .iter()
+                .find(|g| g.log_group_name() == Some(name))
+            {
+                return Ok(group.clone());
+            }
+            match page.next_token() {
+                Some(next) if token.as_deref() != Some(next) => token = Some(next.to_owned()),
+                _ => {
+                    return Err(ToolError::not_found(format!(
+                        "log group `{name}` not found"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Every old stream of `group`, oldest first, reading at most [`MAX_SCAN_PAGES`] pages.
+    async fn old_streams(&self, group: &str, cutoff_ms: i64) -> Result<Scan, ToolError> {
+        let mut old = Vec::new();
+        let mut token: Option<String> = None;
+        let mut complete = false;
+        for _ in 0..MAX_SCAN_PAGES {
+            let page = self
+                .logs
+                .describe_log_streams()
+                .log_group_name(group)
+                .limit(STREAMS_PER_PAGE)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| ToolError::aws("logs:DescribeLogStreams", &e))?;
+            old.extend(
+                page.log_streams()
+                    .iter()
+                    .filter_map(|s| OldStream::read(s, cutoff_ms)),
+            );
+            match page.next_token() {
+                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
+                    token = Some(next.to_owned());
+                }
+                _ => {
+                    complete = true;
+                    break;
+                }
+            }
+        }
+        old.sort_by(|a, b| (a.last_activity, &a.name).cmp(&(b.last_activity, &b.name)));
+        Ok(Scan { old, complete })
+    }
+
+    /// Asks CloudWatch Logs itself whether `streams` hold any event at or after the cutoff:
+    /// `lastEventTimestamp` is updated only eventually, and a stream that has just received
+    /// events must not be deleted on a stale timestamp. Returns the streams confirmed old and
+    /// the names of those that are not. (An event written after this check, before the
+    /// deletion, is lost with its stream: CloudWatch Logs has no conditional delete.)
+    async fn confirm(
+        &self,
+        group: &str,
+        streams: Vec<OldStream>,
+        cutoff_ms: i64,
+    ) -> Result<(Vec<OldStream>, Vec<String>), ToolError> {
+        let mut newer: BTreeSet<String> = BTreeSet::new();
+        for chunk in streams.chunks(STREAMS_PER_FILTER) {
+            let mut pending: Vec<String> = chunk.iter().map(|s| s.name.clone()).collect();
+            let mut token: Option<String> = None;
+            let mut empty_pages = 0;
+            while !pending.is_empty() {
+                let page = self
+                    .logs
+                    .filter_log_events()
+                    .log_group_name(group)
+                    .set_log_stream_names(Some(pending.clone()))
+                    .start_time(cutoff_ms)
+                    .limit(1)
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| ToolError::aws("logs:FilterLogEvents", &e))?;
+                if let Some(hit) = page.events().iter().find_map(|e| e.log_stream_name()) {
+                    let before = pending.len();
+                    pending.retain(|p| p != hit);
+                    if pending.len() == before {
+                        return Err(ToolError::new(
+                            ErrorKind::Aws,
+                            format!(
+                                "`logs:FilterLogEvents` answered with an event of `{hit}`, a stream it was not asked about; nothing was deleted from `{group}`"
+                            ),
+                        ));
+                    }
+                    newer.insert(hit.to_owned());
+                    // Ask again about the rest, from the start: one event per stream is enough.
+                    continue;
+                }
+                match page.next_token() {
+                    Some(next) if empty_pages < MAX_EMPTY_FILTER_PAGES => {
+                        empty_pages += 1;
+                        token = Some(next.to_owned());
+                    }
+                    Some(_) => {
+                        return Err(ToolError::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "`logs:FilterLogEvents` had not finished checking the old streams of `{group}` for newer events after {MAX_EMPTY_FILTER_PAGES} pages; nothing was deleted"
+                            ),
+                        ));
+                    }
+                    None => break,
+                }
+            }
+        }
+        let (kept, confirmed): (Vec<OldStream>, Vec<OldStream>) =
+            streams.into_iter().partition(|s| newer.contains(&s.name));
+        Ok((confirmed, kept.into_iter().map(|s| s.name).collect()))
+    }
+}
+
+/// The old streams of a group, as far as one call reads.
+struct Scan {
+    old: Vec<OldStream>,
+    complete: bool,
+}
+
+/// A stream older than the cutoff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OldStream {
+    name: String,
+    /// Its last event, or its creation when it holds none (epoch milliseconds).
+    last_activity: i64,
+    stored_bytes: i64,
+}
+
+impl OldStream {
+    /// `stream` if it is older than `cutoff_ms`. A stream that reports neither a last event
+    /// nor a creation time is of unknown age, and is kept.
+    fn read(stream: &LogStream, cutoff_ms: i64) -> Option<Self> {
+        let name = stream.log_stream_name()?;
+        let last_activity = stream
+            .last_event_timestamp()
+            .or_else(|| stream.creation_time())?;
+        (last_activity < cutoff_ms).then(|| Self {
+            name: name.to_owned(),
+            last_activity,
+            stored_bytes: stored_bytes(stream),
+        })
+    }
+}
+
+#[expect(
+    deprecated,
+    reason = "a log stream's storedBytes is deprecated (AWS reports 0), but it is the only size CloudWatch Logs reports, and the result says how little it means"
+)]
+fn stored_bytes(stream: &LogStream) -> i64 {
+    stream.stored_bytes().unwrap_or(0)
+}
+
+fn epoch_millis(at: SystemTime) -> i64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The error for a deletion that failed after `deleted` had been deleted: it says exactly
+/// what is gone, so a half-done clean is never mistaken for success or for nothing.
+fn partly_done(
+    group: &str,
+    deleted: &[String],
+    failed: &str,
+    total: usize,
+    cause: &ToolError,
+) -> ToolError {
+    let message = if deleted.is_empty() {
+        format!(
+            "nothing was deleted: `{failed}`, the first of {} of `{group}`, could not be deleted ({})",
+            streams(total),
+            cause.message
+        )
+    } else {
+        let names: Vec<String> = deleted.iter().map(|n| format!("`{n}`")).collect();
+        format!(
+            "partly done: deleted {} of {} old log streams of `{group}` ({}); then `{failed}` could not be deleted ({}), so it and {} more remain",
+            deleted.len(),
+            total,
+            names.join(", "),
+            cause.message,
+            total.saturating_sub(deleted.len()).saturating_sub(1)
+        )
+    };
+    ToolError::new(cause.kind, message)
+}
+
+fn streams(n: usize) -> String {
+    if n == 1 {
+        "1 old log stream".to_owned()
+    } else {
+        format!("{n} old log streams")
     }
 }
 
