@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 use tiny_http::{Header, Request, Response, Server};
 
 const TOOL: &str = "clean_logs";
+/// The staging application log group `world::seed` creates.
+const STAGING_GROUP: &str = "/ecs/staging/api-gateway";
 
 /// A pass-through proxy to the emulator that adds `deletionProtectionEnabled` to every log
 /// group `DescribeLogGroups` reports: `true` for the groups named at start, `false` for the
@@ -268,8 +270,9 @@ async fn old_streams_are_deleted_and_fresh_ones_kept() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_audit_group_is_untouched_and_no_deny_changes_anything() {
-    let production = "/ecs/production/api-gateway";
-    let (s, _reporter) = stage("ENFORCE", &[production], &[]).await;
+    // The staging group, otherwise cleanable, reported deletion-protected.
+    let (s, _reporter) = stage("ENFORCE", &[STAGING_GROUP], &[]).await;
+    assert_eq!(s.world.staging.log_group, STAGING_GROUP);
     let before = s.snapshot().await.unwrap();
     let audit_group = s.world.audit_log_group.clone();
     let staging = s.world.staging.log_group.clone();
@@ -290,7 +293,7 @@ async fn the_audit_group_is_untouched_and_no_deny_changes_anything() {
             "never_clean_audit_named_log_group",
         ),
         (
-            json!({"log_group": production, "older_than_days": 7}),
+            json!({"log_group": staging, "older_than_days": 7}),
             Some("clean-logs___clean_logs"),
             "never_clean_deletion_protected_log_group",
         ),
