@@ -7,7 +7,7 @@
 
 use std::{
     collections::BTreeSet,
-    time::{Duration, SystemTime},
+    time::{Duration, Instant, SystemTime},
 };
 
 use agentcore_target::{ErrorKind, Found, Tool, ToolError, config, input::check_identifier};
@@ -38,6 +38,12 @@ pub const MAX_STREAMS_LIMIT: usize = 1000;
 /// page): 5,000 streams. A larger group is reported as not completely scanned rather than
 /// risking the function's timeout.
 pub const MAX_SCAN_PAGES: usize = 100;
+
+/// How long one call may keep starting CloudWatch Logs calls. Past it, the call stops and
+/// reports what it did and what is left, rather than being killed mid-way by the function's
+/// timeout (60 s in template.yaml) with nothing reported: the budget leaves room for a last
+/// call that takes the SDK's whole operation timeout (12 s) and for the answer.
+pub const WORK_BUDGET: Duration = Duration::from_secs(40);
 
 /// Streams per `DescribeLogStreams` page: the API's maximum.
 const STREAMS_PER_PAGE: i32 = 50;
@@ -103,9 +109,13 @@ pub struct CleanOutput {
     /// Streams that looked old but hold an event newer than the cutoff (CloudWatch Logs
     /// updates `lastEventTimestamp` only eventually): kept.
     pub kept_with_newer_events: Vec<String>,
-    /// False when the group has more streams than one call reads ([`MAX_SCAN_PAGES`] pages):
-    /// more old streams may exist than `remaining_old_streams` says.
+    /// False when the call did not read every stream of the group (more than
+    /// [`MAX_SCAN_PAGES`] pages, or out of time): more old streams may exist than
+    /// `remaining_old_streams` says.
     pub scan_complete: bool,
+    /// True when the call stopped after [`WORK_BUDGET`] so as to answer in time; what it did
+    /// not reach is in `remaining_old_streams` (or not scanned).
+    pub out_of_time: bool,
     /// The most streams one call deletes (`CLEAN_LOGS_MAX_STREAMS`).
     pub max_streams: usize,
 }
@@ -116,6 +126,7 @@ pub struct CleanLogs {
     logs: Client,
     /// Read once at startup; a malformed setting is reported on every call.
     max_streams: Result<usize, String>,
+    budget: Duration,
 }
 
 impl CleanLogs {
@@ -139,7 +150,18 @@ impl CleanLogs {
                 Ok(n)
             }
         });
-        Self { logs, max_streams }
+        Self {
+            logs,
+            max_streams,
+            budget: WORK_BUDGET,
+        }
+    }
+
+    /// The same tool with another [`WORK_BUDGET`], for a function with another timeout.
+    #[must_use]
+    pub fn with_work_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
     }
 }
 
@@ -239,13 +261,12 @@ impl Tool for CleanLogs {
             .checked_sub(age)
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let cutoff_ms = epoch_millis(cutoff);
+        let started = Instant::now();
+        let in_time = || started.elapsed() < self.budget;
 
-        let Scan { mut old, complete } = self.old_streams(&group.name, cutoff_ms).await?;
+        let Scan { mut old, complete } = self.old_streams(&group.name, cutoff_ms, &in_time).await?;
         let beyond_cap = old.split_off(group.max_streams.min(old.len()));
         let (confirmed, kept) = self.confirm(&group.name, old, cutoff_ms).await?;
-        let bytes: i64 = confirmed
-            .iter()
-            .fold(0, |sum, s| sum.saturating_add(s.stored_bytes));
         let mut output = CleanOutput {
             log_group: group.name.clone(),
             dry_run: input.dry_run,
@@ -253,18 +274,25 @@ impl Tool for CleanLogs {
             cutoff: humantime::format_rfc3339_seconds(cutoff).to_string(),
             deleted: Vec::new(),
             would_delete: Vec::new(),
-            bytes_freed_reported: bytes,
+            bytes_freed_reported: 0,
             remaining_old_streams: beyond_cap.len(),
             kept_with_newer_events: kept,
             scan_complete: complete,
+            out_of_time: !in_time(),
             max_streams: group.max_streams,
         };
         if input.dry_run {
+            output.bytes_freed_reported = reported_bytes(&confirmed);
             output.would_delete = confirmed.into_iter().map(|s| s.name).collect();
             return Ok(output);
         }
 
-        for stream in &confirmed {
+        for (done, stream) in confirmed.iter().enumerate() {
+            if !in_time() {
+                output.out_of_time = true;
+                output.remaining_old_streams += confirmed.len() - done;
+                break;
+            }
             if let Err(e) = self
                 .logs
                 .delete_log_stream()
@@ -283,6 +311,9 @@ impl Tool for CleanLogs {
                 ));
             }
             output.deleted.push(stream.name.clone());
+            output.bytes_freed_reported = output
+                .bytes_freed_reported
+                .saturating_add(stream.stored_bytes);
         }
         Ok(output)
     }
@@ -303,8 +334,11 @@ impl Tool for CleanLogs {
         }
         if !out.scan_complete {
             notes.push_str(&format!(
-                "; the group has more than {MAX_SCANNED_STREAMS} streams, more than one call reads, so more old ones may remain"
+                "; not every stream was read (more than {MAX_SCANNED_STREAMS}, or time ran out), so more old ones may remain"
             ));
+        }
+        if out.out_of_time {
+            notes.push_str("; stopped early to answer before the function's timeout");
         }
         if !out.kept_with_newer_events.is_empty() {
             notes.push_str(&format!(
@@ -376,8 +410,14 @@ impl CleanLogs {
         }
     }
 
-    /// Every old stream of `group`, oldest first, reading at most [`MAX_SCAN_PAGES`] pages.
-    async fn old_streams(&self, group: &str, cutoff_ms: i64) -> Result<Scan, ToolError> {
+    /// Every old stream of `group`, oldest first, reading at most [`MAX_SCAN_PAGES`] pages
+    /// and, after the first, only while `in_time`.
+    async fn old_streams(
+        &self,
+        group: &str,
+        cutoff_ms: i64,
+        in_time: &impl Fn() -> bool,
+    ) -> Result<Scan, ToolError> {
         let mut old = Vec::new();
         let mut token: Option<String> = None;
         let mut complete = false;
@@ -404,6 +444,9 @@ impl CleanLogs {
                     complete = true;
                     break;
                 }
+            }
+            if !in_time() {
+                break;
             }
         }
         old.sort_by(|a, b| (a.last_activity, &a.name).cmp(&(b.last_activity, &b.name)));
@@ -513,6 +556,12 @@ impl OldStream {
 )]
 fn stored_bytes(stream: &LogStream) -> i64 {
     stream.stored_bytes().unwrap_or(0)
+}
+
+fn reported_bytes(streams: &[OldStream]) -> i64 {
+    streams
+        .iter()
+        .fold(0, |sum, s| sum.saturating_add(s.stored_bytes))
 }
 
 fn epoch_millis(at: SystemTime) -> i64 {

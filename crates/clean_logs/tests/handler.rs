@@ -4,7 +4,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use agentcore_target::{
@@ -303,6 +303,7 @@ async fn old_streams_are_deleted_oldest_first_and_fresh_ones_kept() {
     assert_eq!(result["bytes_freed_reported"], 200);
     assert_eq!(result["remaining_old_streams"], 0);
     assert_eq!(result["scan_complete"], true);
+    assert_eq!(result["out_of_time"], false);
     assert_eq!(result["max_streams"], 100);
     let cutoff = lock(&logs.filter_starts)[0];
     assert!((before - 7 * DAY_MS..=now_ms() - 7 * DAY_MS).contains(&cutoff));
@@ -481,6 +482,24 @@ async fn a_stream_whose_newer_events_cloudwatch_has_not_yet_reported_is_kept() {
         json!(["app/old-1"])
     );
     assert_eq!(logs.calls()[3], 2, "asked again about the rest");
+}
+
+#[tokio::test]
+async fn out_of_time_it_stops_starting_deletions_and_reports_what_is_left() {
+    let logs = Logs::new(Setup::staging());
+    let tool = CleanLogs::with_max_streams(logs.client(), Ok(100)).with_work_budget(Duration::ZERO);
+    let out = invoke(tool, Mode::Enforce, direct(args(GROUP, 7))).await;
+    assert!(!out.is_error, "{}", out.report);
+    assert_eq!(logs.calls(), [1, 1, 1, 1, 0]);
+    let result = &out.report["result"];
+    assert_eq!(result["out_of_time"], true);
+    assert_eq!(result["deleted"], json!([]));
+    assert_eq!(result["remaining_old_streams"], 2);
+    let message = out.report["message"].as_str().unwrap();
+    assert!(
+        message.contains("stopped early to answer before the function's timeout"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
