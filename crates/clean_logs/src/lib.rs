@@ -30,8 +30,8 @@ pub const MAX_STREAMS_VAR: &str = "CLEAN_LOGS_MAX_STREAMS";
 pub const DEFAULT_MAX_STREAMS: usize = 100;
 
 /// The largest accepted `CLEAN_LOGS_MAX_STREAMS`: every deletion is one call to CloudWatch
-/// Logs, made one after another, and all of them must finish inside the function's timeout
-/// (a timed-out invocation could not report what it had already deleted).
+/// Logs, made one after another; well beyond this many, [`WORK_BUDGET`] rather than the cap
+/// would decide how many go in one call.
 pub const MAX_STREAMS_LIMIT: usize = 1000;
 
 /// How many `DescribeLogStreams` pages one call reads (50 streams each, the API's largest
@@ -55,7 +55,8 @@ const MAX_SCANNED_STREAMS: usize = MAX_SCAN_PAGES * STREAMS_PER_PAGE as usize;
 const STREAMS_PER_FILTER: usize = 100;
 
 /// `FilterLogEvents` may answer with no events and a token while it is still searching; this
-/// many such pages in a row and the confirmation gives up (before anything is deleted).
+/// many such pages for one batch of streams and the confirmation gives up (before anything is
+/// deleted).
 const MAX_EMPTY_FILTER_PAGES: usize = 20;
 
 const SECONDS_PER_DAY: u64 = 86_400;
