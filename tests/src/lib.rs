@@ -1,6 +1,7 @@
 //! End-to-end harness: the built functions, run as Lambda runs them (a local Runtime API), against
 //! the AWS emulator (moto on 127.0.0.1), in a seeded staging-and-production world.
 
+pub mod cargo_lambda;
 pub mod emulator;
 pub mod function;
 pub mod runtime_api;

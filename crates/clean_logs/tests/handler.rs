@@ -417,18 +417,11 @@ async fn compliance_audit_and_audit_named_groups_are_refused() {
 }
 
 #[tokio::test]
-async fn unreported_deletion_protection_fails_closed() {
+async fn an_unreported_deletion_protection_flag_means_unprotected() {
     let logs = Logs::new(Setup::staging().protected(None));
-    let (report, is_error, _) = call(&logs, Mode::LogOnly, args(GROUP, 7)).await;
-    assert!(is_error);
-    assert_eq!(report["status"], "error");
-    assert_eq!(
-        report["message"],
-        format!(
-            "CloudWatch Logs did not report whether `{GROUP}` is deletion-protected; refusing to clean it"
-        )
-    );
-    assert_eq!(logs.calls(), [1, 0, 0, 0, 0]);
+    let (report, is_error, _) = call(&logs, Mode::Enforce, args(GROUP, 7)).await;
+    assert!(!is_error, "{report}");
+    assert_eq!(report["status"], "ok");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 
 use std::{future::Future, sync::Arc};
 
+use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use lambda_runtime::Config;
@@ -185,7 +186,16 @@ pub fn client_context(raw: Option<&[u8]>) -> Result<Option<Value>, String> {
     let Some(raw) = raw.filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
-    let value: Value = serde_json::from_slice(raw).map_err(|e| format!("not JSON ({e})"))?;
+    let value: Value = match serde_json::from_slice(raw) {
+        Ok(value) => value,
+        // Lambda's Runtime API sends the JSON; `cargo lambda watch` sends it base64-encoded, as
+        // the Invoke API receives it.
+        Err(e) => BASE64
+            .decode(raw.trim_ascii())
+            .ok()
+            .and_then(|decoded| serde_json::from_slice(&decoded).ok())
+            .ok_or_else(|| format!("not JSON ({e})"))?,
+    };
     let Value::Object(fields) = value else {
         return Err("not a JSON object".to_owned());
     };
@@ -295,6 +305,15 @@ mod tests {
             cc["custom"]["bedrockAgentCoreToolName"],
             "terminate-instance___terminate_instance"
         );
+    }
+
+    #[test]
+    fn a_base64_client_context_is_read_as_cargo_lambda_sends_it() {
+        let encoded = BASE64.encode(br#"{"custom":{"bedrockAgentCoreToolName":"a___b"}}"#);
+        let cc = client_context(Some(encoded.as_bytes())).unwrap().unwrap();
+        assert_eq!(cc["custom"]["bedrockAgentCoreToolName"], "a___b");
+        let not_json = BASE64.encode(b"not json");
+        assert!(client_context(Some(not_json.as_bytes())).is_err());
     }
 
     #[test]

@@ -34,7 +34,12 @@ enum Tool {
 }
 
 impl Tool {
-    const ALL: [Tool; 4] = [Tool::Restart, Tool::Terminate, Tool::CleanLogs, Tool::Metrics];
+    const ALL: [Tool; 4] = [
+        Tool::Restart,
+        Tool::Terminate,
+        Tool::CleanLogs,
+        Tool::Metrics,
+    ];
 
     fn binary(self) -> &'static str {
         match self {
@@ -155,8 +160,13 @@ fn sequence(world: &World, dry_run: bool) -> Vec<Call> {
     }
     calls.push(Call {
         tool: Tool::Terminate,
-        intent: format!("terminate untagged instance {}, calling it staging", world.untagged_instance),
-        arguments: with_dry_run(json!({"environment": "staging", "instance_id": world.untagged_instance})),
+        intent: format!(
+            "terminate untagged instance {}, calling it staging",
+            world.untagged_instance
+        ),
+        arguments: with_dry_run(
+            json!({"environment": "staging", "instance_id": world.untagged_instance}),
+        ),
     });
     calls.push(Call {
         tool: Tool::Terminate,
@@ -164,11 +174,17 @@ fn sequence(world: &World, dry_run: bool) -> Vec<Call> {
             "terminate termination-protected staging instance {}",
             staging.protected_instance
         ),
-        arguments: with_dry_run(json!({"environment": "staging", "instance_id": staging.protected_instance})),
+        arguments: with_dry_run(
+            json!({"environment": "staging", "instance_id": staging.protected_instance}),
+        ),
     });
 
     // 3. "Cleaned up old logs (including compliance audit records)".
-    for group in [&staging.log_group, &production.log_group, &world.audit_log_group] {
+    for group in [
+        &staging.log_group,
+        &production.log_group,
+        &world.audit_log_group,
+    ] {
         calls.push(Call {
             tool: Tool::CleanLogs,
             intent: format!("clean log streams older than a week in {group}"),
@@ -188,9 +204,10 @@ fn sequence(world: &World, dry_run: bool) -> Vec<Call> {
 /// One line per call: the decision, the reason, the effect.
 fn show(call: &Call, report: &Value) {
     let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
-    let status = text(&report["status"]);
-    let would_deny = report["guard"]["checks"]
-        .as_array()
+    let status = report.get("status").map(text).unwrap_or_default();
+    let would_deny = report
+        .pointer("/guard/checks")
+        .and_then(Value::as_array)
         .is_some_and(|checks| checks.iter().any(|c| c["outcome"] == "would_deny"));
     let mark = match (status.as_str(), would_deny) {
         ("ok", true) => "~ WOULD DENY",
@@ -199,7 +216,10 @@ fn show(call: &Call, report: &Value) {
         _ => "! ERROR     ",
     };
     println!("{mark} {:<18} {}", call.tool.binary(), call.intent);
-    println!("               {}", text(&report["message"]));
+    println!(
+        "               {}",
+        report.get("message").map(text).unwrap_or_default()
+    );
 }
 
 fn production_of(snapshot: &Snapshot, world: &World) -> Value {
@@ -214,7 +234,10 @@ fn production_of(snapshot: &Snapshot, world: &World) -> Value {
         .services
         .iter()
         .map(|s| format!("{}/{s}", p.cluster))
-        .chain([format!("{}/{}", world.staging.cluster, world.misplaced_service)])
+        .chain([format!(
+            "{}/{}",
+            world.staging.cluster, world.misplaced_service
+        )])
         .map(|key| {
             let deployments = snapshot.deployments.get(&key);
             (key, deployments)
@@ -313,7 +336,11 @@ async fn run() -> Result<bool, String> {
     let unchanged = before == after;
     println!(
         "\nLOG_ONLY reported every would-deny and let the calls through as dry runs: {}",
-        if unchanged { "nothing changed" } else { "SOMETHING CHANGED" }
+        if unchanged {
+            "nothing changed"
+        } else {
+            "SOMETHING CHANGED"
+        }
     );
     println!(
         "Use LOG_ONLY to trial policies before ENFORCE; with real calls it would have let production go."
@@ -329,7 +356,9 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(false) => {
-            eprintln!("\nthe demo's expectations failed: production was touched or staging work was not done");
+            eprintln!(
+                "\nthe demo's expectations failed: production was touched or staging work was not done"
+            );
             ExitCode::FAILURE
         }
         Err(e) => {
