@@ -1,6 +1,6 @@
 //! The AWS SDK configuration every tool builds its client from.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
 
@@ -22,4 +22,15 @@ pub async fn sdk_config() -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// Tags as the resource check reads them, from any SDK's `(key, value)` pairs; a tag without a
+/// key is no tag, a tag without a value has the empty value.
+pub fn tag_map<'a>(
+    pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> BTreeMap<String, String> {
+    pairs
+        .into_iter()
+        .filter_map(|(key, value)| Some((key?.to_owned(), value.unwrap_or_default().to_owned())))
+        .collect()
 }

@@ -117,7 +117,7 @@ fn classify(code: &str) -> ErrorKind {
         ErrorKind::Throttled
     } else if has("InvalidParameter") || has("Validation") || has("Malformed") {
         ErrorKind::InvalidInput
-    } else if has("Conflict") || has("IncorrectState") || has("InvalidState") {
+    } else if has("Conflict") || (has("Incorrect") && has("State")) || has("InvalidState") {
         ErrorKind::Conflict
     } else {
         ErrorKind::Aws

@@ -19,7 +19,7 @@ pub fn parse<T: DeserializeOwned>(payload: &Value) -> Result<T, ToolError> {
     let Value::Object(fields) = payload else {
         return Err(ToolError::invalid_input(format!(
             "the arguments must be a JSON object, got {}",
-            kind(payload)
+            guard::json_type(payload)
         )));
     };
     let size = serde_json::to_vec(payload).map_or(usize::MAX, |v| v.len());
@@ -97,17 +97,6 @@ pub fn check_identifier(
         )));
     }
     Ok(())
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

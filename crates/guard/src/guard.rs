@@ -10,7 +10,7 @@ use std::{
 
 use cedar_policy::{
     Authorizer, Context, Decision as CedarDecision, Effect, Entities, EntityId, EntityTypeName,
-    EntityUid, PolicySet, Request, RequestValidationError,
+    EntityUid, PartialResponse, Policy, PolicySet, Request, RequestValidationError,
 };
 use serde_json::Value;
 
@@ -21,7 +21,7 @@ use crate::{
     policy::Slices,
     policy::{LoadError, PolicySets, PolicySources},
     request::{CallerType, Principal, RequestIds, ResourceFacts, ToolCall, ToolName},
-    value::{self, to_cedar},
+    value::{self, json_type, to_cedar},
 };
 
 /// How a guard is set up. [`GuardConfig::from_env`] reads it from the environment.
@@ -364,37 +364,15 @@ impl Guard {
         let response = self
             .authorizer
             .is_authorized_partial(&request, set, entities);
-        let errors: Vec<String> = response
-            .definitely_errored()
-            .map(ToString::to_string)
-            .collect();
-        if !errors.is_empty() {
-            return Err(GuardError::Evaluation(format!(
-                "policies {} failed to evaluate",
-                errors.join(", ")
-            )));
-        }
-        let ids = |policies: &mut dyn Iterator<Item = cedar_policy::Policy>, effect| {
-            let mut ids: Vec<String> = policies
-                .filter(|p| p.effect() == effect)
-                .map(|p| p.id().to_string())
-                .collect();
-            ids.sort();
-            ids
-        };
+        no_partial_errors(&response)?;
         Ok(match response.decision() {
             Some(CedarDecision::Deny) => {
-                let forbids = ids(&mut response.definitely_satisfied(), Effect::Forbid);
-                if forbids.is_empty() {
-                    (Reason::NoPolicyPermits, forbids)
-                } else {
-                    (Reason::Forbidden, forbids)
-                }
+                denied(ids_of(response.definitely_satisfied(), Effect::Forbid))
             }
             // Allowed outright, or allowed for some arguments.
             Some(CedarDecision::Allow) | None => (
                 Reason::Permitted,
-                ids(&mut response.may_be_determining(), Effect::Permit),
+                ids_of(response.may_be_determining(), Effect::Permit),
             ),
         })
     }
@@ -514,10 +492,7 @@ impl Guard {
                 policies.sort();
                 Ok(match response.decision() {
                     CedarDecision::Allow => (Reason::Permitted, policies),
-                    CedarDecision::Deny if policies.is_empty() => {
-                        (Reason::NoPolicyPermits, policies)
-                    }
-                    CedarDecision::Deny => (Reason::Forbidden, policies),
+                    CedarDecision::Deny => denied(policies),
                 })
             }
             None => {
@@ -533,37 +508,16 @@ impl Guard {
                 let response = self
                     .authorizer
                     .is_authorized_partial(&request, set, entities);
-                let errors: Vec<String> = response
-                    .definitely_errored()
-                    .map(ToString::to_string)
-                    .collect();
-                if !errors.is_empty() {
-                    return Err(GuardError::Evaluation(format!(
-                        "policies {} failed to evaluate",
-                        errors.join(", ")
-                    )));
-                }
-                let satisfied = |effect: Effect| {
-                    let mut ids: Vec<String> = response
-                        .definitely_satisfied()
-                        .filter(|p| p.effect() == effect)
-                        .map(|p| p.id().to_string())
-                        .collect();
-                    ids.sort();
-                    ids
-                };
+                no_partial_errors(&response)?;
                 match response.decision() {
-                    Some(CedarDecision::Allow) => {
-                        Ok((Reason::Permitted, satisfied(Effect::Permit)))
-                    }
-                    Some(CedarDecision::Deny) => {
-                        let forbids = satisfied(Effect::Forbid);
-                        if forbids.is_empty() {
-                            Ok((Reason::NoPolicyPermits, forbids))
-                        } else {
-                            Ok((Reason::Forbidden, forbids))
-                        }
-                    }
+                    Some(CedarDecision::Allow) => Ok((
+                        Reason::Permitted,
+                        ids_of(response.definitely_satisfied(), Effect::Permit),
+                    )),
+                    Some(CedarDecision::Deny) => Ok(denied(ids_of(
+                        response.definitely_satisfied(),
+                        Effect::Forbid,
+                    ))),
                     None => {
                         let mut residual: Vec<String> = response
                             .nontrivial_residuals()
@@ -575,6 +529,42 @@ impl Guard {
                 }
             }
         }
+    }
+}
+
+/// Any policy that errored makes the decision an error: an erroring policy is a deny, never a
+/// policy silently skipped.
+fn no_partial_errors(response: &PartialResponse) -> Result<(), GuardError> {
+    let errors: Vec<String> = response
+        .definitely_errored()
+        .map(ToString::to_string)
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(GuardError::Evaluation(format!(
+            "policies {} failed to evaluate",
+            errors.join(", ")
+        )))
+    }
+}
+
+/// The ids of the policies with `effect`, sorted.
+fn ids_of(policies: impl Iterator<Item = Policy>, effect: Effect) -> Vec<String> {
+    let mut ids: Vec<String> = policies
+        .filter(|p| p.effect() == effect)
+        .map(|p| p.id().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// A deny: by the forbids that applied, or by default when none did.
+fn denied(forbids: Vec<String>) -> (Reason, Vec<String>) {
+    if forbids.is_empty() {
+        (Reason::NoPolicyPermits, forbids)
+    } else {
+        (Reason::Forbidden, forbids)
     }
 }
 
@@ -751,17 +741,6 @@ fn describe(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     message
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

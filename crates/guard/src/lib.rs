@@ -43,3 +43,4 @@ pub use error::GuardError;
 pub use guard::{Guard, GuardConfig};
 pub use policy::{LoadError, PolicySets, PolicySources, Problem};
 pub use request::{CallerType, Principal, RequestIds, ResourceFacts, ToolCall, ToolName};
+pub use value::json_type;

@@ -63,6 +63,18 @@ fn nested<T>(
     result
 }
 
+/// A JSON value's type, as an error message names it (`a number`, `null`).
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// An entity with attributes from a JSON object and string tags.
 pub(crate) fn entity(
     uid: EntityUid,

@@ -5,10 +5,8 @@
 //! `forceNewDeployment`. ECS has no dry run of its own: with `dry_run` the lookup is the whole
 //! of what is called.
 
-use std::collections::BTreeMap;
-
 use agentcore_target::{
-    ErrorKind, Found, Tool, ToolError, config::ClusterMap, input::check_identifier,
+    ErrorKind, Found, Tool, ToolError, aws::tag_map, config::ClusterMap, input::check_identifier,
 };
 use aws_sdk_ecs::Client;
 use guard::ResourceFacts;
@@ -164,22 +162,14 @@ impl Tool for RestartService {
 
         // The tags of the ARN just described: the resource check judges the very service
         // that would be restarted.
-        let tags: BTreeMap<String, String> = self
+        let described = self
             .ecs
             .list_tags_for_resource()
             .resource_arn(arn)
             .send()
             .await
-            .map_err(|e| ToolError::aws("ecs:ListTagsForResource", &e))?
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect();
+            .map_err(|e| ToolError::aws("ecs:ListTagsForResource", &e))?;
+        let tags = tag_map(described.tags().iter().map(|t| (t.key(), t.value())));
 
         let facts = ResourceFacts::new("Guard::EcsService", arn)
             .attribute("name", name.as_str())

@@ -3,9 +3,7 @@
 //! Input → call check → the real instance (tags, state, `DisableApiTermination`) → resource
 //! check → `TerminateInstances` (with EC2's own `DryRun` when `dry_run`).
 
-use std::collections::BTreeMap;
-
-use agentcore_target::{Found, Tool, ToolError, input::check_identifier};
+use agentcore_target::{Found, Tool, ToolError, aws::tag_map, input::check_identifier};
 use aws_sdk_ec2::{
     Client,
     error::{ProvideErrorMetadata, SdkError},
@@ -111,16 +109,7 @@ impl Tool for TerminateInstance {
             .and_then(|s| s.name())
             .map(|n| n.as_str().to_owned())
             .ok_or_else(|| ToolError::not_found(format!("EC2 reported no state for `{id}`")))?;
-        let tags: BTreeMap<String, String> = instance
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect();
+        let tags = tag_map(instance.tags().iter().map(|t| (t.key(), t.value())));
 
         // Not knowing whether the instance is protected is not the same as knowing it is not.
         let protected = self
