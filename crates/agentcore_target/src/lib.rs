@@ -21,9 +21,13 @@ pub use error::{ErrorKind, ToolError};
 pub use pipeline::{Found, Tool, ToolHost};
 pub use result::CallToolResult;
 
-/// Runs a tool as a Lambda function: tracing, the guard from the environment, then the
-/// runtime loop. A tool's `main` builds its AWS client and calls this.
-pub async fn serve<T: Tool>(tool: T) -> Result<(), lambda_host::Error> {
+/// Runs a tool as a Lambda function: tracing, the AWS SDK configuration, the tool `make` builds
+/// from it, the guard from the environment, then the runtime loop. A tool's `main` is one call.
+pub async fn serve<T: Tool>(
+    make: impl FnOnce(&aws_config::SdkConfig) -> T,
+) -> Result<(), lambda_host::Error> {
+    lambda_host::init_tracing();
+    let tool = make(&aws::sdk_config().await);
     let guard = std::sync::Arc::new(guard::Guard::from_env());
     let host = std::sync::Arc::new(ToolHost::from_env(tool, guard));
     lambda_host::run(move |event| {

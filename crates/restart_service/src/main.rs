@@ -2,11 +2,11 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_host::Error> {
-    lambda_host::init_tracing();
-    let config = agentcore_target::aws::sdk_config().await;
-    let tool = restart_service::RestartService::new(
-        aws_sdk_ecs::Client::new(&config),
-        agentcore_target::config::ClusterMap::from_env(),
-    );
-    agentcore_target::serve(tool).await
+    agentcore_target::serve(|config| {
+        restart_service::RestartService::new(
+            aws_sdk_ecs::Client::new(config),
+            agentcore_target::config::ClusterMap::from_env(),
+        )
+    })
+    .await
 }
