@@ -249,24 +249,18 @@ fn authorize(
             decision: guard.check_tool(tool, Some(&principal), ids),
             principal: Some(principal),
         },
-        Err(reason) => {
-            let call = ToolCall {
-                tool,
-                input: &Value::Null,
-                principal: None,
-                ids,
-            };
-            Authorization {
-                decision: guard.refuse(&call, reason),
-                principal: None,
-            }
-        }
+        Err(reason) => refusal_for(guard, ids, tool, &reason),
     }
 }
 
 fn refusal(guard: &Guard, ids: &RequestIds, reason: &str) -> Authorization {
+    refusal_for(guard, ids, UNKNOWN_TOOL, reason)
+}
+
+/// A refusal of a call to `tool`, audited like every decision.
+fn refusal_for(guard: &Guard, ids: &RequestIds, tool: &str, reason: &str) -> Authorization {
     let call = ToolCall {
-        tool: UNKNOWN_TOOL,
+        tool,
         input: &Value::Null,
         principal: None,
         ids,
