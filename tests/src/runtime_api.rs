@@ -74,7 +74,6 @@ impl Invocation {
 struct State {
     queue: VecDeque<(String, Invocation)>,
     answers: HashMap<String, Answer>,
-    polls: u64,
 }
 
 struct Shared {
@@ -129,11 +128,6 @@ impl RuntimeApi {
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> &str {
         &self.address
-    }
-
-    /// How many times a function has asked for the next invocation.
-    pub fn polls(&self) -> u64 {
-        self.lock().polls
     }
 
     /// Queues an invocation and waits for its answer.
@@ -240,7 +234,6 @@ fn next(request: Request, shared: &Shared) {
     let Ok(mut state) = shared.state.lock() else {
         return;
     };
-    state.polls += 1;
     let (id, invocation) = loop {
         if shared.stop.load(Ordering::Relaxed) {
             let _ = request.respond(Response::empty(500));

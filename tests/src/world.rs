@@ -349,11 +349,11 @@ impl Snapshot {
         self.instances.get(id).map_or("missing", String::as_str)
     }
 
-    /// The deployments of one service.
-    pub fn deployments_of(&self, cluster: &str, service: &str) -> usize {
+    /// The deployment ids of one service.
+    pub fn deployments_of(&self, cluster: &str, service: &str) -> &[String] {
         self.deployments
             .get(&format!("{cluster}/{service}"))
-            .map_or(0, Vec::len)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The streams of one log group.

@@ -84,11 +84,6 @@ impl<T: Tool> ToolHost<T> {
         Self::new(tool, guard, target)
     }
 
-    /// The tool.
-    pub fn tool(&self) -> &T {
-        &self.tool
-    }
-
     /// Handles one invocation. Tool failures and denials are results with `isError: true`;
     /// the `Err` side is for faults of the function itself, and there are none here.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<CallToolResult, Diagnostic> {

@@ -150,11 +150,6 @@ impl CaseRunner {
         })
     }
 
-    /// The guard cases run against in ENFORCE mode.
-    pub fn guard(&self) -> &Guard {
-        &self.enforce
-    }
-
     /// Runs one case the way a tool would: call check, then (with a resource) resource check.
     pub fn run(&self, case: &Case) -> CaseResult {
         let guard = match case.mode.unwrap_or_default() {

@@ -178,11 +178,6 @@ impl Guard {
         self.mode
     }
 
-    /// The caller type assumed when the caller is unknown.
-    pub fn caller_type(&self) -> CallerType {
-        self.caller_type
-    }
-
     /// The gateway the call check is linked to.
     pub fn gateway_arn(&self) -> Option<&str> {
         self.gateway.as_ref().ok().map(|g| g.arn.as_str())

@@ -247,7 +247,6 @@ pub struct PolicySets {
     pub(crate) actions: HashSet<EntityUid>,
     /// The declared `context.input` arguments of each action, for errors that name the field.
     pub(crate) arguments: HashMap<EntityUid, Arguments>,
-    origins: HashMap<String, Origin>,
 }
 
 /// Policy sets by the action they can apply to.
@@ -303,7 +302,6 @@ impl PolicySets {
             action_entities,
             actions,
             arguments,
-            origins,
         };
         sets.resource_slices = sets.slices(&sets.resource, None).map_err(|e| LoadError {
             problems: vec![Problem::file(RESOURCE_DIR, e)],
@@ -351,11 +349,6 @@ impl PolicySets {
         &self.schema
     }
 
-    /// The resource-check policy set.
-    pub fn resource_set(&self) -> &PolicySet {
-        &self.resource
-    }
-
     /// Number of gateway policies (templates and static ones).
     pub fn gateway_len(&self) -> usize {
         self.gateway_templates.num_of_templates() + self.gateway_templates.num_of_policies()
@@ -375,11 +368,6 @@ impl PolicySets {
         ))
         .ok()?;
         self.arguments.get(&uid)
-    }
-
-    /// Where the policy with this `@id` was written.
-    pub fn origin(&self, id: &str) -> Option<&Origin> {
-        self.origins.get(id)
     }
 }
 

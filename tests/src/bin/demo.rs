@@ -230,18 +230,14 @@ fn production_of(snapshot: &Snapshot, world: &World) -> Value {
         .chain([&p.protected_instance])
         .map(|id| (id, snapshot.instance(id)))
         .collect();
-    let services: BTreeMap<String, Option<&Vec<String>>> = p
+    let services: BTreeMap<&String, &[String]> = p
         .services
         .iter()
-        .map(|s| format!("{}/{s}", p.cluster))
-        .chain([format!(
-            "{}/{}",
-            world.staging.cluster, world.misplaced_service
+        .map(|s| (s, snapshot.deployments_of(&p.cluster, s)))
+        .chain([(
+            &world.misplaced_service,
+            snapshot.deployments_of(&world.staging.cluster, &world.misplaced_service),
         )])
-        .map(|key| {
-            let deployments = snapshot.deployments.get(&key);
-            (key, deployments)
-        })
         .collect();
     let streams: BTreeMap<&String, &[String]> = [&p.log_group, &world.audit_log_group]
         .into_iter()
@@ -289,10 +285,9 @@ async fn run() -> Result<bool, String> {
     let restarted = staging
         .services
         .iter()
+        // ECS adds a deployment, the emulator replaces it: either way the ids change.
         .filter(|s| {
-            after.deployments_of(&staging.cluster, s) > before.deployments_of(&staging.cluster, s)
-                || after.deployments.get(&format!("{}/{s}", staging.cluster))
-                    != before.deployments.get(&format!("{}/{s}", staging.cluster))
+            after.deployments_of(&staging.cluster, s) != before.deployments_of(&staging.cluster, s)
         })
         .count();
     let old_left = staging
