@@ -1,34 +1,125 @@
-//! Per-tool settings from environment variables (DESIGN.md §6): each with a documented default
-//! or a clear error.
+//! Per-tool settings from environment variables (DESIGN.md §6), read one way for every tool:
+//! a tool's [`Settings`] type reads itself from an [`Env`], each setting with a documented
+//! default or a [`ConfigError`] that names the variable.
 
-use std::{collections::BTreeMap, str::FromStr};
+use std::{collections::BTreeMap, fmt::Display, str::FromStr};
 
 use crate::error::ToolError;
 
 /// `GATEWAY_TARGET_NAME`: the gateway target this function is registered as.
-pub fn target_name(default: &str) -> String {
-    std::env::var("GATEWAY_TARGET_NAME")
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
+pub const TARGET_NAME_VAR: &str = "GATEWAY_TARGET_NAME";
+/// `ECS_CLUSTERS`: which ECS cluster each environment's services run in.
+pub const CLUSTERS_VAR: &str = "ECS_CLUSTERS";
+
+/// A setting that is present but unusable. A function with one refuses every call, clearly,
+/// rather than failing to start: the agent and the audit log both see why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Not a number.
+    #[error("{variable} is `{value}`, which is not a number")]
+    NotANumber {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A number outside the accepted range.
+    #[error("{variable} is {value}; it must be {bound}")]
+    OutOfRange {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// The range, in words (`at least 1`, `at most 1000`).
+        bound: String,
+    },
+    /// An `environment=cluster` list entry that is not one.
+    #[error("{variable} entry `{entry}` is not `environment=cluster`")]
+    NotAPair {
+        /// The variable.
+        variable: &'static str,
+        /// The entry.
+        entry: String,
+    },
+    /// An environment mapped twice.
+    #[error("{variable} names environment `{environment}` twice")]
+    Duplicate {
+        /// The variable.
+        variable: &'static str,
+        /// The environment.
+        environment: String,
+    },
 }
 
-/// A number from the environment, `default` when unset, an error naming the variable when
-/// it does not parse or is below `min`.
-pub fn number<T>(name: &str, default: T, min: T) -> Result<T, String>
-where
-    T: FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) if v.trim().is_empty() => Ok(default),
-        Ok(v) => match v.trim().parse::<T>() {
-            Ok(n) if n >= min => Ok(n),
-            Ok(n) => Err(format!("{name} is {n}; it must be at least {min}")),
-            Err(_) => Err(format!("{name} is `{v}`, which is not a number")),
-        },
+/// Where settings are read from: the process environment, or a map in tests.
+pub struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> Env<'a> {
+    /// Settings read through `lookup`.
+    pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self { lookup }
     }
+
+    /// A variable's value, trimmed; `None` when unset or blank.
+    pub fn text(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A number: `default` when unset, an error naming the variable when it does not parse
+    /// or lies outside `min..=max`.
+    pub fn number<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + Display + Copy,
+    {
+        let Some(value) = self.text(name) else {
+            return Ok(default);
+        };
+        let n = value.parse::<T>().map_err(|_| ConfigError::NotANumber {
+            variable: name,
+            value: value.clone(),
+        })?;
+        let out_of_range = |bound: String| ConfigError::OutOfRange {
+            variable: name,
+            value: value.clone(),
+            bound,
+        };
+        if n < min {
+            return Err(out_of_range(format!("at least {min}")));
+        }
+        if n > max {
+            return Err(out_of_range(format!("at most {max}")));
+        }
+        Ok(n)
+    }
+}
+
+/// A tool's settings, read from the environment in one place.
+pub trait Settings: Sized + Send + Sync + 'static {
+    /// Reads every setting; the first unusable one is the error.
+    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError>;
+}
+
+/// A tool without settings.
+impl Settings for () {
+    fn from_env(_: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(())
+    }
+}
+
+/// Reads `S` from the process environment.
+pub fn from_process_env<S: Settings>() -> Result<S, ConfigError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    S::from_env(&Env::new(&lookup))
 }
 
 /// `ECS_CLUSTERS`: which ECS cluster each environment's services run in,
@@ -39,8 +130,9 @@ pub struct ClusterMap(BTreeMap<String, String>);
 
 impl ClusterMap {
     /// Reads `ECS_CLUSTERS`; unset means no environment is mapped.
-    pub fn from_env() -> Result<Self, String> {
-        std::env::var("ECS_CLUSTERS").map_or_else(|_| Ok(Self::default()), |v| v.parse())
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        env.text(CLUSTERS_VAR)
+            .map_or_else(|| Ok(Self::default()), |v| v.parse())
     }
 
     /// The cluster of `environment`.
@@ -61,7 +153,7 @@ impl ClusterMap {
 }
 
 impl FromStr for ClusterMap {
-    type Err = String;
+    type Err = ConfigError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut map = BTreeMap::new();
         for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -69,14 +161,25 @@ impl FromStr for ClusterMap {
                 .split_once('=')
                 .map(|(e, c)| (e.trim(), c.trim()))
                 .filter(|(e, c)| !e.is_empty() && !c.is_empty())
-                .ok_or_else(|| {
-                    format!("ECS_CLUSTERS entry `{pair}` is not `environment=cluster`")
+                .ok_or_else(|| ConfigError::NotAPair {
+                    variable: CLUSTERS_VAR,
+                    entry: pair.to_owned(),
                 })?;
             if map.insert(env.to_owned(), cluster.to_owned()).is_some() {
-                return Err(format!("ECS_CLUSTERS names environment `{env}` twice"));
+                return Err(ConfigError::Duplicate {
+                    variable: CLUSTERS_VAR,
+                    environment: env.to_owned(),
+                });
             }
         }
         Ok(Self(map))
+    }
+}
+
+/// The settings of a tool that maps environments to ECS clusters.
+impl Settings for ClusterMap {
+    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Self::from_env(env)
     }
 }
 
@@ -104,8 +207,28 @@ mod tests {
             "a=b,a=c"
                 .parse::<ClusterMap>()
                 .unwrap_err()
+                .to_string()
                 .contains("twice")
         );
         assert_eq!("".parse::<ClusterMap>().unwrap(), ClusterMap::default());
+    }
+
+    #[test]
+    fn numbers_name_their_variable_and_bounds() {
+        let lookup = |name: &str| (name == "N").then(|| " 5000 ".to_owned());
+        let env = Env::new(&lookup);
+        assert_eq!(env.number("M", 7_usize, 1, 10), Ok(7));
+        assert_eq!(
+            env.number("N", 7_usize, 1, 1000).unwrap_err().to_string(),
+            "N is 5000; it must be at most 1000"
+        );
+        let lookup = |_: &str| Some("lots".to_owned());
+        assert_eq!(
+            Env::new(&lookup)
+                .number("N", 7_usize, 1, 1000)
+                .unwrap_err()
+                .to_string(),
+            "N is `lots`, which is not a number"
+        );
     }
 }

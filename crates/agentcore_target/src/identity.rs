@@ -57,7 +57,7 @@ pub fn identify(context: &Context, tool: &str, target: &str) -> Result<Invocatio
     };
     let Some(asked) = value(TOOL_NAME_KEY) else {
         return Ok(Invocation {
-            tool: format!("{target}{}{tool}", guard::request::TOOL_SEPARATOR),
+            tool: format!("{target}{}{tool}", guard::TOOL_SEPARATOR),
             ids,
             from_gateway: false,
         });

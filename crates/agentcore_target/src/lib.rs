@@ -14,20 +14,28 @@ pub mod identity;
 pub mod input;
 pub mod pipeline;
 pub mod result;
+#[cfg(feature = "test-util")]
 pub mod testing;
+#[cfg(feature = "test-util")]
 pub mod tool_schema;
 
+pub use config::{ConfigError, Settings};
 pub use error::{ErrorKind, ToolError};
-pub use pipeline::{Found, Tool, ToolHost};
+pub use pipeline::{Access, Found, Tool, ToolHost};
 pub use result::CallToolResult;
 
-/// Runs a tool as a Lambda function: tracing, the AWS SDK configuration, the tool `make` builds
-/// from it, the guard from the environment, then the runtime loop. A tool's `main` is one call.
+/// Runs a tool as a Lambda function: tracing, the AWS SDK configuration, the tool's settings
+/// from the environment, the tool `make` builds from both, the guard from the environment,
+/// then the runtime loop. A tool's `main` is one call.
 pub async fn serve<T: Tool>(
-    make: impl FnOnce(&aws_config::SdkConfig) -> T,
+    make: impl FnOnce(&aws_config::SdkConfig, T::Settings) -> T,
 ) -> Result<(), lambda_host::Error> {
     lambda_host::init_tracing();
-    let tool = make(&aws::sdk_config().await);
+    let sdk = aws::sdk_config().await;
+    let tool = config::from_process_env::<T::Settings>().map(|settings| make(&sdk, settings));
+    if let Err(e) = &tool {
+        tracing::error!(error = %e, "the function is misconfigured: every call is refused");
+    }
     let guard = std::sync::Arc::new(guard::Guard::from_env());
     let host = std::sync::Arc::new(ToolHost::from_env(tool, guard));
     lambda_host::run(move |event| {

@@ -10,17 +10,28 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use crate::{
+    config::{ConfigError, Settings},
     error::ToolError,
     identity::{Invocation, identify},
     input,
     result::{CallToolResult, GuardReport, Report},
 };
 
+/// Whether a tool changes anything. Declared by each tool, never inferred: only a read-only
+/// tool may go without a resource check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only; the call check alone may guard it.
+    ReadOnly,
+    /// Changes AWS resources; every call must pass the resource check on the real resource.
+    Mutating,
+}
+
 /// What a tool found when it looked up the real resource.
 #[derive(Debug, Clone)]
 pub struct Found<R> {
-    /// The resource as the resource check sees it; `None` for a read-only tool that touches no
-    /// resource (the call check alone guards it).
+    /// The resource as the resource check sees it. `None` only for a [`Access::ReadOnly`]
+    /// tool that touches no resource; a mutating tool that finds no facts is refused.
     pub facts: Option<ResourceFacts>,
     /// Whatever the operation needs from the lookup.
     pub resource: R,
@@ -32,6 +43,11 @@ pub trait Tool: Send + Sync + 'static {
     const NAME: &'static str;
     /// The gateway target name unless `GATEWAY_TARGET_NAME` says otherwise.
     const DEFAULT_TARGET: &'static str;
+    /// Whether the tool changes anything.
+    const ACCESS: Access;
+
+    /// The tool's settings, read from the environment once at start.
+    type Settings: Settings;
 
     /// The arguments; the serde derive must `deny_unknown_fields`.
     type Input: DeserializeOwned + Send + Sync;
@@ -62,14 +78,15 @@ pub trait Tool: Send + Sync + 'static {
 
 /// A tool with its guard and its gateway target name: the Lambda handler.
 pub struct ToolHost<T> {
-    tool: T,
+    /// The tool, or why its settings are unusable: then every call is refused, audited.
+    tool: Result<T, ConfigError>,
     guard: Arc<Guard>,
     target: String,
 }
 
 impl<T: Tool> ToolHost<T> {
     /// A host for `tool` registered as gateway target `target`.
-    pub fn new(tool: T, guard: Arc<Guard>, target: impl Into<String>) -> Self {
+    pub fn new(tool: Result<T, ConfigError>, guard: Arc<Guard>, target: impl Into<String>) -> Self {
         Self {
             tool,
             guard,
@@ -79,8 +96,12 @@ impl<T: Tool> ToolHost<T> {
 
     /// A host whose target name comes from `GATEWAY_TARGET_NAME` (default
     /// [`Tool::DEFAULT_TARGET`]).
-    pub fn from_env(tool: T, guard: Arc<Guard>) -> Self {
-        let target = crate::config::target_name(T::DEFAULT_TARGET);
+    pub fn from_env(tool: Result<T, ConfigError>, guard: Arc<Guard>) -> Self {
+        let target = std::env::var(crate::config::TARGET_NAME_VAR)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| T::DEFAULT_TARGET.to_owned());
         Self::new(tool, guard, target)
     }
 
@@ -106,12 +127,7 @@ impl<T: Tool> ToolHost<T> {
             Ok(invocation) => invocation,
             Err(misrouted) => {
                 let fallback = Invocation {
-                    tool: format!(
-                        "{}{}{}",
-                        self.target,
-                        guard::request::TOOL_SEPARATOR,
-                        T::NAME
-                    ),
+                    tool: format!("{}{}{}", self.target, guard::TOOL_SEPARATOR, T::NAME),
                     ids: guard::RequestIds {
                         lambda: Some(event.context.request_id.clone()),
                         ..guard::RequestIds::default()
@@ -130,6 +146,17 @@ impl<T: Tool> ToolHost<T> {
         let mut decisions: Vec<Decision> = Vec::with_capacity(2);
         let report = |decisions: &[Decision]| GuardReport::new(mode, &invocation.tool, decisions);
 
+        let tool = match &self.tool {
+            Ok(tool) => tool,
+            Err(e) => {
+                let error = ToolError::configuration(format!(
+                    "the function is misconfigured, nothing was called: {e}"
+                ));
+                decisions.push(self.guard.refuse(&call, error.message.clone()));
+                return Report::error(&error, report(&decisions));
+            }
+        };
+
         // Parse strictly: nothing is asked or called for arguments that are not the tool's.
         let input =
             match input::parse::<T::Input>(payload).and_then(|i| T::validate(&i).map(|()| i)) {
@@ -146,14 +173,25 @@ impl<T: Tool> ToolHost<T> {
         }
 
         // The real resource.
-        let found = match self.tool.lookup(&input).await {
+        let found = match tool.lookup(&input).await {
             Ok(found) => found,
             Err(e) => return Report::error(&e, report(&decisions)),
         };
 
-        // The resource check: reality, not the agent's claim.
-        if let Some(facts) = &found.facts {
-            let decision = self.guard.check_resource(&call, facts);
+        // The resource check: reality, not the agent's claim. Only a tool declared read-only
+        // may have nothing to check.
+        let decision = match (&found.facts, T::ACCESS) {
+            (Some(facts), _) => Some(self.guard.check_resource(&call, facts)),
+            (None, Access::ReadOnly) => None,
+            (None, Access::Mutating) => Some(self.guard.refuse_resource(
+                &call,
+                format!(
+                    "`{}` changes AWS resources but its lookup found no resource to check",
+                    T::NAME
+                ),
+            )),
+        };
+        if let Some(decision) = decision {
             let proceeds = decision.proceeds();
             decisions.push(decision);
             if !proceeds {
@@ -162,7 +200,7 @@ impl<T: Tool> ToolHost<T> {
         }
 
         // Operate.
-        match self.tool.operate(&input, found.resource).await {
+        match tool.operate(&input, found.resource).await {
             Ok(output) => {
                 let mut message = T::summary(&output);
                 let would_deny: Vec<String> = decisions

@@ -1,7 +1,7 @@
 //! What a tool answers: an MCP `CallToolResult` whose text is a JSON report a person can read
 //! and an agent can parse (DESIGN.md §5).
 
-use guard::{Decision, Mode};
+use guard::{Decision, Mode, Outcome, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -94,9 +94,9 @@ pub struct CheckReport {
     /// `call` or `resource`.
     pub check: guard::Check,
     /// `ALLOW` or `DENY`.
-    pub decision: &'static str,
+    pub decision: Verdict,
     /// `allow`, `deny`, `would_deny` or `error`.
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     /// The deciding policies.
     pub policies: Vec<String>,
     /// The decision in words.

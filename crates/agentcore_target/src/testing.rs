@@ -4,13 +4,15 @@
 use std::sync::Arc;
 
 use guard::{Guard, GuardConfig, MemoryAudit, Mode, PolicySources};
+
+use crate::config::ConfigError;
 use lambda_host::{Context, LambdaEvent};
 use serde_json::Value;
 
 use crate::{CallToolResult, Tool, ToolHost, identity::TOOL_NAME_KEY};
 
 /// The gateway ARN tests link the policies to.
-pub const TEST_GATEWAY_ARN: &str = guard::cases::ARTICLE_GATEWAY_ARN;
+pub const TEST_GATEWAY_ARN: &str = guard::EXAMPLE_GATEWAY_ARN;
 
 /// A guard over the shipped policies in `mode`, and the sink its audit records go to.
 pub fn guard(mode: Mode) -> (Arc<Guard>, MemoryAudit) {
@@ -28,8 +30,9 @@ pub fn guard(mode: Mode) -> (Arc<Guard>, MemoryAudit) {
     (Arc::new(guard), audit)
 }
 
-/// A host for `tool` under the default target name, with a guard in `mode`.
-pub fn host<T: Tool>(tool: T, mode: Mode) -> (ToolHost<T>, MemoryAudit) {
+/// A host for `tool` (or a tool whose settings failed) under the default target name, with a
+/// guard in `mode`.
+pub fn host<T: Tool>(tool: Result<T, ConfigError>, mode: Mode) -> (ToolHost<T>, MemoryAudit) {
     let (guard, audit) = guard(mode);
     (ToolHost::new(tool, guard, T::DEFAULT_TARGET), audit)
 }
@@ -65,7 +68,7 @@ pub fn report(result: &CallToolResult) -> Value {
 
 /// What one invocation of a tool produced.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct Invoked {
     /// The JSON report inside the result.
     pub report: Value,
     /// The result's `isError`.
@@ -75,7 +78,24 @@ pub struct Outcome {
 }
 
 /// Invokes `tool` once with `event`, under a guard in `mode` over the shipped policies.
-pub async fn invoke<T: Tool>(tool: T, mode: Mode, event: LambdaEvent<Value>) -> Outcome {
+pub async fn invoke<T: Tool>(tool: T, mode: Mode, event: LambdaEvent<Value>) -> Invoked {
+    invoke_host(Ok(tool), mode, event).await
+}
+
+/// Invokes a host whose settings failed to read with `error`, once.
+pub async fn invoke_misconfigured<T: Tool>(
+    error: ConfigError,
+    mode: Mode,
+    event: LambdaEvent<Value>,
+) -> Invoked {
+    invoke_host::<T>(Err(error), mode, event).await
+}
+
+async fn invoke_host<T: Tool>(
+    tool: Result<T, ConfigError>,
+    mode: Mode,
+    event: LambdaEvent<Value>,
+) -> Invoked {
     let (host, audit) = host(tool, mode);
     let result = host.handle(event).await.unwrap_or_else(|d| CallToolResult {
         content: vec![crate::result::Content::Text {
@@ -84,7 +104,7 @@ pub async fn invoke<T: Tool>(tool: T, mode: Mode, event: LambdaEvent<Value>) -> 
         }],
         is_error: true,
     });
-    Outcome {
+    Invoked {
         report: report(&result),
         is_error: result.is_error,
         audit: audit.records(),

@@ -119,7 +119,7 @@ impl ToolSchema {
             .iter()
             .map(|(name, p)| (name.clone(), cedar_type(&p.kind).to_owned()))
             .collect();
-        let gateway_action = format!("{target}{}{}", guard::request::TOOL_SEPARATOR, self.name);
+        let gateway_action = format!("{target}{}{}", guard::TOOL_SEPARATOR, self.name);
         let mut problems = Vec::new();
         let mut compare = |action_type: &str, action: &str, required: bool| match sets
             .declared_arguments(action_type, action)

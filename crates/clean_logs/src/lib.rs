@@ -10,7 +10,12 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use agentcore_target::{ErrorKind, Found, Tool, ToolError, config, input::check_identifier};
+use agentcore_target::{
+    Access, ConfigError, ErrorKind, Found, Settings, Tool, ToolError,
+    aws::{Flow, PageBounds, PagesEnd, read_pages},
+    config::Env,
+    input::check_identifier,
+};
 use aws_sdk_cloudwatchlogs::{Client, types::LogStream};
 use guard::ResourceFacts;
 use serde::{Deserialize, Serialize};
@@ -121,39 +126,44 @@ pub struct CleanOutput {
     pub max_streams: usize,
 }
 
-/// The tool, holding its CloudWatch Logs client and its cap.
+/// The tool's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanSettings {
+    /// `CLEAN_LOGS_MAX_STREAMS`: the most streams one call deletes, 1 to
+    /// [`MAX_STREAMS_LIMIT`], default [`DEFAULT_MAX_STREAMS`].
+    pub max_streams: usize,
+}
+
+impl Default for CleanSettings {
+    fn default() -> Self {
+        Self {
+            max_streams: DEFAULT_MAX_STREAMS,
+        }
+    }
+}
+
+impl Settings for CleanSettings {
+    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            max_streams: env.number(MAX_STREAMS_VAR, DEFAULT_MAX_STREAMS, 1, MAX_STREAMS_LIMIT)?,
+        })
+    }
+}
+
+/// The tool, holding its CloudWatch Logs client and its settings.
 #[derive(Debug, Clone)]
 pub struct CleanLogs {
     logs: Client,
-    /// Read once at startup; a malformed setting is reported on every call.
-    max_streams: Result<usize, String>,
+    settings: CleanSettings,
     budget: Duration,
 }
 
 impl CleanLogs {
-    /// The tool over `logs`, its cap read from `CLEAN_LOGS_MAX_STREAMS` now, once.
-    pub fn new(logs: Client) -> Self {
-        Self::with_max_streams(
-            logs,
-            config::number(MAX_STREAMS_VAR, DEFAULT_MAX_STREAMS, 1),
-        )
-    }
-
-    /// The tool over `logs` with the cap given, or the configuration error every call
-    /// reports. A cap above [`MAX_STREAMS_LIMIT`] is such an error.
-    pub fn with_max_streams(logs: Client, max_streams: Result<usize, String>) -> Self {
-        let max_streams = max_streams.and_then(|n| {
-            if n > MAX_STREAMS_LIMIT {
-                Err(format!(
-                    "{MAX_STREAMS_VAR} is {n}; it must be at most {MAX_STREAMS_LIMIT}"
-                ))
-            } else {
-                Ok(n)
-            }
-        });
+    /// The tool over `logs` with `settings`.
+    pub fn new(logs: Client, settings: CleanSettings) -> Self {
         Self {
             logs,
-            max_streams,
+            settings,
             budget: WORK_BUDGET,
         }
     }
@@ -169,6 +179,8 @@ impl CleanLogs {
 impl Tool for CleanLogs {
     const NAME: &'static str = "clean_logs";
     const DEFAULT_TARGET: &'static str = "clean-logs";
+    const ACCESS: Access = Access::Mutating;
+    type Settings = CleanSettings;
     type Input = CleanInput;
     type Resource = LogGroup;
     type Output = CleanOutput;
@@ -197,12 +209,7 @@ impl Tool for CleanLogs {
     }
 
     async fn lookup(&self, input: &CleanInput) -> Result<Found<LogGroup>, ToolError> {
-        // Before any AWS call: a misconfigured function touches nothing.
-        let max_streams = self.max_streams.clone().map_err(|e| {
-            ToolError::configuration(format!(
-                "the function is misconfigured, nothing was called: {e}"
-            ))
-        })?;
+        let max_streams = self.settings.max_streams;
         let name = &input.log_group;
         let group = self.describe_group(name).await?;
 
@@ -258,7 +265,9 @@ impl Tool for CleanLogs {
         let started = Instant::now();
         let in_time = || started.elapsed() < self.budget;
 
-        let Scan { mut old, complete } = self.old_streams(&group.name, cutoff_ms, &in_time).await?;
+        let Scan { mut old, complete } = self
+            .old_streams(&group.name, cutoff_ms, started + self.budget)
+            .await?;
         let beyond_cap = old.split_off(group.max_streams.min(old.len()));
         let (confirmed, kept) = self.confirm(&group.name, old, cutoff_ms).await?;
         let mut output = CleanOutput {
@@ -376,75 +385,90 @@ impl CleanLogs {
         &self,
         name: &str,
     ) -> Result<aws_sdk_cloudwatchlogs::types::LogGroup, ToolError> {
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .logs
-                .describe_log_groups()
-                .log_group_name_prefix(name)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| ToolError::aws("logs:DescribeLogGroups", &e))?;
-            if let Some(group) = page
-                .log_groups()
-                .iter()
-                .find(|g| g.log_group_name() == Some(name))
-            {
-                return Ok(group.clone());
-            }
-            match page.next_token() {
-                Some(next) if token.as_deref() != Some(next) => token = Some(next.to_owned()),
-                _ => {
-                    return Err(ToolError::not_found(format!(
-                        "log group `{name}` not found"
-                    )));
+        let pages = self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .into_paginator()
+            .send();
+        let bounds = PageBounds {
+            max_pages: MAX_SCAN_PAGES,
+            deadline: Some(Instant::now() + self.budget),
+        };
+        let mut found = None;
+        let end = read_pages(
+            pages,
+            bounds,
+            |p| p.next_token(),
+            |page| {
+                found = page
+                    .log_groups
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|g| g.log_group_name() == Some(name));
+                if found.is_some() {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
                 }
-            }
+            },
+        )
+        .await
+        .map_err(|e| ToolError::aws("logs:DescribeLogGroups", &e))?;
+        match (found, end) {
+            (Some(group), _) => Ok(group),
+            (None, PagesEnd::Complete) => Err(ToolError::not_found(format!(
+                "log group `{name}` not found"
+            ))),
+            (None, end) => Err(ToolError::new(
+                ErrorKind::Aws,
+                format!(
+                    "`logs:DescribeLogGroups` did not finish listing groups named like `{name}` ({end:?}); nothing was changed"
+                ),
+            )),
         }
     }
 
     /// Every old stream of `group`, oldest first, reading at most [`MAX_SCAN_PAGES`] pages
-    /// and, after the first, only while `in_time`.
+    /// and, after the first, only before `deadline`.
     async fn old_streams(
         &self,
         group: &str,
         cutoff_ms: i64,
-        in_time: &impl Fn() -> bool,
+        deadline: Instant,
     ) -> Result<Scan, ToolError> {
         let mut old = Vec::new();
-        let mut token: Option<String> = None;
-        let mut complete = false;
-        for _ in 0..MAX_SCAN_PAGES {
-            let page = self
-                .logs
-                .describe_log_streams()
-                .log_group_name(group)
-                .limit(STREAMS_PER_PAGE)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| ToolError::aws("logs:DescribeLogStreams", &e))?;
-            old.extend(
-                page.log_streams()
-                    .iter()
-                    .filter_map(|s| OldStream::read(s, cutoff_ms)),
-            );
-            match page.next_token() {
-                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
-                    token = Some(next.to_owned());
-                }
-                _ => {
-                    complete = true;
-                    break;
-                }
-            }
-            if !in_time() {
-                break;
-            }
-        }
+        let pages = self
+            .logs
+            .describe_log_streams()
+            .log_group_name(group)
+            .limit(STREAMS_PER_PAGE)
+            .into_paginator()
+            .send();
+        let bounds = PageBounds {
+            max_pages: MAX_SCAN_PAGES,
+            deadline: Some(deadline),
+        };
+        let end = read_pages(
+            pages,
+            bounds,
+            |p| p.next_token(),
+            |page| {
+                old.extend(
+                    page.log_streams()
+                        .iter()
+                        .filter_map(|s| OldStream::read(s, cutoff_ms)),
+                );
+                Flow::Continue
+            },
+        )
+        .await
+        .map_err(|e| ToolError::aws("logs:DescribeLogStreams", &e))?;
         old.sort_by(|a, b| (a.last_activity, &a.name).cmp(&(b.last_activity, &b.name)));
-        Ok(Scan { old, complete })
+        Ok(Scan {
+            old,
+            complete: end.is_complete(),
+        })
     }
 
     /// Asks CloudWatch Logs itself whether `streams` hold any event at or after the cutoff:
@@ -461,50 +485,64 @@ impl CleanLogs {
         let mut newer: BTreeSet<String> = BTreeSet::new();
         for chunk in streams.chunks(STREAMS_PER_FILTER) {
             let mut pending: Vec<String> = chunk.iter().map(|s| s.name.clone()).collect();
-            let mut token: Option<String> = None;
-            let mut empty_pages = 0;
+            // Each round either ends the chunk or removes one stream from it.
             while !pending.is_empty() {
-                let page = self
+                let pages = self
                     .logs
                     .filter_log_events()
                     .log_group_name(group)
                     .set_log_stream_names(Some(pending.clone()))
                     .start_time(cutoff_ms)
                     .limit(1)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| ToolError::aws("logs:FilterLogEvents", &e))?;
-                if let Some(hit) = page.events().iter().find_map(|e| e.log_stream_name()) {
-                    let before = pending.len();
-                    pending.retain(|p| p != hit);
-                    if pending.len() == before {
-                        return Err(ToolError::new(
-                            ErrorKind::Aws,
-                            format!(
-                                "`logs:FilterLogEvents` answered with an event of `{hit}`, a stream it was not asked about; nothing was deleted from `{group}`"
-                            ),
-                        ));
+                    .into_paginator()
+                    .send();
+                let bounds = PageBounds {
+                    max_pages: MAX_EMPTY_FILTER_PAGES,
+                    deadline: None,
+                };
+                let mut hit: Option<String> = None;
+                let end = read_pages(
+                    pages,
+                    bounds,
+                    |p| p.next_token(),
+                    |page| {
+                        hit = page
+                            .events()
+                            .iter()
+                            .find_map(|e| e.log_stream_name())
+                            .map(ToOwned::to_owned);
+                        if hit.is_some() {
+                            Flow::Stop
+                        } else {
+                            Flow::Continue
+                        }
+                    },
+                )
+                .await
+                .map_err(|e| ToolError::aws("logs:FilterLogEvents", &e))?;
+                let Some(hit) = hit else {
+                    if end == PagesEnd::Complete {
+                        break;
                     }
-                    newer.insert(hit.to_owned());
-                    // Ask again about the rest, from the start: one event per stream is enough.
-                    continue;
+                    return Err(ToolError::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "`logs:FilterLogEvents` had not finished checking the old streams of `{group}` for newer events after {MAX_EMPTY_FILTER_PAGES} pages; nothing was deleted"
+                        ),
+                    ));
+                };
+                let before = pending.len();
+                pending.retain(|p| *p != hit);
+                if pending.len() == before {
+                    return Err(ToolError::new(
+                        ErrorKind::Aws,
+                        format!(
+                            "`logs:FilterLogEvents` answered with an event of `{hit}`, a stream it was not asked about; nothing was deleted from `{group}`"
+                        ),
+                    ));
                 }
-                match page.next_token() {
-                    Some(next) if empty_pages < MAX_EMPTY_FILTER_PAGES => {
-                        empty_pages += 1;
-                        token = Some(next.to_owned());
-                    }
-                    Some(_) => {
-                        return Err(ToolError::new(
-                            ErrorKind::Timeout,
-                            format!(
-                                "`logs:FilterLogEvents` had not finished checking the old streams of `{group}` for newer events after {MAX_EMPTY_FILTER_PAGES} pages; nothing was deleted"
-                            ),
-                        ));
-                    }
-                    None => break,
-                }
+                // Ask again about the rest, from the start: one event per stream is enough.
+                newer.insert(hit);
             }
         }
         let (kept, confirmed): (Vec<OldStream>, Vec<OldStream>) =

@@ -2,8 +2,8 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_host::Error> {
-    agentcore_target::serve(|config| {
-        clean_logs::CleanLogs::new(aws_sdk_cloudwatchlogs::Client::new(config))
+    agentcore_target::serve(|config, settings| {
+        clean_logs::CleanLogs::new(aws_sdk_cloudwatchlogs::Client::new(config), settings)
     })
     .await
 }

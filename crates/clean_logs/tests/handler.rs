@@ -7,6 +7,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use agentcore_target::{Settings, config::Env};
 use agentcore_target::{
     testing::{direct, from_gateway, invoke},
     tool_schema::ToolSchema,
@@ -24,8 +25,8 @@ use aws_sdk_cloudwatchlogs::{
     types::{FilteredLogEvent, LogGroup, LogStream},
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use clean_logs::CleanLogs;
-use guard::Mode;
+use clean_logs::{CleanLogs, CleanSettings};
+use guard::{Mode, Outcome};
 use serde_json::{Value, json};
 
 const GROUP: &str = "/ecs/staging/api-gateway";
@@ -273,7 +274,7 @@ impl Logs {
 }
 
 async fn call(logs: &Logs, mode: Mode, payload: Value) -> (Value, bool, Vec<guard::AuditRecord>) {
-    let tool = CleanLogs::with_max_streams(logs.client(), Ok(100));
+    let tool = CleanLogs::new(logs.client(), CleanSettings { max_streams: 100 });
     let out = invoke(tool, mode, direct(payload)).await;
     (out.report, out.is_error, out.audit)
 }
@@ -317,7 +318,7 @@ async fn old_streams_are_deleted_oldest_first_and_fresh_ones_kept() {
         json!(["allow_clean_unprotected_log_group"])
     );
     assert_eq!(audit.len(), 2);
-    assert!(audit.iter().all(|r| r.outcome == "allow"));
+    assert!(audit.iter().all(|r| r.outcome == Outcome::Allow));
     assert_eq!(audit[1].resource, format!("Guard::LogGroup::\"{GROUP}\""));
 }
 
@@ -355,7 +356,7 @@ async fn a_call_the_call_check_denies_makes_no_aws_call() {
         ("terminate-instance___terminate_instance", "misrouted call"),
     ] {
         let logs = Logs::new(Setup::staging());
-        let tool_impl = CleanLogs::with_max_streams(logs.client(), Ok(100));
+        let tool_impl = CleanLogs::new(logs.client(), CleanSettings { max_streams: 100 });
         let out = invoke(tool_impl, Mode::Enforce, from_gateway(args(GROUP, 7), tool)).await;
         assert!(out.is_error, "{tool}");
         assert_eq!(out.report["status"], "denied", "{}", out.report);
@@ -379,7 +380,7 @@ async fn a_deletion_protected_group_is_refused_without_deleting() {
     );
     assert_eq!(logs.calls(), [1, 1, 0, 0, 0]);
     assert!(logs.deleted().is_empty());
-    assert_eq!(audit[1].outcome, "deny");
+    assert_eq!(audit[1].outcome, Outcome::Deny);
 }
 
 #[tokio::test]
@@ -432,7 +433,7 @@ async fn the_cap_deletes_the_oldest_and_reports_how_many_remain() {
         stream("app/c", 15),
         stream("app/fresh", 0),
     ]));
-    let tool = CleanLogs::with_max_streams(logs.client(), Ok(2));
+    let tool = CleanLogs::new(logs.client(), CleanSettings { max_streams: 2 });
     let out = invoke(tool, Mode::Enforce, direct(args(GROUP, 7))).await;
     assert!(!out.is_error, "{}", out.report);
     assert_eq!(logs.deleted(), ["app/b", "app/c"]);
@@ -480,7 +481,8 @@ async fn a_stream_whose_newer_events_cloudwatch_has_not_yet_reported_is_kept() {
 #[tokio::test]
 async fn out_of_time_it_stops_starting_deletions_and_reports_what_is_left() {
     let logs = Logs::new(Setup::staging());
-    let tool = CleanLogs::with_max_streams(logs.client(), Ok(100)).with_work_budget(Duration::ZERO);
+    let tool = CleanLogs::new(logs.client(), CleanSettings { max_streams: 100 })
+        .with_work_budget(Duration::ZERO);
     let out = invoke(tool, Mode::Enforce, direct(args(GROUP, 7))).await;
     assert!(!out.is_error, "{}", out.report);
     assert_eq!(logs.calls(), [1, 1, 1, 1, 0]);
@@ -539,7 +541,7 @@ async fn a_missing_group_is_a_clear_error() {
         RuleMode::MatchAny,
         [&groups, &delete]
     );
-    let tool = CleanLogs::with_max_streams(client, Ok(100));
+    let tool = CleanLogs::new(client, CleanSettings { max_streams: 100 });
     let report = invoke(tool, Mode::Enforce, direct(args(GROUP, 7)))
         .await
         .report;
@@ -560,7 +562,7 @@ async fn throttling_and_access_denied_are_tool_errors_not_panics() {
         )
     });
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&groups]);
-    let tool = CleanLogs::with_max_streams(client, Ok(100));
+    let tool = CleanLogs::new(client, CleanSettings { max_streams: 100 });
     let throttled = invoke(tool, Mode::Enforce, direct(args(GROUP, 7)))
         .await
         .report;
@@ -586,7 +588,7 @@ async fn throttling_and_access_denied_are_tool_errors_not_panics() {
         RuleMode::MatchAny,
         [&logs.groups, &denied, &logs.streams, &logs.delete]
     );
-    let tool = CleanLogs::with_max_streams(client, Ok(100));
+    let tool = CleanLogs::new(client, CleanSettings { max_streams: 100 });
     let report = invoke(tool, Mode::Enforce, direct(args(GROUP, 7)))
         .await
         .report;
@@ -723,24 +725,26 @@ async fn log_only_on_the_audit_group_reports_would_deny_and_dry_run_deletes_noth
         0,
         "LOG_ONLY let it through; dry_run kept it harmless"
     );
-    assert_eq!(audit[1].outcome, "would_deny");
+    assert_eq!(audit[1].outcome, Outcome::WouldDeny);
 }
 
 #[tokio::test]
 async fn a_malformed_cap_makes_every_call_a_configuration_error() {
     for (setting, expected) in [
         (
-            Err("CLEAN_LOGS_MAX_STREAMS is `lots`, which is not a number".to_owned()),
+            "lots",
             "CLEAN_LOGS_MAX_STREAMS is `lots`, which is not a number",
         ),
         (
-            Ok(5000),
+            "5000",
             "CLEAN_LOGS_MAX_STREAMS is 5000; it must be at most 1000",
         ),
+        ("0", "CLEAN_LOGS_MAX_STREAMS is 0; it must be at least 1"),
     ] {
         let logs = Logs::new(Setup::staging());
-        let tool = CleanLogs::with_max_streams(logs.client(), setting);
-        let host = agentcore_target::testing::host(tool, Mode::Enforce).0;
+        let lookup = |name: &str| (name == clean_logs::MAX_STREAMS_VAR).then(|| setting.to_owned());
+        let error = CleanSettings::from_env(&Env::new(&lookup)).unwrap_err();
+        let host = agentcore_target::testing::host::<CleanLogs>(Err(error), Mode::Enforce).0;
         for _ in 0..2 {
             let result = host.handle(direct(args(GROUP, 7))).await.unwrap();
             let report = agentcore_target::testing::report(&result);

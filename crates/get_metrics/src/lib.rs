@@ -4,10 +4,13 @@
 //! cluster CloudWatch lists for the service) → `GetMetricData` on `AWS/ECS`. Reading touches
 //! nothing, so there is no resource check: the call check alone guards it.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use agentcore_target::{
-    ErrorKind, Found, Tool, ToolError, config::ClusterMap, input::check_identifier,
+    Access, ErrorKind, Found, Tool, ToolError,
+    aws::{Flow, PageBounds, PagesEnd, read_pages},
+    config::ClusterMap,
+    input::check_identifier,
 };
 use aws_sdk_cloudwatch::{
     Client,
@@ -21,6 +24,14 @@ use serde::{Deserialize, Serialize};
 const NAMESPACE: &str = "AWS/ECS";
 /// The longest window, in minutes (a day).
 pub const MAX_MINUTES: u32 = 1440;
+
+/// The most pages one listing reads: `ListMetrics` (500 metrics a page) for one service, and
+/// `GetMetricData` for a day of minutes across its clusters, each need a handful.
+pub const MAX_PAGES: usize = 20;
+
+/// How long one call keeps requesting pages, inside the function's timeout (30 s in
+/// template.yaml) with room for a last call (the SDK's 12 s operation timeout) and the answer.
+pub const WORK_BUDGET: Duration = Duration::from_secs(15);
 
 /// The metrics this tool reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -105,55 +116,57 @@ pub struct MetricsOutput {
 #[derive(Debug, Clone)]
 pub struct GetMetrics {
     cloudwatch: Client,
-    clusters: Result<ClusterMap, String>,
+    clusters: ClusterMap,
 }
 
 impl GetMetrics {
-    /// The tool over `cloudwatch`, mapping environments to clusters with `clusters`.
-    pub fn new(cloudwatch: Client, clusters: Result<ClusterMap, String>) -> Self {
+    /// The tool over `cloudwatch`, mapping environments to clusters with `clusters`
+    /// (`ECS_CLUSTERS`).
+    pub fn new(cloudwatch: Client, clusters: ClusterMap) -> Self {
         Self {
             cloudwatch,
             clusters,
         }
     }
 
-    /// The tool with `ECS_CLUSTERS` from the environment.
-    pub fn from_env(cloudwatch: Client) -> Self {
-        Self::new(cloudwatch, ClusterMap::from_env())
-    }
-
     /// Every cluster CloudWatch lists this service's metric under.
     async fn clusters_reporting(&self, input: &MetricsInput) -> Result<Vec<String>, ToolError> {
         let mut clusters = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .cloudwatch
-                .list_metrics()
-                .namespace(NAMESPACE)
-                .metric_name(input.metric.name())
-                .dimensions(
-                    DimensionFilter::builder()
-                        .name("ServiceName")
-                        .value(&input.service_name)
-                        .build(),
-                )
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| ToolError::aws("cloudwatch:ListMetrics", &e))?;
-            clusters.extend(page.metrics().iter().filter_map(|m| {
-                m.dimensions()
-                    .iter()
-                    .find(|d| d.name() == Some("ClusterName"))
-                    .and_then(|d| d.value())
-                    .map(ToOwned::to_owned)
-            }));
-            token = page.next_token().map(ToOwned::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+        let pages = self
+            .cloudwatch
+            .list_metrics()
+            .namespace(NAMESPACE)
+            .metric_name(input.metric.name())
+            .dimensions(
+                DimensionFilter::builder()
+                    .name("ServiceName")
+                    .value(&input.service_name)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        let bounds = PageBounds {
+            max_pages: MAX_PAGES,
+            deadline: Some(Instant::now() + WORK_BUDGET),
+        };
+        let end = read_pages(
+            pages,
+            bounds,
+            |p| p.next_token(),
+            |page| {
+                clusters.extend(page.metrics().iter().filter_map(|m| {
+                    m.dimensions()
+                        .iter()
+                        .find(|d| d.name() == Some("ClusterName"))
+                        .and_then(|d| d.value())
+                        .map(ToOwned::to_owned)
+                }));
+                Flow::Continue
+            },
+        )
+        .await
+        .map_err(|e| ToolError::aws("cloudwatch:ListMetrics", &e))?;
+        unfinished("cloudwatch:ListMetrics", end)?;
         clusters.sort();
         clusters.dedup();
         Ok(clusters)
@@ -163,6 +176,8 @@ impl GetMetrics {
 impl Tool for GetMetrics {
     const NAME: &'static str = "get_metrics";
     const DEFAULT_TARGET: &'static str = "get-metrics";
+    const ACCESS: Access = Access::ReadOnly;
+    type Settings = ClusterMap;
     type Input = MetricsInput;
     type Resource = Vec<String>;
     type Output = MetricsOutput;
@@ -186,10 +201,7 @@ impl Tool for GetMetrics {
 
     async fn lookup(&self, input: &MetricsInput) -> Result<Found<Vec<String>>, ToolError> {
         let clusters = match &input.environment {
-            Some(environment) => {
-                let map = self.clusters.as_ref().map_err(ToolError::configuration)?;
-                vec![map.cluster(environment)?.to_owned()]
-            }
+            Some(environment) => vec![self.clusters.cluster(environment)?.to_owned()],
             None => self.clusters_reporting(input).await?,
         };
         if clusters.is_empty() {
@@ -254,44 +266,55 @@ impl Tool for GetMetrics {
                 maximum: None,
             })
             .collect();
-        let mut token = None;
-        loop {
-            let page = self
-                .cloudwatch
-                .get_metric_data()
-                .set_metric_data_queries(Some(queries.clone()))
-                .start_time(DateTime::from(start))
-                .end_time(DateTime::from(end))
-                .scan_by(ScanBy::TimestampAscending)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| ToolError::aws("cloudwatch:GetMetricData", &e))?;
-            for result in page.metric_data_results() {
-                let index = result
-                    .id()
-                    .and_then(|id| id.strip_prefix('m'))
-                    .and_then(|i| i.parse::<usize>().ok());
-                let Some(target) = index.and_then(|i| series.get_mut(i)) else {
-                    return Err(ToolError::new(
-                        ErrorKind::Aws,
-                        format!("CloudWatch answered an unknown query id {:?}", result.id()),
-                    ));
-                };
-                for (timestamp, value) in result.timestamps().iter().zip(result.values()) {
-                    target.datapoints.push(Datapoint {
-                        timestamp: timestamp
-                            .fmt(DateTimeFormat::DateTime)
-                            .unwrap_or_else(|_| timestamp.to_string()),
-                        value: *value,
-                    });
+        let pages = self
+            .cloudwatch
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries))
+            .start_time(DateTime::from(start))
+            .end_time(DateTime::from(end))
+            .scan_by(ScanBy::TimestampAscending)
+            .into_paginator()
+            .send();
+        let bounds = PageBounds {
+            max_pages: MAX_PAGES,
+            deadline: Some(Instant::now() + WORK_BUDGET),
+        };
+        let mut unknown_id = None;
+        let ended = read_pages(
+            pages,
+            bounds,
+            |p| p.next_token(),
+            |page| {
+                for result in page.metric_data_results() {
+                    let index = result
+                        .id()
+                        .and_then(|id| id.strip_prefix('m'))
+                        .and_then(|i| i.parse::<usize>().ok());
+                    let Some(target) = index.and_then(|i| series.get_mut(i)) else {
+                        unknown_id = Some(result.id().unwrap_or_default().to_owned());
+                        return Flow::Stop;
+                    };
+                    for (timestamp, value) in result.timestamps().iter().zip(result.values()) {
+                        target.datapoints.push(Datapoint {
+                            timestamp: timestamp
+                                .fmt(DateTimeFormat::DateTime)
+                                .unwrap_or_else(|_| timestamp.to_string()),
+                            value: *value,
+                        });
+                    }
                 }
-            }
-            token = page.next_token().map(ToOwned::to_owned);
-            if token.is_none() {
-                break;
-            }
+                Flow::Continue
+            },
+        )
+        .await
+        .map_err(|e| ToolError::aws("cloudwatch:GetMetricData", &e))?;
+        if let Some(id) = unknown_id {
+            return Err(ToolError::new(
+                ErrorKind::Aws,
+                format!("CloudWatch answered an unknown query id `{id}`"),
+            ));
         }
+        unfinished("cloudwatch:GetMetricData", ended)?;
         for s in &mut series {
             s.datapoints.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
             let values: Vec<f64> = s.datapoints.iter().map(|d| d.value).collect();
@@ -332,4 +355,18 @@ impl Tool for GetMetrics {
             parts.join("; ")
         )
     }
+}
+
+/// A listing that did not end is an error: a partial series would read as the whole story.
+fn unfinished(action: &str, end: PagesEnd) -> Result<(), ToolError> {
+    let why = match end {
+        PagesEnd::Complete | PagesEnd::Stopped => return Ok(()),
+        PagesEnd::PageCap => format!("more than {MAX_PAGES} pages"),
+        PagesEnd::OutOfTime => format!("still paging after {} s", WORK_BUDGET.as_secs()),
+        PagesEnd::RepeatedToken => "it handed back a page token it had already given".to_owned(),
+    };
+    Err(ToolError::new(
+        ErrorKind::Aws,
+        format!("`{action}` did not finish: {why}; nothing partial is reported"),
+    ))
 }

@@ -2,8 +2,8 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_host::Error> {
-    agentcore_target::serve(|config| {
-        get_metrics::GetMetrics::from_env(aws_sdk_cloudwatch::Client::new(config))
+    agentcore_target::serve(|config, clusters| {
+        get_metrics::GetMetrics::new(aws_sdk_cloudwatch::Client::new(config), clusters)
     })
     .await
 }

@@ -19,8 +19,11 @@ use get_metrics::GetMetrics;
 use guard::Mode;
 use serde_json::{Value, json};
 
-fn clusters() -> Result<agentcore_target::config::ClusterMap, String> {
-    "staging=staging-cluster,production=production-cluster".parse()
+#[expect(clippy::unwrap_used, reason = "a fixture that does not parse fails the test")]
+fn clusters() -> agentcore_target::config::ClusterMap {
+    "staging=staging-cluster,production=production-cluster"
+        .parse()
+        .unwrap()
 }
 
 /// A GetMetricData answer: for each query id, three datapoints.
@@ -72,7 +75,7 @@ fn list_metrics(clusters: &'static [&'static str]) -> Rule {
     })
 }
 
-async fn call(rules: &[&Rule], payload: Value) -> agentcore_target::testing::Outcome {
+async fn call(rules: &[&Rule], payload: Value) -> agentcore_target::testing::Invoked {
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, rules);
     invoke(
         GetMetrics::new(client, clusters()),

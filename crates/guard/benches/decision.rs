@@ -25,8 +25,8 @@ use std::{hint::black_box, str::FromStr, sync::Arc};
 use cedar_policy::{Authorizer, Context, Entities, EntityUid, Request};
 use criterion::{Criterion, criterion_group, criterion_main};
 use guard::{
-    Guard, GuardConfig, NoAudit, PolicySources, Principal, RequestIds, ResourceFacts, ToolCall,
-    cases::ARTICLE_GATEWAY_ARN, policy::PolicyFile,
+    EXAMPLE_GATEWAY_ARN, Guard, GuardConfig, NoAudit, PolicyFile, PolicySources, Principal,
+    RequestIds, ResourceFacts, ToolCall,
 };
 use serde_json::json;
 
@@ -34,7 +34,7 @@ const RESTART: &str = "restart-service___restart_service";
 
 fn config() -> GuardConfig {
     GuardConfig {
-        gateway_arn: Some(ARTICLE_GATEWAY_ARN.to_owned()),
+        gateway_arn: Some(EXAMPLE_GATEWAY_ARN.to_owned()),
         ..GuardConfig::default()
     }
 }
@@ -111,7 +111,7 @@ fn decisions(c: &mut Criterion) {
     let request = Request::new(
         EntityUid::from_str("AgentCore::OAuthUser::\"agent-7\"").unwrap(),
         action,
-        EntityUid::from_str(&format!("AgentCore::Gateway::\"{ARTICLE_GATEWAY_ARN}\"")).unwrap(),
+        EntityUid::from_str(&format!("AgentCore::Gateway::\"{EXAMPLE_GATEWAY_ARN}\"")).unwrap(),
         context,
         Some(schema),
     )

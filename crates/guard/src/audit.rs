@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::{
-    decision::{Check, Decision, Mode},
+    decision::{Check, Decision, Mode, Outcome, Verdict},
     request::RequestIds,
 };
 
@@ -46,9 +46,9 @@ pub struct AuditRecord {
     /// `call` or `resource`.
     pub check: Check,
     /// `ALLOW` or `DENY` (errors deny).
-    pub decision: &'static str,
+    pub decision: Verdict,
     /// `allow`, `deny`, `would_deny` or `error`.
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     /// Whether the decision was carried out (false only for a LOG_ONLY would-deny).
     pub enforced: bool,
     /// `ENFORCE` or `LOG_ONLY`.
@@ -132,7 +132,7 @@ impl EmfStdout {
 
     /// The JSON line for one record.
     pub fn line(&self, record: &AuditRecord) -> Value {
-        let count = |outcome: &str| u8::from(record.outcome == outcome);
+        let count = |outcome: Outcome| u8::from(record.outcome == outcome);
         let timestamp_ms = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -155,10 +155,10 @@ impl EmfStdout {
             "Tool": record.metric_tool(),
             "Check": record.check.as_str(),
             // Deny counts every blocked call: policy denies and errors alike.
-            "Allow": count("allow"),
-            "Deny": u8::from(record.outcome == "deny" || record.outcome == "error"),
-            "WouldDeny": count("would_deny"),
-            "Error": count("error"),
+            "Allow": count(Outcome::Allow),
+            "Deny": u8::from(!record.outcome.proceeds()),
+            "WouldDeny": count(Outcome::WouldDeny),
+            "Error": count(Outcome::Error),
             "guard_audit": record,
         })
     }

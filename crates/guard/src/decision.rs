@@ -26,28 +26,25 @@ impl Mode {
         }
     }
 
-    /// Reads `GUARD_MODE`: unset is ENFORCE; an unknown value is ENFORCE and a warning.
-    pub fn from_setting(value: Option<&str>) -> (Self, Option<String>) {
-        match value.map(str::trim) {
-            None | Some("") => (Self::Enforce, None),
-            Some(v) => match v.parse() {
-                Ok(mode) => (mode, None),
-                Err(e) => (Self::Enforce, Some(format!("{e}; using ENFORCE"))),
-            },
+    /// The mode a setting names exactly (`ENFORCE` or `LOG_ONLY`), if any.
+    pub fn from_setting(value: &str) -> Option<Self> {
+        match value {
+            "ENFORCE" => Some(Self::Enforce),
+            "LOG_ONLY" => Some(Self::LogOnly),
+            _ => None,
         }
     }
 }
 
+/// A mode name that is neither `ENFORCE` nor `LOG_ONLY`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown guard mode `{0}` (expected ENFORCE or LOG_ONLY)")]
+pub struct UnknownMode(pub String);
+
 impl FromStr for Mode {
-    type Err = String;
+    type Err = UnknownMode;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ENFORCE" => Ok(Self::Enforce),
-            "LOG_ONLY" => Ok(Self::LogOnly),
-            other => Err(format!(
-                "unknown guard mode `{other}` (expected ENFORCE or LOG_ONLY)"
-            )),
-        }
+        Self::from_setting(s).ok_or_else(|| UnknownMode(s.to_owned()))
     }
 }
 
@@ -109,6 +106,71 @@ pub enum Reason {
     Error(GuardError),
 }
 
+/// What a check means for the call: the four outcomes audit records, metrics, tool results
+/// and the authorizer report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The policies permit it.
+    Allow,
+    /// The policies deny it and the denial is enforced.
+    Deny,
+    /// The policies deny it, and LOG_ONLY lets the call go on.
+    WouldDeny,
+    /// No decision could be reached: denied, as an error, never as a policy decision.
+    Error,
+}
+
+impl Outcome {
+    /// `allow`, `deny`, `would_deny` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+            Self::WouldDeny => "would_deny",
+            Self::Error => "error",
+        }
+    }
+
+    /// The call may go on: allowed, or a policy deny that LOG_ONLY let through.
+    pub fn proceeds(self) -> bool {
+        matches!(self, Self::Allow | Self::WouldDeny)
+    }
+
+    /// The policy decision itself, as Cedar says it (errors deny).
+    pub fn verdict(self) -> Verdict {
+        match self {
+            Self::Allow => Verdict::Allow,
+            Self::Deny | Self::WouldDeny | Self::Error => Verdict::Deny,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Cedar's answer, `ALLOW` or `DENY`, whatever the mode did with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    /// Permitted.
+    Allow,
+    /// Denied, by the policies or by an error.
+    Deny,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Allow => "ALLOW",
+            Self::Deny => "DENY",
+        })
+    }
+}
+
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -132,11 +194,6 @@ impl Decision {
         self.reason == Reason::Permitted
     }
 
-    /// The policies deny it (by default or by a forbid), as opposed to an error.
-    pub fn is_policy_deny(&self) -> bool {
-        matches!(self.reason, Reason::NoPolicyPermits | Reason::Forbidden)
-    }
-
     /// No decision could be reached.
     pub fn error(&self) -> Option<&GuardError> {
         match &self.reason {
@@ -147,12 +204,12 @@ impl Decision {
 
     /// The call may go on: allowed, or a policy deny in LOG_ONLY.
     pub fn proceeds(&self) -> bool {
-        self.is_allow() || self.would_deny()
+        self.outcome().proceeds()
     }
 
     /// A policy deny that LOG_ONLY let through.
     pub fn would_deny(&self) -> bool {
-        self.mode == Mode::LogOnly && self.is_policy_deny()
+        self.outcome() == Outcome::WouldDeny
     }
 
     /// The decision is carried out as decided (false only for a would-deny).
@@ -160,19 +217,19 @@ impl Decision {
         !self.would_deny()
     }
 
-    /// `allow`, `deny`, `would_deny` or `error`: the four outcomes the metrics count.
-    pub fn outcome(&self) -> &'static str {
+    /// Allow, deny, would-deny or error: the four outcomes the metrics count.
+    pub fn outcome(&self) -> Outcome {
         match &self.reason {
-            Reason::Permitted => "allow",
-            Reason::Error(_) => "error",
-            _ if self.would_deny() => "would_deny",
-            _ => "deny",
+            Reason::Permitted => Outcome::Allow,
+            Reason::Error(_) => Outcome::Error,
+            _ if self.mode == Mode::LogOnly => Outcome::WouldDeny,
+            _ => Outcome::Deny,
         }
     }
 
     /// The policy decision itself: `ALLOW` or `DENY` (errors deny).
-    pub fn verdict(&self) -> &'static str {
-        if self.is_allow() { "ALLOW" } else { "DENY" }
+    pub fn verdict(&self) -> Verdict {
+        self.outcome().verdict()
     }
 
     /// A sentence a person understands: what was decided, about what, by which policy.
@@ -226,15 +283,15 @@ mod tests {
     fn log_only_lets_policy_denies_through_as_would_deny() {
         let d = decision(Reason::NoPolicyPermits, Mode::LogOnly);
         assert!(d.proceeds() && d.would_deny() && !d.enforced());
-        assert_eq!(d.outcome(), "would_deny");
-        assert_eq!(d.verdict(), "DENY");
+        assert_eq!(d.outcome(), Outcome::WouldDeny);
+        assert_eq!(d.verdict(), Verdict::Deny);
     }
 
     #[test]
     fn log_only_never_lets_errors_through() {
         let d = decision(Reason::Error(GuardError::NoGatewayArn), Mode::LogOnly);
         assert!(!d.proceeds() && !d.would_deny());
-        assert_eq!(d.outcome(), "error");
+        assert_eq!(d.outcome(), Outcome::Error);
         assert!(d.explain().contains("error, not a policy decision"));
     }
 
@@ -242,15 +299,6 @@ mod tests {
     fn enforce_blocks_policy_denies() {
         let d = decision(Reason::Forbidden, Mode::Enforce);
         assert!(!d.proceeds() && d.enforced());
-        assert_eq!(d.outcome(), "deny");
-    }
-
-    #[test]
-    fn unknown_mode_falls_back_to_enforce_with_a_warning() {
-        assert_eq!(Mode::from_setting(None), (Mode::Enforce, None));
-        assert_eq!(Mode::from_setting(Some("LOG_ONLY")).0, Mode::LogOnly);
-        let (mode, warning) = Mode::from_setting(Some("log_only"));
-        assert_eq!(mode, Mode::Enforce);
-        assert!(warning.unwrap().contains("`log_only`"));
+        assert_eq!(d.outcome(), Outcome::Deny);
     }
 }

@@ -61,11 +61,11 @@ pub enum GuardError {
         message: String,
     },
 
-    /// The caller or the resource does not match its schema type.
+    /// The caller, the resource or the request does not match the schema.
     #[error("invalid {what}: {message}")]
     InvalidEntity {
-        /// `caller` or `resource`.
-        what: &'static str,
+        /// Which part of the request.
+        what: EntityRole,
         /// Cedar's message.
         message: String,
     },
@@ -85,4 +85,28 @@ pub enum GuardError {
          (policies {0} read the principal); denied to fail closed"
     )]
     CallerUnknown(String),
+}
+
+/// Which part of a Cedar request was invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityRole {
+    /// The caller (principal).
+    Caller,
+    /// The real resource.
+    Resource,
+    /// The request as a whole.
+    Request,
+    /// An entity type name.
+    EntityType,
+}
+
+impl std::fmt::Display for EntityRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Caller => "caller",
+            Self::Resource => "resource",
+            Self::Request => "request",
+            Self::EntityType => "entity type",
+        })
+    }
 }

@@ -2,45 +2,88 @@
 //!
 //! Every tool call is asked two questions, both default-deny, forbid wins, both must allow:
 //!
-//! 1. the **call check** — may this tool be called with these arguments? The same Cedar request
-//!    AgentCore Policy builds at the gateway (principal, `AgentCore::Action::"<target>___<tool>"`,
-//!    the gateway, `context.input`), against the same policies, so the gateway and the tool agree;
-//! 2. the **resource check** — may this tool touch this *real* resource? The resource as read from
-//!    AWS, its real tags as Cedar tags, against policies the gateway cannot express.
+//! 1. the **call check** ([`Guard::check_call`]) — may this tool be called with these
+//!    arguments? The same Cedar request AgentCore Policy builds at the gateway (principal,
+//!    `AgentCore::Action::"<target>___<tool>"`, the gateway, `context.input`), against the same
+//!    policies, so the gateway and the tool agree;
+//! 2. the **resource check** ([`Guard::check_resource`]) — may this tool touch this *real*
+//!    resource? The resource as read from AWS ([`ResourceFacts`]), its real tags as Cedar tags,
+//!    against policies the gateway cannot express.
+//!
+//! Each check returns a [`Decision`] whose [`Outcome`] is allow, deny, would-deny (`LOG_ONLY`)
+//! or error, and writes one [`AuditRecord`] to an [`AuditSink`].
 //!
 //! ```
 //! use std::sync::Arc;
-//! use guard::{Guard, GuardConfig, MemoryAudit, RequestIds, ToolCall};
-//!
-//! let config = GuardConfig {
-//!     gateway_arn: Some("arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/gw-xyz789".into()),
-//!     ..GuardConfig::default()
+//! use guard::{
+//!     EXAMPLE_GATEWAY_ARN, Guard, GuardConfig, MemoryAudit, Outcome, PolicySources, RequestIds,
+//!     ResourceFacts, ToolCall,
 //! };
-//! let audit = MemoryAudit::new();
-//! let guard = Guard::from_config(&config, Arc::new(audit.clone()));
 //!
-//! let input = serde_json::json!({"environment": "production", "service": "api-gateway"});
+//! let config = GuardConfig { gateway_arn: Some(EXAMPLE_GATEWAY_ARN.into()), ..GuardConfig::default() };
+//! let audit = MemoryAudit::new();
+//! let guard = Guard::new(Ok(PolicySources::embedded()), &config, Arc::new(audit.clone()));
+//!
+//! // The call check: the agent's claim, as the gateway sees it.
+//! let input = serde_json::json!({"environment": "staging", "instance_id": "i-0abc1234"});
 //! let ids = RequestIds::default();
-//! let call = ToolCall { tool: "restart-service___restart_service", input: &input, principal: None, ids: &ids };
-//! let decision = guard.check_call(&call);
-//! assert!(!decision.proceeds());
-//! assert_eq!(decision.explain(), "call check: no policy permits `restart-service___restart_service`");
-//! assert_eq!(audit.records().len(), 1);
+//! let call = ToolCall { tool: "terminate-instance___terminate_instance", input: &input, principal: None, ids: &ids };
+//! assert_eq!(guard.check_call(&call).outcome(), Outcome::Allow);
+//!
+//! // The resource check: the instance is really in production.
+//! let instance = ResourceFacts::new("Guard::Ec2Instance", "i-0abc1234")
+//!     .attribute("state", "running")
+//!     .attribute("termination_protected", false)
+//!     .tags([("Environment".to_owned(), "production".to_owned())]);
+//! let decision = guard.check_resource(&call, &instance);
+//! assert_eq!(decision.outcome(), Outcome::Deny);
+//! assert_eq!(
+//!     decision.explain(),
+//!     "resource check: no policy permits `terminate-instance___terminate_instance` on `i-0abc1234`"
+//! );
+//! assert_eq!(audit.records().len(), 2);
 //! ```
+//!
+//! The public API:
+//! - building a guard: [`Guard::new`] (policies, [`GuardConfig`], audit sink) or
+//!   [`Guard::from_env`] in a Lambda function; [`PolicySources`] says where the policies come
+//!   from, [`PolicySets`] holds them loaded, [`LoadError`] and [`Problem`] say what is wrong;
+//! - asking: [`ToolCall`] (with [`RequestIds`] and an optional [`Principal`]),
+//!   [`ResourceFacts`]; [`Guard::check_tool`] and [`Guard::may_call`] for callers that never
+//!   see the arguments; [`Guard::refuse`] to audit a refusal no policy was asked about;
+//! - the answer: [`Decision`], [`Outcome`], [`Verdict`], [`Reason`], [`Check`], [`Mode`],
+//!   [`GuardError`];
+//! - audit: [`AuditRecord`], [`AuditSink`], [`EmfStdout`] (the Lambda default),
+//!   [`MemoryAudit`], [`NoAudit`];
+//! - offline tooling: [`render_static`] (the gateway set for AgentCore Policy),
+//!   [`json_type`], [`TOOL_SEPARATOR`], [`EXAMPLE_GATEWAY_ARN`].
 
-pub mod audit;
-pub mod cases;
-pub mod decision;
-pub mod error;
+mod audit;
+mod config;
+mod decision;
+mod error;
+mod evaluate;
+mod gateway;
 mod guard;
-pub mod policy;
-pub mod request;
+mod policy;
+mod request;
 mod value;
 
 pub use audit::{AuditRecord, AuditSink, EmfStdout, MemoryAudit, NoAudit};
-pub use decision::{Check, Decision, Mode, Reason};
-pub use error::GuardError;
-pub use guard::{Guard, GuardConfig};
-pub use policy::{LoadError, PolicySets, PolicySources, Problem};
-pub use request::{CallerType, Principal, RequestIds, ResourceFacts, ToolCall, ToolName};
+pub use config::{ConfigWarning, GuardConfig};
+pub use decision::{Check, Decision, Mode, Outcome, Reason, UnknownMode, Verdict};
+pub use error::{EntityRole, GuardError};
+pub use gateway::{RenderError, render_static};
+pub use guard::Guard;
+pub use policy::{
+    AGENTCORE_SCHEMA, LinkError, LoadError, PolicyFile, PolicySets, PolicySources, Problem,
+};
+pub use request::{
+    CallerType, Principal, RequestIds, ResourceFacts, TOOL_SEPARATOR, ToolCall, ToolName,
+};
 pub use value::json_type;
+
+/// The gateway ARN of the article's examples. `guard` (the CLI), the case files and the tests
+/// link the policies to it; a deployed function never uses it (it reads `GATEWAY_ARN`).
+pub const EXAMPLE_GATEWAY_ARN: &str =
+    "arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/gw-xyz789";

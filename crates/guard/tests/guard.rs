@@ -4,10 +4,9 @@ use std::{str::FromStr, sync::Arc};
 
 use cedar_policy::{PolicySet, Schema, ValidationMode, Validator};
 use guard::{
-    Check, Guard, GuardConfig, GuardError, MemoryAudit, Mode, PolicySources, Principal, Reason,
-    RequestIds, ResourceFacts, ToolCall,
-    cases::ARTICLE_GATEWAY_ARN,
-    policy::{PolicyFile, render_static},
+    Check, EXAMPLE_GATEWAY_ARN, Guard, GuardConfig, GuardError, MemoryAudit, Mode, Outcome,
+    PolicyFile, PolicySources, Principal, Reason, RequestIds, ResourceFacts, ToolCall, Verdict,
+    render_static,
 };
 use serde_json::{Value, json};
 
@@ -17,7 +16,7 @@ const TERMINATE: &str = "terminate-instance___terminate_instance";
 fn config(mode: Mode) -> GuardConfig {
     GuardConfig {
         mode,
-        gateway_arn: Some(ARTICLE_GATEWAY_ARN.to_owned()),
+        gateway_arn: Some(EXAMPLE_GATEWAY_ARN.to_owned()),
         ..GuardConfig::default()
     }
 }
@@ -93,7 +92,7 @@ fn a_policy_syntax_error_denies_every_call_with_the_file_and_line() {
     assert_eq!(err.problems[0].line, Some(4));
     assert_every_decision_is_an_error(&guard, "resource/broken.cedar:4");
     assert_eq!(audit.records().len(), 2, "every refusal is audited");
-    assert!(audit.records().iter().all(|r| r.outcome == "error"));
+    assert!(audit.records().iter().all(|r| r.outcome == Outcome::Error));
 }
 
 #[test]
@@ -152,7 +151,11 @@ fn a_template_with_a_principal_slot_is_refused() {
 #[test]
 fn missing_gateway_arn_denies_every_call_check_but_not_resource_checks() {
     let audit = MemoryAudit::new();
-    let guard = Guard::from_config(&GuardConfig::default(), Arc::new(audit.clone()));
+    let guard = Guard::new(
+        Ok(PolicySources::embedded()),
+        &GuardConfig::default(),
+        Arc::new(audit.clone()),
+    );
     let ids = RequestIds::default();
     let input = json!({"environment": "staging", "instance_id": "i-0abc"});
     let c = call(TERMINATE, &input, &ids);
@@ -172,7 +175,7 @@ fn a_malformed_gateway_arn_denies_every_call_check() {
         gateway_arn: Some("gw-xyz789".to_owned()),
         ..GuardConfig::default()
     };
-    let guard = Guard::from_config(&config, Arc::new(MemoryAudit::new()));
+    let guard = Guard::new(config.sources(), &config, Arc::new(MemoryAudit::new()));
     assert!(matches!(
         guard.health(),
         Err(GuardError::InvalidGatewayArn(_))
@@ -198,7 +201,7 @@ fn log_only_records_a_would_deny_and_lets_the_call_go_on() {
     let r = &records[0];
     assert_eq!(
         (r.decision, r.outcome, r.enforced),
-        ("DENY", "would_deny", false)
+        (Verdict::Deny, Outcome::WouldDeny, false)
     );
     assert_eq!(r.mode, Mode::LogOnly);
     assert_eq!(r.request_ids.lambda.as_deref(), Some("req-1"));
@@ -225,7 +228,7 @@ fn enforce_blocks_and_audits_each_check_once() {
     assert_eq!(records[0].check, Check::Call);
     assert_eq!(
         records[0].resource,
-        format!("AgentCore::Gateway::\"{ARTICLE_GATEWAY_ARN}\"")
+        format!("AgentCore::Gateway::\"{EXAMPLE_GATEWAY_ARN}\"")
     );
     assert_eq!(records[0].policies, ["allow_terminate_non_production"]);
     assert_eq!(records[1].check, Check::Resource);
@@ -233,7 +236,7 @@ fn enforce_blocks_and_audits_each_check_once() {
     assert_eq!(records[1].action, "Guard::Action::\"terminate_instance\"");
     assert_eq!(records[1].principal, "unknown AgentCore::OAuthUser");
     assert_eq!(records[1].arguments, input);
-    assert_eq!(records[1].outcome, "deny");
+    assert_eq!(records[1].outcome, Outcome::Deny);
 }
 
 #[test]
@@ -308,7 +311,7 @@ fn the_caller_type_comes_from_the_gateway_authorizer_type() {
             "GATEWAY_AUTHORIZER_TYPE" => Some(authorizer.to_owned()),
             _ => None,
         });
-        config.gateway_arn = Some(ARTICLE_GATEWAY_ARN.to_owned());
+        config.gateway_arn = Some(EXAMPLE_GATEWAY_ARN.to_owned());
         let guard = Guard::new(Ok(sources.clone()), &config, Arc::new(MemoryAudit::new()));
         assert_eq!(
             guard.check_call(&call(RESTART, &input, &ids)).is_allow(),
@@ -322,7 +325,7 @@ fn the_gateway_set_renders_as_static_policies_that_agentcore_would_accept() {
     let (guard, _) = shipped(Mode::Enforce);
     let rendered = render_static(guard.gateway_set().unwrap()).unwrap();
     assert!(!rendered.contains("?resource"));
-    assert_eq!(rendered.matches(ARTICLE_GATEWAY_ARN).count(), 4);
+    assert_eq!(rendered.matches(EXAMPLE_GATEWAY_ARN).count(), 4);
 
     let statics = PolicySet::from_str(&rendered).unwrap();
     assert_eq!(statics.num_of_templates(), 0);
@@ -351,7 +354,7 @@ fn policies_load_from_a_directory_override() {
         policy_dir: Some(dir.path().to_owned()),
         ..config(Mode::Enforce)
     };
-    let guard = Guard::from_config(&config, Arc::new(MemoryAudit::new()));
+    let guard = Guard::new(config.sources(), &config, Arc::new(MemoryAudit::new()));
     let ids = RequestIds::default();
     let input = json!({"environment": "production", "service": "api"});
     let decision = guard.check_call(&call(RESTART, &input, &ids));
@@ -361,7 +364,7 @@ fn policies_load_from_a_directory_override() {
         policy_dir: Some(dir.path().join("nowhere")),
         ..config
     };
-    let guard = Guard::from_config(&missing, Arc::new(MemoryAudit::new()));
+    let guard = Guard::new(missing.sources(), &missing, Arc::new(MemoryAudit::new()));
     assert!(!guard.check_call(&call(RESTART, &input, &ids)).proceeds());
 }
 
@@ -410,6 +413,6 @@ fn a_refusal_is_audited_as_an_error() {
         !decision.proceeds(),
         "refusals are never let through, even in LOG_ONLY"
     );
-    assert_eq!(audit.records()[0].outcome, "error");
+    assert_eq!(audit.records()[0].outcome, Outcome::Error);
     assert_eq!(audit.records()[0].errors, ["misrouted"]);
 }

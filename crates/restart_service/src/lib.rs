@@ -6,7 +6,8 @@
 //! of what is called.
 
 use agentcore_target::{
-    ErrorKind, Found, Tool, ToolError, aws::tag_map, config::ClusterMap, input::check_identifier,
+    Access, ErrorKind, Found, Tool, ToolError, aws::tag_map, config::ClusterMap,
+    input::check_identifier,
 };
 use aws_sdk_ecs::Client;
 use guard::ResourceFacts;
@@ -71,33 +72,21 @@ pub struct RestartOutput {
 #[derive(Debug, Clone)]
 pub struct RestartService {
     ecs: Client,
-    /// Kept as read: a malformed `ECS_CLUSTERS` fails every call clearly rather than the
-    /// function's start, so the agent and the audit log both see why.
-    clusters: Result<ClusterMap, String>,
+    clusters: ClusterMap,
 }
 
 impl RestartService {
-    /// The tool over `ecs`, finding each environment's cluster in `clusters` (usually
-    /// [`ClusterMap::from_env`]).
-    pub fn new(ecs: Client, clusters: Result<ClusterMap, String>) -> Self {
+    /// The tool over `ecs`, finding each environment's cluster in `clusters` (`ECS_CLUSTERS`).
+    pub fn new(ecs: Client, clusters: ClusterMap) -> Self {
         Self { ecs, clusters }
-    }
-
-    fn cluster(&self, environment: &str) -> Result<&str, ToolError> {
-        self.clusters
-            .as_ref()
-            .map_err(|e| {
-                ToolError::configuration(format!(
-                    "no service can be restarted until this is fixed: {e}"
-                ))
-            })?
-            .cluster(environment)
     }
 }
 
 impl Tool for RestartService {
     const NAME: &'static str = "restart_service";
     const DEFAULT_TARGET: &'static str = "restart-service";
+    const ACCESS: Access = Access::Mutating;
+    type Settings = ClusterMap;
     type Input = RestartInput;
     type Resource = Service;
     type Output = RestartOutput;
@@ -114,7 +103,7 @@ impl Tool for RestartService {
 
     async fn lookup(&self, input: &RestartInput) -> Result<Found<Service>, ToolError> {
         // No cluster, no call: an unmapped environment is never guessed at.
-        let cluster_ref = self.cluster(&input.environment)?;
+        let cluster_ref = self.clusters.cluster(&input.environment)?;
         let name = &input.service;
         let described = self
             .ecs

@@ -2,11 +2,8 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_host::Error> {
-    agentcore_target::serve(|config| {
-        restart_service::RestartService::new(
-            aws_sdk_ecs::Client::new(config),
-            agentcore_target::config::ClusterMap::from_env(),
-        )
+    agentcore_target::serve(|config, clusters| {
+        restart_service::RestartService::new(aws_sdk_ecs::Client::new(config), clusters)
     })
     .await
 }

@@ -3,7 +3,7 @@
 use agentcore_target::{
     Tool,
     config::ClusterMap,
-    testing::{Outcome, direct, from_gateway, invoke},
+    testing::{Invoked, direct, from_gateway, invoke, invoke_misconfigured},
     tool_schema::ToolSchema,
 };
 use aws_sdk_ecs::{
@@ -17,7 +17,7 @@ use aws_sdk_ecs::{
     types::{Deployment, Failure, Service, Tag},
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use guard::Mode;
+use guard::{Mode, Outcome};
 use restart_service::{RestartInput, RestartService};
 use serde_json::{Value, json};
 
@@ -124,11 +124,12 @@ impl Ecs {
     }
 }
 
-fn clusters() -> Result<ClusterMap, String> {
-    CLUSTERS.parse()
+#[expect(clippy::unwrap_used, reason = "a fixture that does not parse fails the test")]
+fn clusters() -> ClusterMap {
+    CLUSTERS.parse().unwrap()
 }
 
-async fn call(ecs: &Ecs, mode: Mode, payload: Value) -> Outcome {
+async fn call(ecs: &Ecs, mode: Mode, payload: Value) -> Invoked {
     let tool = RestartService::new(ecs.client(), clusters());
     invoke(tool, mode, direct(payload)).await
 }
@@ -137,7 +138,7 @@ fn args(environment: &str) -> Value {
     json!({"environment": environment, "service": SERVICE})
 }
 
-fn message(out: &Outcome) -> &str {
+fn message(out: &Invoked) -> &str {
     out.report
         .get("message")
         .and_then(Value::as_str)
@@ -175,7 +176,7 @@ async fn a_real_staging_service_gets_a_new_deployment() {
         json!(["restart_only_real_staging_dev"])
     );
     assert_eq!(out.audit.len(), 2);
-    assert!(out.audit.iter().all(|r| r.outcome == "allow"));
+    assert!(out.audit.iter().all(|r| r.outcome == Outcome::Allow));
     assert_eq!(
         out.audit[1].resource,
         format!("Guard::EcsService::\"{}\"", arn(STAGING))
@@ -236,7 +237,7 @@ async fn an_unmapped_environment_is_a_configuration_error_without_any_call() {
     );
     assert_eq!(ecs.calls(), [0, 0, 0]);
     assert_eq!(out.audit.len(), 1);
-    assert_eq!(out.audit[0].outcome, "allow");
+    assert_eq!(out.audit[0].outcome, Outcome::Allow);
 }
 
 #[tokio::test]
@@ -252,12 +253,14 @@ async fn a_malformed_cluster_map_fails_every_call_clearly() {
         ),
     ] {
         let ecs = Ecs::staging(Some("staging"));
-        let tool = RestartService::new(ecs.client(), map.parse());
-        let out = invoke(tool, Mode::Enforce, direct(args("staging"))).await;
+        let error = map.parse::<ClusterMap>().unwrap_err();
+        let out =
+            invoke_misconfigured::<RestartService>(error, Mode::Enforce, direct(args("staging")))
+                .await;
         assert_eq!(out.report["error"], "configuration", "{map}");
         assert_eq!(
             message(&out),
-            format!("no service can be restarted until this is fixed: {expected}")
+            format!("the function is misconfigured, nothing was called: {expected}")
         );
         assert_eq!(ecs.calls(), [0, 0, 0], "{map}");
     }
@@ -514,7 +517,7 @@ async fn a_misrouted_call_is_refused_and_audited_without_any_call() {
     assert!(message(&out).contains("misrouted call"), "{}", out.report);
     assert_eq!(ecs.calls(), [0, 0, 0]);
     assert_eq!(out.audit.len(), 1);
-    assert_eq!(out.audit[0].outcome, "error");
+    assert_eq!(out.audit[0].outcome, Outcome::Error);
 }
 
 #[tokio::test]
@@ -571,7 +574,7 @@ async fn log_only_records_would_deny_and_dry_run_keeps_production_untouched() {
     assert_eq!(out.report["guard"]["mode"], "LOG_ONLY");
     assert_eq!(out.report["result"]["changed"], false);
     assert_eq!(out.audit.len(), 2);
-    assert!(out.audit.iter().all(|r| r.outcome == "would_deny"));
+    assert!(out.audit.iter().all(|r| r.outcome == Outcome::WouldDeny));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! Input → call check → the real instance (tags, state, `DisableApiTermination`) → resource
 //! check → `TerminateInstances` (with EC2's own `DryRun` when `dry_run`).
 
-use agentcore_target::{Found, Tool, ToolError, aws::tag_map, input::check_identifier};
+use agentcore_target::{Access, Found, Tool, ToolError, aws::tag_map, input::check_identifier};
 use aws_sdk_ec2::{
     Client,
     error::{ProvideErrorMetadata, SdkError},
@@ -63,6 +63,8 @@ impl TerminateInstance {
 impl Tool for TerminateInstance {
     const NAME: &'static str = "terminate_instance";
     const DEFAULT_TARGET: &'static str = "terminate-instance";
+    const ACCESS: Access = Access::Mutating;
+    type Settings = ();
     type Input = TerminateInput;
     type Resource = Instance;
     type Output = TerminateOutput;

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_host::Error> {
-    agentcore_target::serve(|config| {
+    agentcore_target::serve(|config, ()| {
         terminate_instance::TerminateInstance::new(aws_sdk_ec2::Client::new(config))
     })
     .await

@@ -18,7 +18,7 @@ use aws_sdk_ec2::{
     },
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use guard::Mode;
+use guard::{Mode, Outcome};
 use serde_json::{Value, json};
 use terminate_instance::TerminateInstance;
 
@@ -150,7 +150,7 @@ async fn a_real_staging_instance_is_terminated() {
         json!(["terminate_only_real_staging_dev"])
     );
     assert_eq!(audit.len(), 2);
-    assert!(audit.iter().all(|r| r.outcome == "allow"));
+    assert!(audit.iter().all(|r| r.outcome == Outcome::Allow));
 }
 
 #[tokio::test]
@@ -345,7 +345,7 @@ async fn a_misrouted_call_is_refused_and_audited_without_any_call() {
     assert!(message.contains("misrouted call"), "{message}");
     assert_eq!(ec2.calls(), [0, 0, 0, 0]);
     assert_eq!(out.audit.len(), 1);
-    assert_eq!(out.audit[0].outcome, "error");
+    assert_eq!(out.audit[0].outcome, Outcome::Error);
 }
 
 #[tokio::test]
@@ -383,7 +383,7 @@ async fn log_only_records_would_deny_and_goes_ahead() {
         "LOG_ONLY let it through; dry_run kept it harmless"
     );
     assert_eq!(report["guard"]["mode"], "LOG_ONLY");
-    assert!(audit.iter().all(|r| r.outcome == "would_deny"));
+    assert!(audit.iter().all(|r| r.outcome == Outcome::WouldDeny));
 }
 
 #[test]

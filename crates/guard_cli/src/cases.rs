@@ -12,23 +12,15 @@ use std::{fmt, sync::Arc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{
-    audit::NoAudit,
-    decision::{Decision, Mode},
-    guard::{Guard, GuardConfig},
-    policy::{LoadError, PolicySources},
-    request::{Principal, RequestIds, ResourceFacts, ToolCall},
+use guard::{
+    Decision, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources, Principal, RequestIds,
+    ResourceFacts, ToolCall,
 };
-
-/// The gateway ARN of the article's examples; `guard` links to it unless told otherwise, so the
-/// article's cases run unchanged.
-pub const ARTICLE_GATEWAY_ARN: &str =
-    "arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/gw-xyz789";
 
 /// What a case expects to happen to the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Outcome {
+pub enum Expected {
     /// The call goes through.
     Allow,
     /// The call is stopped.
@@ -37,7 +29,7 @@ pub enum Outcome {
     WouldDeny,
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Allow => "ALLOW",
@@ -58,7 +50,7 @@ pub struct Case {
     /// The tool's arguments.
     pub params: Value,
     /// What should happen.
-    pub expected: Outcome,
+    pub expected: Expected,
     /// The caller; unknown when absent (as in a tool Lambda).
     #[serde(default)]
     pub principal: Option<Principal>,
@@ -70,11 +62,27 @@ pub struct Case {
     pub mode: Option<Mode>,
 }
 
+/// What is wrong with a case file or one of its cases.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseFileError {
+    /// The file is not a JSON array.
+    #[error("not a JSON array of cases: {0}")]
+    NotAnArray(String),
+    /// One case does not have the case shape.
+    #[error("invalid case {label}: {message}")]
+    InvalidCase {
+        /// The case's name in backticks, or its position.
+        label: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
 /// Reads a case file: a JSON array whose elements are read one by one, so one malformed case
 /// fails alone.
-pub fn parse_cases(text: &str) -> Result<Vec<Result<Case, String>>, String> {
+pub fn parse_cases(text: &str) -> Result<Vec<Result<Case, CaseFileError>>, CaseFileError> {
     let items: Vec<Value> =
-        serde_json::from_str(text).map_err(|e| format!("not a JSON array of cases: {e}"))?;
+        serde_json::from_str(text).map_err(|e| CaseFileError::NotAnArray(e.to_string()))?;
     Ok(items
         .into_iter()
         .enumerate()
@@ -83,7 +91,10 @@ pub fn parse_cases(text: &str) -> Result<Vec<Result<Case, String>>, String> {
                 .get("name")
                 .and_then(Value::as_str)
                 .map_or_else(|| format!("case #{}", i + 1), |n| format!("`{n}`"));
-            serde_json::from_value(item).map_err(|e| format!("invalid case {label}: {e}"))
+            serde_json::from_value(item).map_err(|e| CaseFileError::InvalidCase {
+                label,
+                message: e.to_string(),
+            })
         })
         .collect())
 }
@@ -94,9 +105,9 @@ pub struct CaseResult {
     /// The case's name.
     pub name: String,
     /// What it expected (`None` when the case itself was malformed).
-    pub expected: Option<Outcome>,
+    pub expected: Option<Expected>,
     /// What happened.
-    pub got: Option<Outcome>,
+    pub got: Option<Expected>,
     /// The decisions, explained, with their determining policies.
     pub detail: String,
 }
@@ -110,7 +121,7 @@ impl CaseResult {
 
 impl fmt::Display for CaseResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |o: Option<Outcome>| o.map_or_else(|| "-".to_owned(), |o| o.to_string());
+        let show = |o: Option<Expected>| o.map_or_else(|| "-".to_owned(), |o| o.to_string());
         write!(
             f,
             "{} {}: expected {}, got {} ({})",
@@ -172,12 +183,12 @@ impl CaseRunner {
     /// Runs every case of a file's text; a malformed case or file is a failed result.
     pub fn run_file(&self, file: &str, text: &str) -> Vec<CaseResult> {
         match parse_cases(text) {
-            Err(e) => vec![malformed(file, e)],
+            Err(e) => vec![malformed(file, &e)],
             Ok(cases) => cases
                 .into_iter()
                 .map(|case| match case {
                     Ok(case) => self.run(&case),
-                    Err(e) => malformed(file, e),
+                    Err(e) => malformed(file, &e),
                 })
                 .collect(),
         }
@@ -186,7 +197,7 @@ impl CaseRunner {
 
 /// Runs the checks of `case` in a tool's order; returns what happened to the call and the
 /// decisions taken.
-pub fn decide(guard: &Guard, case: &Case) -> (Outcome, Vec<Decision>) {
+pub fn decide(guard: &Guard, case: &Case) -> (Expected, Vec<Decision>) {
     let ids = RequestIds::default();
     let call = ToolCall {
         tool: &case.tool,
@@ -199,21 +210,21 @@ pub fn decide(guard: &Guard, case: &Case) -> (Outcome, Vec<Decision>) {
         decisions.push(guard.check_resource(&call, resource));
     }
     let got = if !decisions.iter().all(Decision::proceeds) {
-        Outcome::Deny
+        Expected::Deny
     } else if decisions.iter().any(Decision::would_deny) {
-        Outcome::WouldDeny
+        Expected::WouldDeny
     } else {
-        Outcome::Allow
+        Expected::Allow
     };
     (got, decisions)
 }
 
-fn malformed(file: &str, message: String) -> CaseResult {
+fn malformed(file: &str, error: &CaseFileError) -> CaseResult {
     CaseResult {
         name: file.to_owned(),
         expected: None,
         got: None,
-        detail: message,
+        detail: error.to_string(),
     }
 }
 

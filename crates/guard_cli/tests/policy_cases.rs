@@ -8,10 +8,8 @@
 
 use std::path::PathBuf;
 
-use guard::{
-    PolicySources,
-    cases::{ARTICLE_GATEWAY_ARN, CaseRunner, summary},
-};
+use guard::{EXAMPLE_GATEWAY_ARN, PolicySources};
+use guard_cli::cases::{CaseRunner, summary};
 
 fn case_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/tests");
@@ -26,7 +24,7 @@ fn case_files() -> Vec<PathBuf> {
 
 #[test]
 fn every_shipped_case_file_passes() {
-    let runner = CaseRunner::new(&PolicySources::embedded(), ARTICLE_GATEWAY_ARN).unwrap();
+    let runner = CaseRunner::new(&PolicySources::embedded(), EXAMPLE_GATEWAY_ARN).unwrap();
     let mut results = Vec::new();
     for file in case_files() {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -48,7 +46,7 @@ fn every_shipped_case_file_passes() {
 
 #[test]
 fn the_articles_seven_cases_pass() {
-    let runner = CaseRunner::new(&PolicySources::embedded(), ARTICLE_GATEWAY_ARN).unwrap();
+    let runner = CaseRunner::new(&PolicySources::embedded(), EXAMPLE_GATEWAY_ARN).unwrap();
     let text = include_str!("../../../policies/tests/article.json");
     let results = runner.run_file("article.json", text);
     assert_eq!(summary(&results), "7 passed, 0 failed");
@@ -56,7 +54,7 @@ fn the_articles_seven_cases_pass() {
 
 #[test]
 fn a_wrong_expectation_fails_its_case() {
-    let runner = CaseRunner::new(&PolicySources::embedded(), ARTICLE_GATEWAY_ARN).unwrap();
+    let runner = CaseRunner::new(&PolicySources::embedded(), EXAMPLE_GATEWAY_ARN).unwrap();
     let text = r#"[
         {"name": "production restart expected to pass", "tool": "restart-service___restart_service",
          "params": {"environment": "production", "service": "api"}, "expected": "ALLOW"},

@@ -1,0 +1,140 @@
+//! The policy sets: where they come from, and loading them (parse, name, link, validate).
+//!
+//! Two sets, two questions (DESIGN.md §4):
+//! - the **gateway set** (`policies/gateway/`): "may this tool be called with these arguments?",
+//!   written against the AgentCore schema alone so it uploads to an AgentCore Policy Engine as
+//!   is. Its policies are templates with `resource == ?resource`, linked here to the configured
+//!   gateway ARN, so the files name no gateway;
+//! - the **resource set** (`policies/resource/`): "may this tool touch this real resource?".
+//!
+//! Every policy carries an `@id("…")`; that id is what decisions, audit records and `guard test`
+//! report. Anything wrong in the files is a [`LoadError`] that lists every problem with its file
+//! and line; a guard holding one refuses every call.
+
+mod load;
+mod parse;
+mod problem;
+mod schema;
+
+use std::{fs, path::Path};
+
+pub(crate) use load::Slices;
+pub use load::{LinkError, PolicySets};
+pub use problem::{LoadError, Problem};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_policies.rs"));
+}
+
+/// The schema file that mirrors what AgentCore Policy generates; the gateway set must validate
+/// against it alone.
+pub const AGENTCORE_SCHEMA: &str = "schema/agentcore.cedarschema";
+
+/// The three kinds of file under a policies directory.
+pub(crate) const GATEWAY_DIR: &str = "gateway";
+pub(crate) const RESOURCE_DIR: &str = "resource";
+pub(crate) const SCHEMA_DIR: &str = "schema";
+
+/// One policy or schema file, named by its path under the policies directory
+/// (`gateway/restart_service.cedar`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFile {
+    /// Path relative to the policies directory, with `/` separators.
+    pub name: String,
+    /// The file's text.
+    pub text: String,
+}
+
+/// The policy and schema files a guard is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySources {
+    /// Where the files came from, for messages (`embedded policies/` or a directory).
+    pub origin: String,
+    pub(crate) files: Vec<PolicyFile>,
+}
+
+impl PolicySources {
+    /// The policies compiled into this binary from the repository's `policies/`.
+    pub fn embedded() -> Self {
+        Self {
+            origin: "embedded policies/".to_owned(),
+            files: embedded::EMBEDDED
+                .iter()
+                .map(|(name, text)| PolicyFile {
+                    name: (*name).to_owned(),
+                    text: (*text).to_owned(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Reads `gateway/*.cedar`, `resource/*.cedar` and `schema/*.cedarschema` under `dir`.
+    pub fn from_dir(dir: &Path) -> Result<Self, LoadError> {
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        for (sub, ext) in [
+            (GATEWAY_DIR, "cedar"),
+            (RESOURCE_DIR, "cedar"),
+            (SCHEMA_DIR, "cedarschema"),
+        ] {
+            let path = dir.join(sub);
+            let entries = match fs::read_dir(&path) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    problems.push(Problem::file(
+                        path.display().to_string(),
+                        format!("cannot read directory: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let mut paths: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == ext))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let name = format!(
+                    "{sub}/{}",
+                    p.file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default()
+                );
+                match fs::read_to_string(&p) {
+                    Ok(text) => files.push(PolicyFile { name, text }),
+                    Err(e) => problems.push(Problem::file(name, format!("cannot read: {e}"))),
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(Self {
+                origin: dir.display().to_string(),
+                files,
+            })
+        } else {
+            Err(LoadError { problems })
+        }
+    }
+
+    /// Builds sources from files given in memory (tests, tools that generate policies).
+    pub fn from_files(origin: impl Into<String>, files: Vec<PolicyFile>) -> Self {
+        Self {
+            origin: origin.into(),
+            files,
+        }
+    }
+
+    /// All files, in a stable order.
+    pub fn files(&self) -> &[PolicyFile] {
+        &self.files
+    }
+
+    pub(crate) fn under<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = &'a PolicyFile> + 'a {
+        self.files.iter().filter(move |f| {
+            f.name
+                .strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+}

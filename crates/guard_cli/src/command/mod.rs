@@ -1,0 +1,35 @@
+//! One module per subcommand. Each `run` prints its result and returns the exit code; an
+//! error it returns is one that kept it from running at all.
+
+pub mod check;
+pub mod render;
+pub mod test;
+pub mod validate;
+
+use std::sync::Arc;
+
+use guard::{Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources};
+
+use crate::CliError;
+
+/// A guard over `sources` linked to `gateway_arn`, auditing nowhere; an error if the policies
+/// do not load.
+pub(crate) fn guard(
+    sources: Result<PolicySources, LoadError>,
+    gateway_arn: &str,
+    mode: Mode,
+) -> Result<Guard, CliError> {
+    let guard = Guard::new(sources, &config(gateway_arn, mode), Arc::new(NoAudit));
+    if let Err(e) = guard.policy_sets() {
+        return Err(e.clone().into());
+    }
+    Ok(guard)
+}
+
+pub(crate) fn config(gateway_arn: &str, mode: Mode) -> GuardConfig {
+    GuardConfig {
+        mode,
+        gateway_arn: Some(gateway_arn.to_owned()),
+        ..GuardConfig::default()
+    }
+}
