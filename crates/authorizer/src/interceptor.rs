@@ -146,10 +146,6 @@ pub enum RequestError {
     /// A `tools/call` without a tool name.
     #[error("`params.name` is missing or not a string: a `tools/call` must name its tool")]
     NoToolName,
-
-    /// The interceptor's own configuration is broken.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
 }
 
 /// Text from a request, as a message shows it: in backticks, escaped so that invisible and

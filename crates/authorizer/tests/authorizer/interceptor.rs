@@ -504,3 +504,19 @@ fn an_unknown_gateway_authorizer_type_refuses_every_tool_call() {
         assert_eq!(only_record(&audit).outcome, "error");
     }
 }
+
+#[test]
+fn a_server_discover_result_lists_only_the_tools_the_caller_could_call() {
+    let (guard, _) = guard(
+        policies(&[("gateway/admin_only.cedar", ADMIN_ONLY_TERMINATE)]),
+        Mode::Enforce,
+    );
+    let authorizer = authorizer(guard, &[]);
+    let mut event = tools_list_response(
+        Some(&agent_token("agent-7", "devops")),
+        &[RESTART, TERMINATE],
+    );
+    event["mcp"]["gatewayRequest"]["body"] =
+        json!({"jsonrpc": "2.0", "id": 3, "method": "server/discover"});
+    assert_eq!(listed(&invoke(&authorizer, event)), [RESTART]);
+}
