@@ -32,7 +32,6 @@ use aws_lambda_events::{
         ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
         ApiGatewayV2CustomAuthorizerV2Request,
     },
-    http::HeaderMap,
     iam::{IamPolicyEffect, IamPolicyStatement},
 };
 use guard::{Decision, Guard, Principal, RequestIds, ToolCall};
@@ -40,6 +39,7 @@ use serde_json::{Value, json};
 
 use crate::{
     config::{ConfigError, Routes},
+    headers,
     interceptor::UNKNOWN_TOOL,
     token::{self, TokenError},
     verifier::JwtVerifier,
@@ -95,13 +95,7 @@ pub fn http_api(
         match serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(event.clone()) {
             Ok(request) => {
                 let route = request.route_key.as_deref().unwrap_or_default();
-                authorize(
-                    guard,
-                    setup,
-                    Route::Key(route),
-                    bearer_header(&request.headers),
-                    ids,
-                )
+                authorize(guard, setup, Route::Key(route), authorization(event), ids)
             }
             Err(e) => refusal(
                 guard,
@@ -141,7 +135,7 @@ pub fn rest_api(guard: &Guard, setup: Setup<'_>, event: &Value, ids: &RequestIds
                         method: &method,
                         resource,
                     },
-                    bearer_header(&request.headers),
+                    authorization(event),
                     ids,
                 );
                 (authorization, request.method_arn)
@@ -221,7 +215,7 @@ fn authorize(
     guard: &Guard,
     setup: Setup<'_>,
     route: Route<'_>,
-    authorization: Option<&str>,
+    authorization: Result<Option<&str>, TokenError>,
     ids: &RequestIds,
 ) -> Authorization {
     let routes = match setup.routes {
@@ -240,7 +234,9 @@ fn authorize(
         .as_ref()
         .map_err(ToString::to_string)
         .and_then(|verifier| {
-            let token = token::bearer(authorization).map_err(|e| e.to_string())?;
+            let token = authorization
+                .and_then(token::bearer)
+                .map_err(|e| e.to_string())?;
             let claims = verifier.verify(token).map_err(|e| e.to_string())?;
             token::principal(&claims).map_err(|e: TokenError| e.to_string())
         });
@@ -271,10 +267,17 @@ fn refusal_for(guard: &Guard, ids: &RequestIds, tool: &str, reason: &str) -> Aut
     }
 }
 
-fn bearer_header(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
+/// The one `Authorization` value of an API Gateway event, read from the event's JSON: the typed
+/// header map keeps only the last of two names that differ in case, and hides a REST API's
+/// repeated values in `multiValueHeaders`. Either is refused, never resolved.
+fn authorization(event: &Value) -> Result<Option<&str>, TokenError> {
+    if let Some(multi) = event.get("multiValueHeaders").and_then(Value::as_object) {
+        headers::single(multi, "Authorization")?;
+    }
+    match event.get("headers").and_then(Value::as_object) {
+        Some(fields) => Ok(headers::single(fields, "Authorization")?),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

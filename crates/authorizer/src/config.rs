@@ -7,6 +7,7 @@
 //! | variable | form | default | meaning |
 //! |---|---|---|---|
 //! | `AUTHORIZER_FORM` | all | `gateway-interceptor` | `gateway-interceptor`, `http-api` or `rest-api`; anything else denies every request |
+//! | `GATEWAY_AUTHORIZER_TYPE` | interceptor | `CUSTOM_JWT` | the AgentCore Gateway's inbound auth: `CUSTOM_JWT` or `AUTHENTICATE_ONLY` (the gateway verified a JWT: callers are OAuth users), `AWS_IAM` (no token: every `tools/call` is refused); anything else denies every request |
 //! | `AUTHORIZER_ROUTES` | API Gateway | — (required) | JSON object: route (`"POST /tools/terminate"`) → gateway tool name |
 //! | `JWT_JWKS` / `JWT_JWKS_FILE` | API Gateway | — (one required) | the issuer's JSON Web Key Set, as JSON text or a file path |
 //! | `JWT_ISSUER` | API Gateway | — (required) | the exact `iss` accepted |
@@ -20,7 +21,7 @@ use std::{collections::BTreeMap, fmt, path::Path};
 
 use serde_json::Value;
 
-use crate::verifier::JwtVerifier;
+use crate::verifier::{JwksError, JwtVerifier, VerifierError};
 
 /// What the authorizer answers as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +61,62 @@ impl fmt::Display for Form {
     }
 }
 
+/// How the AgentCore Gateway in front of the interceptor authenticates callers
+/// (`GATEWAY_AUTHORIZER_TYPE`), and so what the interceptor may take the caller from.
+///
+/// The guard crate reads the same variable for the tools, which are never told the caller; the
+/// interceptor reads it for itself because it decides what a bearer token is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundAuth {
+    /// `CUSTOM_JWT` (the default): the gateway verified the JWT and authorized the caller
+    /// against its allowed audiences, clients and scopes.
+    CustomJwt,
+    /// `AUTHENTICATE_ONLY`: the gateway verified the JWT (signature, issuer, expiry) and leaves
+    /// every authorization decision to the policy engine, the interceptor and the target. The
+    /// caller is still a verified token's subject, so it is an `AgentCore::OAuthUser` built from
+    /// the claims, exactly as with `CUSTOM_JWT`; this interceptor is then the only Cedar gate
+    /// when no policy engine is attached.
+    AuthenticateOnly,
+    /// `AWS_IAM`: callers sign with SigV4 and the gateway passes the interceptor no verified
+    /// token nor caller ARN. A bearer token that reaches us was checked by nobody, so none is
+    /// trusted: every `tools/call` is refused.
+    AwsIam,
+}
+
+impl InboundAuth {
+    /// Reads `GATEWAY_AUTHORIZER_TYPE` exactly as AgentCore spells it: unset or empty is
+    /// `CUSTOM_JWT`; any other spelling is refused (no trimming, no case folding).
+    pub fn from_setting(value: Option<&str>) -> Result<Self, ConfigError> {
+        match value {
+            None | Some("") | Some("CUSTOM_JWT") => Ok(Self::CustomJwt),
+            Some("AUTHENTICATE_ONLY") => Ok(Self::AuthenticateOnly),
+            Some("AWS_IAM") => Ok(Self::AwsIam),
+            Some(other) => Err(ConfigError::UnknownAuthorizerType(other.to_owned())),
+        }
+    }
+
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomJwt => "CUSTOM_JWT",
+            Self::AuthenticateOnly => "AUTHENTICATE_ONLY",
+            Self::AwsIam => "AWS_IAM",
+        }
+    }
+
+    /// Whether the gateway verified a JWT before the interceptor runs, so that its claims may be
+    /// read without verifying it again.
+    pub fn verified_jwt(self) -> bool {
+        matches!(self, Self::CustomJwt | Self::AuthenticateOnly)
+    }
+}
+
+impl fmt::Display for InboundAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A configuration problem. Each one denies every request it concerns, with this message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -70,29 +127,51 @@ pub enum ConfigError {
     )]
     UnknownForm(String),
 
+    /// `GATEWAY_AUTHORIZER_TYPE` names no inbound authorization type.
+    #[error(
+        "unknown GATEWAY_AUTHORIZER_TYPE `{0}` (expected `CUSTOM_JWT`, `AUTHENTICATE_ONLY` or \
+         `AWS_IAM`), so every request is denied"
+    )]
+    UnknownAuthorizerType(String),
+
     /// A required variable is not set.
     #[error("{0} is not set, so every request is denied")]
     Missing(&'static str),
 
     /// `AUTHORIZER_ROUTES` is not a route → tool map.
     #[error("AUTHORIZER_ROUTES is invalid, so every request is denied: {0}")]
-    Routes(String),
+    Routes(#[from] RoutesError),
 
-    /// The JWKS cannot be used.
-    #[error("the JWKS (JWT_JWKS or JWT_JWKS_FILE) is invalid, so every request is denied: {0}")]
-    Jwks(String),
+    /// The JWKS, issuer or audiences cannot make a verifier.
+    #[error(transparent)]
+    Verifier(#[from] VerifierError),
 
     /// Both `JWT_JWKS` and `JWT_JWKS_FILE` are set.
     #[error("JWT_JWKS and JWT_JWKS_FILE are both set: give the key set once")]
     TwoJwks,
+}
 
-    /// Neither an audience nor a client list: any token of the issuer would do.
+/// Why `AUTHORIZER_ROUTES` is not a route → tool map.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoutesError {
+    /// Not a JSON object.
     #[error(
-        "set JWT_AUDIENCE (accepted `aud` values) or JWT_ALLOWED_CLIENTS (accepted `client_id` \
-         values): without either, any token the issuer ever signed would be accepted, so every \
-         request is denied"
+        "expected a JSON object of route → tool, like \
+         {{\"POST /tools/terminate\": \"terminate-instance___terminate_instance\"}}: {0}"
     )]
-    NoAudience,
+    NotAnObject(String),
+
+    /// A key that is not `<METHOD> /<path>`.
+    #[error("`{0}` is not `<METHOD> /<path>`")]
+    BadRoute(String),
+
+    /// A route whose value is not a tool name.
+    #[error("the tool of `{0}` must be a tool name")]
+    BadTool(String),
+
+    /// An empty object.
+    #[error("it names no routes")]
+    NoRoutes,
 }
 
 /// Routes of an API Gateway API and the gateway tool each one is.
@@ -105,26 +184,20 @@ pub struct Routes(BTreeMap<String, String>);
 
 impl Routes {
     /// Reads `AUTHORIZER_ROUTES`: a JSON object of route → tool name.
-    pub fn parse(json: &str) -> Result<Self, ConfigError> {
-        let invalid = |m: String| ConfigError::Routes(m);
-        let map: serde_json::Map<String, Value> = serde_json::from_str(json).map_err(|e| {
-            invalid(format!(
-                "expected a JSON object of route → tool, like \
-                 {{\"POST /tools/terminate\": \"terminate-instance___terminate_instance\"}}: {e}"
-            ))
-        })?;
+    pub fn parse(json: &str) -> Result<Self, RoutesError> {
+        let map: serde_json::Map<String, Value> =
+            serde_json::from_str(json).map_err(|e| RoutesError::NotAnObject(e.to_string()))?;
         let mut routes = BTreeMap::new();
         for (route, tool) in map {
-            let key = normalize(&route)
-                .ok_or_else(|| invalid(format!("`{route}` is not `<METHOD> /<path>`")))?;
+            let key = normalize(&route).ok_or_else(|| RoutesError::BadRoute(route.clone()))?;
             let tool = tool
                 .as_str()
                 .filter(|t| !t.trim().is_empty())
-                .ok_or_else(|| invalid(format!("the tool of `{route}` must be a tool name")))?;
+                .ok_or_else(|| RoutesError::BadTool(route.clone()))?;
             routes.insert(key, tool.trim().to_owned());
         }
         if routes.is_empty() {
-            return Err(invalid("it names no routes".to_owned()));
+            return Err(RoutesError::NoRoutes);
         }
         Ok(Self(routes))
     }
@@ -172,6 +245,8 @@ fn normalize(route: &str) -> Option<String> {
 pub struct AuthorizerConfig {
     /// `AUTHORIZER_FORM`.
     pub form: Result<Form, ConfigError>,
+    /// `GATEWAY_AUTHORIZER_TYPE` (interceptor form).
+    pub inbound: Result<InboundAuth, ConfigError>,
     /// `AUTHORIZER_ROUTES` (API Gateway forms).
     pub routes: Result<Routes, ConfigError>,
     /// `JWT_*` (API Gateway forms).
@@ -204,9 +279,10 @@ impl AuthorizerConfig {
                 .unwrap_or_default()
         };
         let form = Form::from_setting(lookup("AUTHORIZER_FORM").as_deref());
+        let inbound = InboundAuth::from_setting(lookup("GATEWAY_AUTHORIZER_TYPE").as_deref());
         let routes = set("AUTHORIZER_ROUTES")
             .ok_or(ConfigError::Missing("AUTHORIZER_ROUTES"))
-            .and_then(|json| Routes::parse(&json));
+            .and_then(|json| Ok(Routes::parse(&json)?));
         let jwks = match (set("JWT_JWKS"), set("JWT_JWKS_FILE")) {
             (Some(_), Some(_)) => Err(ConfigError::TwoJwks),
             (Some(text), None) => Ok(text),
@@ -215,15 +291,16 @@ impl AuthorizerConfig {
         };
         let verifier = jwks.and_then(|jwks| {
             let issuer = set("JWT_ISSUER").ok_or(ConfigError::Missing("JWT_ISSUER"))?;
-            JwtVerifier::new(
+            Ok(JwtVerifier::new(
                 &jwks,
                 &issuer,
                 list("JWT_AUDIENCE"),
                 list("JWT_ALLOWED_CLIENTS"),
-            )
+            )?)
         });
         Self {
             form,
+            inbound,
             routes,
             verifier,
         }
@@ -233,7 +310,7 @@ impl AuthorizerConfig {
     pub fn problems(&self) -> Vec<&ConfigError> {
         match &self.form {
             Err(e) => vec![e],
-            Ok(Form::GatewayInterceptor) => Vec::new(),
+            Ok(Form::GatewayInterceptor) => self.inbound.as_ref().err().into_iter().collect(),
             Ok(Form::HttpApi | Form::RestApi) => {
                 [self.routes.as_ref().err(), self.verifier.as_ref().err()]
                     .into_iter()
@@ -245,8 +322,13 @@ impl AuthorizerConfig {
 }
 
 fn read_jwks(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::Jwks(format!("cannot read `{}`: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| {
+        VerifierError::from(JwksError::Unreadable {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+        .into()
+    })
 }
 
 #[cfg(test)]
@@ -304,6 +386,38 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("AUTHORIZER_ROUTES is not set"));
         assert!(problems[1].contains("JWT_JWKS"));
+    }
+
+    #[test]
+    fn authenticate_only_is_a_gateway_authorizer_type_that_verified_a_jwt() {
+        assert_eq!(InboundAuth::from_setting(None), Ok(InboundAuth::CustomJwt));
+        assert_eq!(
+            InboundAuth::from_setting(Some("")),
+            Ok(InboundAuth::CustomJwt)
+        );
+        assert_eq!(
+            InboundAuth::from_setting(Some("AUTHENTICATE_ONLY")),
+            Ok(InboundAuth::AuthenticateOnly)
+        );
+        assert!(InboundAuth::AuthenticateOnly.verified_jwt());
+        assert!(InboundAuth::CustomJwt.verified_jwt());
+        assert!(!InboundAuth::AwsIam.verified_jwt());
+    }
+
+    #[test]
+    fn a_gateway_authorizer_type_is_read_exactly_and_an_unknown_one_is_a_problem() {
+        for spelling in [
+            "authenticate_only",
+            " AUTHENTICATE_ONLY",
+            "CUSTOM_JWT ",
+            "NONE",
+        ] {
+            let err = InboundAuth::from_setting(Some(spelling)).unwrap_err();
+            assert!(err.to_string().contains("GATEWAY_AUTHORIZER_TYPE"), "{err}");
+        }
+        let env = |name: &str| (name == "GATEWAY_AUTHORIZER_TYPE").then(|| "OAUTH".to_owned());
+        let config = AuthorizerConfig::from_lookup(env);
+        assert_eq!(config.problems().len(), 1);
     }
 
     #[test]

@@ -43,6 +43,7 @@
 
 pub mod apigw;
 pub mod config;
+pub mod headers;
 pub mod interceptor;
 pub mod token;
 pub mod verifier;
@@ -51,8 +52,10 @@ use guard::{Guard, RequestIds, ToolCall};
 use lambda_host::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
-pub use config::{AuthorizerConfig, ConfigError, Form, Routes};
-pub use verifier::JwtVerifier;
+pub use config::{AuthorizerConfig, ConfigError, Form, InboundAuth, Routes, RoutesError};
+pub use interceptor::RequestError;
+pub use token::{Rejection, TokenError};
+pub use verifier::{JwksError, JwtVerifier, VerifierError};
 
 /// The authorizer: a guard and a configuration, built once per process.
 #[derive(Debug)]
@@ -89,6 +92,7 @@ impl Authorizer {
         match &self.config.form {
             Ok(Form::GatewayInterceptor) => Ok(interceptor::intercept(
                 &self.guard,
+                &self.config.inbound,
                 &event.payload,
                 &event.context.request_id,
             )),

@@ -2,12 +2,13 @@
 //!
 //! A token is accepted only when its signature verifies against a key of the configured JWKS
 //! (chosen by the token's `kid`), with an asymmetric algorithm that key allows; its `iss` is the
-//! configured issuer; it has not expired (`exp` is required; 60 seconds of clock skew allowed);
-//! it names a `sub`; and it is for us — its `aud` is one of the configured audiences and/or its
-//! `client_id` one of the configured clients (Cognito access tokens carry `client_id`, not
-//! `aud`), every configured check passing. Symmetric (`oct`) keys are refused outright: a
-//! shared secret in a public key set is a mistake, and accepting `HS256` with a public key is the
-//! classic algorithm-confusion hole.
+//! configured issuer; it names a `sub`; it is for us — its `aud` is one of the configured
+//! audiences and/or its `client_id` one of the configured clients (Cognito access tokens carry
+//! `client_id`, not `aud`), every configured check passing; and it is valid now: `exp` is
+//! required and must not be past, and an `nbf` (optional, as RFC 7519 has it) must not be in the
+//! future, each with [`LEEWAY_SECONDS`] of clock skew. Symmetric (`oct`) keys are refused
+//! outright: a shared secret in a public key set is a mistake, and accepting `HS256` with a
+//! public key is the classic algorithm-confusion hole.
 
 use std::str::FromStr;
 
@@ -17,13 +18,92 @@ use jsonwebtoken::{
     jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm, PublicKeyUse},
 };
 
-use crate::{
-    config::ConfigError,
-    token::{Claims, TokenError},
-};
+use crate::token::{Claims, Rejection, TokenError};
 
-/// Clock skew allowed on `exp`, seconds.
-const LEEWAY_SECONDS: u64 = 60;
+/// Clock skew allowed on `exp` and `nbf`, in seconds. One minute covers the drift of NTP-synced
+/// clocks between the issuer and Lambda, and is the common default (jsonwebtoken's, Cognito's
+/// guidance); a longer one would stretch every token's lifetime by as much.
+pub const LEEWAY_SECONDS: u64 = 60;
+
+/// Why a verifier cannot be built from the configured key set, issuer and audiences.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifierError {
+    /// The key set cannot be used.
+    #[error("the JWKS (JWT_JWKS or JWT_JWKS_FILE) is invalid, so every request is denied: {0}")]
+    Jwks(#[from] JwksError),
+
+    /// No issuer: a token of any issuer would do.
+    #[error("JWT_ISSUER is not set, so every request is denied")]
+    NoIssuer,
+
+    /// Neither an audience nor a client list: any token of the issuer would do.
+    #[error(
+        "set JWT_AUDIENCE (accepted `aud` values) or JWT_ALLOWED_CLIENTS (accepted `client_id` \
+         values): without either, any token the issuer ever signed would be accepted, so every \
+         request is denied"
+    )]
+    NoAudience,
+}
+
+/// Why a JSON Web Key Set cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwksError {
+    /// `JWT_JWKS_FILE` cannot be read.
+    #[error("cannot read `{path}`: {reason}")]
+    Unreadable {
+        /// The configured path.
+        path: String,
+        /// The operating system's words.
+        reason: String,
+    },
+
+    /// The key set is not JWKS JSON.
+    #[error("not a JWK set: {0}")]
+    NotAJwkSet(String),
+
+    /// A symmetric key, which would let anyone who reads the key set sign tokens.
+    #[error("{0} is a symmetric (`oct`) key; only public keys are accepted")]
+    SymmetricKey(KeyName),
+
+    /// A key the JWT library cannot use.
+    #[error("{key} is not a usable public key: {reason}")]
+    UnusableKey {
+        /// The key.
+        key: KeyName,
+        /// The library's words.
+        reason: String,
+    },
+
+    /// A key whose `alg` cannot sign JWTs.
+    #[error("{key} names an algorithm that cannot sign JWTs here: `{algorithm}`")]
+    UnsupportedAlgorithm {
+        /// The key.
+        key: KeyName,
+        /// Its `alg`.
+        algorithm: String,
+    },
+
+    /// A key whose algorithms include a symmetric one.
+    #[error("{0} allows a symmetric algorithm; only public-key algorithms are accepted")]
+    SymmetricAlgorithm(KeyName),
+
+    /// No key of the set can verify signatures.
+    #[error("it holds no signing keys")]
+    NoSigningKeys,
+}
+
+/// A key of the set, as messages name it: by its `kid`, or as the key without one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyName(Option<String>);
+
+impl std::fmt::Display for KeyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(kid) => write!(f, "key `{kid}`"),
+            None => f.write_str("a key without `kid`"),
+        }
+    }
+}
 
 /// Checks bearer tokens against a JWKS, an issuer and an audience. Built once per process.
 #[derive(Clone)]
@@ -68,41 +148,38 @@ impl JwtVerifier {
         issuer: &str,
         audiences: Vec<String>,
         clients: Vec<String>,
-    ) -> Result<Self, ConfigError> {
-        let invalid = |message: String| ConfigError::Jwks(message);
+    ) -> Result<Self, VerifierError> {
         let set: JwkSet =
-            serde_json::from_str(jwks).map_err(|e| invalid(format!("not a JWK set: {e}")))?;
+            serde_json::from_str(jwks).map_err(|e| JwksError::NotAJwkSet(e.to_string()))?;
         let mut keys = Vec::with_capacity(set.keys.len());
         for jwk in &set.keys {
-            let name = jwk.common.key_id.as_deref().map_or_else(
-                || "a key without `kid`".to_owned(),
-                |k| format!("key `{k}`"),
-            );
+            let name = KeyName(jwk.common.key_id.clone());
             if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
                 continue;
             }
             if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
-                return Err(invalid(format!(
-                    "{name} is a symmetric (`oct`) key; only public keys are accepted"
-                )));
+                return Err(JwksError::SymmetricKey(name).into());
             }
-            let key = DecodingKey::from_jwk(jwk)
-                .map_err(|e| invalid(format!("{name} is not a usable public key: {e}")))?;
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| JwksError::UnusableKey {
+                key: name.clone(),
+                reason: e.to_string(),
+            })?;
             let algorithms = match jwk.common.key_algorithm {
-                Some(alg) => vec![algorithm(alg).ok_or_else(|| {
-                    invalid(format!(
-                        "{name} names an algorithm that cannot sign JWTs here: `{alg:?}`"
-                    ))
-                })?],
+                Some(alg) => {
+                    vec![
+                        algorithm(alg).ok_or_else(|| JwksError::UnsupportedAlgorithm {
+                            key: name.clone(),
+                            algorithm: format!("{alg:?}"),
+                        })?,
+                    ]
+                }
                 None => key.family().algorithms().to_vec(),
             };
             if algorithms
                 .iter()
                 .any(|a| matches!(a.family(), AlgorithmFamily::Hmac))
             {
-                return Err(invalid(format!(
-                    "{name} allows a symmetric algorithm; only public-key algorithms are accepted"
-                )));
+                return Err(JwksError::SymmetricAlgorithm(name).into());
             }
             keys.push(VerificationKey {
                 kid: jwk.common.key_id.clone(),
@@ -111,13 +188,13 @@ impl JwtVerifier {
             });
         }
         if keys.is_empty() {
-            return Err(invalid("it holds no signing keys".to_owned()));
+            return Err(JwksError::NoSigningKeys.into());
         }
         if issuer.trim().is_empty() {
-            return Err(ConfigError::Missing("JWT_ISSUER"));
+            return Err(VerifierError::NoIssuer);
         }
         if audiences.is_empty() && clients.is_empty() {
-            return Err(ConfigError::NoAudience);
+            return Err(VerifierError::NoAudience);
         }
         Ok(Self {
             keys,
@@ -129,31 +206,27 @@ impl JwtVerifier {
 
     /// The token's claims, if it verifies; otherwise why not (never the token itself).
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let refused = |m: String| TokenError::Refused(m);
-        let header = decode_header(token).map_err(|e| refused(describe(e.kind())))?;
+        let header = decode_header(token).map_err(|e| rejection(e.kind()))?;
         let key = match header.kid.as_deref() {
             Some(kid) => self
                 .keys
                 .iter()
                 .find(|k| k.kid.as_deref() == Some(kid))
-                .ok_or_else(|| refused(format!("no key `{kid}` in the configured JWKS")))?,
+                .ok_or_else(|| Rejection::UnknownKey(kid.to_owned()))?,
             None => match self.keys.as_slice() {
                 [only] => only,
-                _ => {
-                    return Err(refused(
-                        "the token names no key (`kid`) and the JWKS holds several".to_owned(),
-                    ));
-                }
+                _ => return Err(Rejection::NoKeyId.into()),
             },
         };
         if !key.algorithms.contains(&header.alg) {
-            return Err(refused(format!(
-                "algorithm `{:?}` is not allowed for this key",
-                header.alg
-            )));
+            return Err(Rejection::AlgorithmNotAllowed(format!("{:?}", header.alg)).into());
         }
         let mut validation = Validation::new(header.alg);
         validation.leeway = LEEWAY_SECONDS;
+        validation.validate_exp = true;
+        // jsonwebtoken leaves `nbf` unchecked unless asked: a token valid only from next year
+        // must not pass today.
+        validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.validate_aud = !self.audiences.is_empty();
@@ -161,15 +234,13 @@ impl JwtVerifier {
             validation.set_audience(&self.audiences);
             validation.required_spec_claims.insert("aud".to_owned());
         }
-        let data = decode::<Claims>(token, &key.key, &validation)
-            .map_err(|e| refused(describe(e.kind())))?;
+        let data =
+            decode::<Claims>(token, &key.key, &validation).map_err(|e| rejection(e.kind()))?;
         let claims = data.claims;
         if !self.clients.is_empty() {
             let client = claims.get("client_id").and_then(|c| c.as_str());
             if !client.is_some_and(|c| self.clients.iter().any(|allowed| allowed == c)) {
-                return Err(refused(
-                    "its `client_id` is not one of JWT_ALLOWED_CLIENTS".to_owned(),
-                ));
+                return Err(Rejection::WrongClient.into());
             }
         }
         Ok(claims)
@@ -182,22 +253,22 @@ fn algorithm(alg: KeyAlgorithm) -> Option<Algorithm> {
     Algorithm::from_str(name.as_str()?).ok()
 }
 
-fn describe(kind: &ErrorKind) -> String {
+fn rejection(kind: &ErrorKind) -> Rejection {
     match kind {
         ErrorKind::InvalidToken
         | ErrorKind::Base64(_)
         | ErrorKind::Json(_)
-        | ErrorKind::Utf8(_) => "it is not a well-formed JWT".to_owned(),
-        ErrorKind::InvalidSignature => "its signature does not verify".to_owned(),
-        ErrorKind::ExpiredSignature => "it has expired".to_owned(),
-        ErrorKind::ImmatureSignature => "it is not valid yet (`nbf`)".to_owned(),
-        ErrorKind::InvalidIssuer => "its `iss` is not the configured JWT_ISSUER".to_owned(),
-        ErrorKind::InvalidAudience => "its `aud` is not one of JWT_AUDIENCE".to_owned(),
-        ErrorKind::MissingRequiredClaim(claim) => format!("it has no `{claim}` claim"),
-        ErrorKind::InvalidClaimFormat(claim) => format!("its `{claim}` claim is malformed"),
+        | ErrorKind::Utf8(_) => Rejection::Malformed,
+        ErrorKind::InvalidSignature => Rejection::BadSignature,
+        ErrorKind::ExpiredSignature => Rejection::Expired,
+        ErrorKind::ImmatureSignature => Rejection::NotYetValid,
+        ErrorKind::InvalidIssuer => Rejection::WrongIssuer,
+        ErrorKind::InvalidAudience => Rejection::WrongAudience,
+        ErrorKind::MissingRequiredClaim(claim) => Rejection::MissingClaim(claim.clone()),
+        ErrorKind::InvalidClaimFormat(claim) => Rejection::MalformedClaim(claim.clone()),
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-            "its algorithm does not match the key".to_owned()
+            Rejection::AlgorithmMismatch
         }
-        other => format!("{other:?}"),
+        other => Rejection::Other(format!("{other:?}")),
     }
 }

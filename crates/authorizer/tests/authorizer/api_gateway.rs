@@ -440,3 +440,66 @@ fn an_unknown_form_fails_every_invocation_with_a_clear_error() {
     );
     assert_eq!(only_record(&audit).outcome, "error");
 }
+
+#[test]
+fn a_token_valid_only_from_next_year_is_refused() {
+    let key = TestKey::new(KID);
+    let next_year = now() + 365 * 24 * 3600;
+    let cases: Vec<(Value, Option<&str>)> = vec![
+        (json!(next_year), Some("it is not valid yet (`nbf`)")),
+        // Beyond the documented leeway of 60 s.
+        (json!(now() + 600), Some("it is not valid yet (`nbf`)")),
+        (json!("2027-01-01"), Some("its `nbf` claim is malformed")),
+        // Within the leeway, or already valid.
+        (json!(now() + 30), None),
+        (json!(now() - 3600), None),
+    ];
+    for (nbf, refusal) in cases {
+        let (authorizer, audit) = api_gateway("http-api", &key, PolicySources::embedded());
+        let mut claims = good_claims("agent-7", "devops");
+        claims["nbf"] = nbf.clone();
+        claims["exp"] = json!(next_year + 3600);
+        let token = key.sign(KID, &claims);
+        let answer = invoke(
+            &authorizer,
+            http_event("POST /tools/restart", Some(&bearer(&token))),
+        );
+        match refusal {
+            Some(reason) => {
+                assert_eq!(answer["isAuthorized"], false, "nbf {nbf}");
+                let message = answer["context"]["reason"].as_str().unwrap();
+                assert!(message.contains(reason), "nbf {nbf}: {message}");
+                assert_eq!(only_record(&audit).outcome, "error");
+            }
+            None => assert_eq!(answer["isAuthorized"], true, "nbf {nbf}: {answer:#}"),
+        }
+    }
+}
+
+#[test]
+fn two_authorization_values_are_refused_in_both_forms() {
+    let key = TestKey::new(KID);
+    let devops = key.sign(KID, &good_claims("agent-7", "devops"));
+    let admin = key.sign(KID, &good_claims("root-1", "admin"));
+    // An HTTP API joins a repeated header's values with commas.
+    let (authorizer, audit) = api_gateway("http-api", &key, PolicySources::embedded());
+    let joined = format!("Bearer {devops}, Bearer {admin}");
+    let answer = invoke(
+        &authorizer,
+        http_event("POST /tools/restart", Some(&joined)),
+    );
+    assert_eq!(answer["isAuthorized"], false, "{answer:#}");
+    assert_eq!(only_record(&audit).outcome, "error");
+    // A REST API keeps every value in `multiValueHeaders` and the last in `headers`.
+    let (authorizer, audit) = api_gateway("rest-api", &key, PolicySources::embedded());
+    let mut event = rest_event("POST", "/tools/restart", &bearer(&admin));
+    event["multiValueHeaders"]["Authorization"] = json!([bearer(&devops), bearer(&admin)]);
+    let answer = invoke(&authorizer, event);
+    assert_eq!(
+        answer["policyDocument"]["Statement"][0]["Effect"], "Deny",
+        "{answer:#}"
+    );
+    let message = answer["context"]["reason"].as_str().unwrap();
+    assert!(message.contains("occurs more than once"), "{message}");
+    assert_eq!(only_record(&audit).outcome, "error");
+}

@@ -393,3 +393,130 @@ fn the_article_cases_decide_as_the_guard_decides_them() {
     }
     assert_eq!(audit.records().len(), 7);
 }
+
+/// A gateway policy that shuts out callers whose token carries a `suspended` claim.
+const FORBID_SUSPENDED: &str = r#"
+@id("forbid_suspended_callers")
+forbid (principal is AgentCore::OAuthUser, action, resource == ?resource)
+when { principal.hasTag("suspended") };
+"#;
+
+#[test]
+fn a_null_claim_is_no_tag_as_agentcore_policy_maps_it() {
+    let (guard, audit) = guard(
+        policies(&[("gateway/suspended.cedar", FORBID_SUSPENDED)]),
+        Mode::Enforce,
+    );
+    let authorizer = authorizer(guard, &[]);
+    let body = tools_call(
+        RESTART,
+        json!({"environment": "staging", "service": "api-gateway"}),
+    );
+    let not_suspended = unsigned_token(&json!({"sub": "agent-7", "suspended": null}));
+    let answer = invoke(
+        &authorizer,
+        request_event(body.clone(), Some(&not_suspended)),
+    );
+    assert_eq!(passed(&answer), Some(&body), "{answer:#}");
+
+    let suspended = unsigned_token(&json!({"sub": "agent-7", "suspended": false}));
+    let answer = invoke(&authorizer, request_event(body, Some(&suspended)));
+    let (_, message) = denial(&answer).unwrap();
+    assert!(message.contains("forbid_suspended_callers"), "{message}");
+    let outcomes: Vec<_> = audit.records().iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, ["allow", "deny"]);
+}
+
+#[test]
+fn an_authenticate_only_gateway_has_oauth_users_decided_by_policy() {
+    let (guard, audit) = guard(PolicySources::embedded(), Mode::Enforce);
+    let authorizer = authorizer(guard, &[("GATEWAY_AUTHORIZER_TYPE", "AUTHENTICATE_ONLY")]);
+    let token = agent_token("agent-7", "devops");
+    let staging = tools_call(
+        RESTART,
+        json!({"environment": "staging", "service": "api-gateway"}),
+    );
+    let answer = invoke(&authorizer, request_event(staging.clone(), Some(&token)));
+    assert_eq!(passed(&answer), Some(&staging), "{answer:#}");
+    let production = tools_call(
+        RESTART,
+        json!({"environment": "production", "service": "api-gateway"}),
+    );
+    let answer = invoke(&authorizer, request_event(production, Some(&token)));
+    assert!(denial(&answer).is_some(), "{answer:#}");
+
+    let records = audit.records();
+    let seen: Vec<_> = records
+        .iter()
+        .map(|r| (r.outcome, r.principal.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("allow", r#"AgentCore::OAuthUser::"agent-7""#),
+            ("deny", r#"AgentCore::OAuthUser::"agent-7""#)
+        ]
+    );
+    let listed_tools = listed(&invoke(
+        &authorizer,
+        tools_list_response(Some(&token), &[RESTART, GET_METRICS]),
+    ));
+    assert_eq!(listed_tools, [RESTART, GET_METRICS]);
+}
+
+#[test]
+fn behind_an_aws_iam_gateway_no_bearer_token_is_trusted() {
+    let (guard, audit) = guard(PolicySources::embedded(), Mode::Enforce);
+    let authorizer = authorizer(guard, &[("GATEWAY_AUTHORIZER_TYPE", "AWS_IAM")]);
+    let token = agent_token("root-1", "admin");
+    let body = tools_call(
+        RESTART,
+        json!({"environment": "staging", "service": "api-gateway"}),
+    );
+    let answer = invoke(&authorizer, request_event(body, Some(&token)));
+    let (code, message) = denial(&answer).unwrap_or_else(|| panic!("passed: {answer:#}"));
+    assert_eq!(code, -32002);
+    assert!(message.contains("`AWS_IAM`"), "{message}");
+    assert_eq!(only_record(&audit).outcome, "error");
+    let answer = invoke(
+        &authorizer,
+        tools_list_response(Some(&token), &[RESTART, GET_METRICS]),
+    );
+    assert!(listed(&answer).is_empty());
+}
+
+#[test]
+fn an_unknown_gateway_authorizer_type_refuses_every_tool_call() {
+    for spelling in ["authenticate_only", "AUTHENTICATE_ONLY ", "NONE"] {
+        let (guard, audit) = guard(PolicySources::embedded(), Mode::LogOnly);
+        let authorizer = authorizer(guard, &[("GATEWAY_AUTHORIZER_TYPE", spelling)]);
+        let body = tools_call(
+            RESTART,
+            json!({"environment": "staging", "service": "api-gateway"}),
+        );
+        let token = agent_token("agent-7", "devops");
+        let answer = invoke(&authorizer, request_event(body, Some(&token)));
+        let (_, message) = denial(&answer).unwrap_or_else(|| panic!("{spelling}: passed"));
+        assert!(
+            message.contains("unknown GATEWAY_AUTHORIZER_TYPE"),
+            "{spelling}: {message}"
+        );
+        assert_eq!(only_record(&audit).outcome, "error");
+    }
+}
+
+#[test]
+fn a_server_discover_result_lists_only_the_tools_the_caller_could_call() {
+    let (guard, _) = guard(
+        policies(&[("gateway/admin_only.cedar", ADMIN_ONLY_TERMINATE)]),
+        Mode::Enforce,
+    );
+    let authorizer = authorizer(guard, &[]);
+    let mut event = tools_list_response(
+        Some(&agent_token("agent-7", "devops")),
+        &[RESTART, TERMINATE],
+    );
+    event["mcp"]["gatewayRequest"]["body"] =
+        json!({"jsonrpc": "2.0", "id": 3, "method": "server/discover"});
+    assert_eq!(listed(&invoke(&authorizer, event)), [RESTART]);
+}

@@ -3,4 +3,5 @@
 mod api_gateway;
 mod events;
 mod interceptor;
+mod protocol;
 mod support;
