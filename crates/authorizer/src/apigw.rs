@@ -286,7 +286,8 @@ mod tests {
 
     #[test]
     fn the_authorizer_context_is_flat_as_rest_apis_require() {
-        let guard = Guard::from_config(
+        let guard = Guard::new(
+            Ok(guard::PolicySources::embedded()),
             &guard::GuardConfig::default(),
             std::sync::Arc::new(guard::NoAudit),
         );

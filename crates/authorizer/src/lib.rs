@@ -17,17 +17,12 @@
 //! ```
 //! use std::sync::Arc;
 //! use authorizer::{Authorizer, AuthorizerConfig};
-//! use guard::{Guard, GuardConfig, MemoryAudit};
+//! use guard::{EXAMPLE_GATEWAY_ARN, Guard, GuardConfig, MemoryAudit, PolicySources};
 //! use lambda_host::{Context, LambdaEvent};
 //! use serde_json::json;
 //!
-//! let guard = Guard::from_config(
-//!     &GuardConfig {
-//!         gateway_arn: Some("arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/gw-xyz789".into()),
-//!         ..GuardConfig::default()
-//!     },
-//!     Arc::new(MemoryAudit::new()),
-//! );
+//! let config = GuardConfig { gateway_arn: Some(EXAMPLE_GATEWAY_ARN.into()), ..GuardConfig::default() };
+//! let guard = Guard::new(Ok(PolicySources::embedded()), &config, Arc::new(MemoryAudit::new()));
 //! let authorizer = Authorizer::new(guard, AuthorizerConfig::from_lookup(|_| None));
 //!
 //! // A tools/call that arrived without its headers: refused, never passed on.

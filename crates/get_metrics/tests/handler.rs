@@ -19,7 +19,10 @@ use get_metrics::GetMetrics;
 use guard::Mode;
 use serde_json::{Value, json};
 
-#[expect(clippy::unwrap_used, reason = "a fixture that does not parse fails the test")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a fixture that does not parse fails the test"
+)]
 fn clusters() -> agentcore_target::config::ClusterMap {
     "staging=staging-cluster,production=production-cluster"
         .parse()

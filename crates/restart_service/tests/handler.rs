@@ -124,7 +124,10 @@ impl Ecs {
     }
 }
 
-#[expect(clippy::unwrap_used, reason = "a fixture that does not parse fails the test")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a fixture that does not parse fails the test"
+)]
 fn clusters() -> ClusterMap {
     CLUSTERS.parse().unwrap()
 }

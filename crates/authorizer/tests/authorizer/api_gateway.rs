@@ -6,7 +6,7 @@
     reason = "the event builders are test helpers: one that cannot do its job fails the test"
 )]
 
-use guard::{Mode, PolicySources};
+use guard::{Mode, Outcome, PolicySources};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use lambda_host::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -69,7 +69,7 @@ fn http_api_authorizes_a_verified_caller_for_the_routes_tool() {
     assert_eq!(context["outcome"], "allow");
 
     let record = only_record(&audit);
-    assert_eq!(record.outcome, "allow");
+    assert_eq!(record.outcome, Outcome::Allow);
     assert_eq!(record.tool, TERMINATE);
     // The arguments are not known here: the tool's own guard decides them.
     assert_eq!(record.arguments, Value::Null);
@@ -105,7 +105,7 @@ fn http_api_denies_a_caller_a_forbid_shuts_out_whatever_the_arguments() {
     );
     assert_eq!(answer["isAuthorized"], true);
     let outcomes: Vec<_> = audit.records().iter().map(|r| r.outcome).collect();
-    assert_eq!(outcomes, ["deny", "allow", "allow"]);
+    assert_eq!(outcomes, [Outcome::Deny, Outcome::Allow, Outcome::Allow]);
 }
 
 #[test]
@@ -132,7 +132,7 @@ fn log_only_lets_a_tool_level_deny_through_as_a_would_deny() {
     );
     assert_eq!(answer["isAuthorized"], true);
     assert_eq!(answer["context"]["outcome"], "would_deny");
-    assert_eq!(only_record(&audit).outcome, "would_deny");
+    assert_eq!(only_record(&audit).outcome, Outcome::WouldDeny);
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn tokens_that_do_not_verify_are_refused_with_the_reason() {
         let message = answer["context"]["reason"].as_str().unwrap();
         assert!(message.contains(reason), "{reason}: {message}");
         let record = only_record(&audit);
-        assert_eq!(record.outcome, "error");
+        assert_eq!(record.outcome, Outcome::Error);
         assert_eq!(record.tool, RESTART);
     }
 }
@@ -289,7 +289,7 @@ fn a_route_without_a_configured_tool_is_denied() {
             .unwrap()
             .contains("no tool is configured for route `DELETE /tools/terminate`")
     );
-    assert_eq!(only_record(&audit).outcome, "error");
+    assert_eq!(only_record(&audit).outcome, Outcome::Error);
     // An `ANY` route matches every method.
     let answer = invoke(
         &authorizer,
@@ -335,7 +335,7 @@ fn without_verification_configured_every_request_is_denied() {
             assert!(!allowed, "{form} without {missing}: {answer:#}");
             let message = answer["context"]["reason"].as_str().unwrap();
             assert!(message.contains(reason), "{form}: {reason}: {message}");
-            assert_eq!(only_record(&audit).outcome, "error");
+            assert_eq!(only_record(&audit).outcome, Outcome::Error);
         }
     }
 }
@@ -361,7 +361,7 @@ fn rest_api_answers_with_an_iam_policy_for_the_method() {
     assert_eq!(answer["context"]["tool"], CLEAN_LOGS);
     assert_eq!(answer["context"]["decision"], "ALLOW");
     assert!(answer.get("usageIdentifierKey").is_none(), "{answer:#}");
-    assert_eq!(only_record(&audit).outcome, "allow");
+    assert_eq!(only_record(&audit).outcome, Outcome::Allow);
 }
 
 #[test]
@@ -438,7 +438,7 @@ fn an_unknown_form_fails_every_invocation_with_a_clear_error() {
             .error_message
             .contains("unknown AUTHORIZER_FORM `lambda-url`")
     );
-    assert_eq!(only_record(&audit).outcome, "error");
+    assert_eq!(only_record(&audit).outcome, Outcome::Error);
 }
 
 #[test]
@@ -469,7 +469,7 @@ fn a_token_valid_only_from_next_year_is_refused() {
                 assert_eq!(answer["isAuthorized"], false, "nbf {nbf}");
                 let message = answer["context"]["reason"].as_str().unwrap();
                 assert!(message.contains(reason), "nbf {nbf}: {message}");
-                assert_eq!(only_record(&audit).outcome, "error");
+                assert_eq!(only_record(&audit).outcome, Outcome::Error);
             }
             None => assert_eq!(answer["isAuthorized"], true, "nbf {nbf}: {answer:#}"),
         }
@@ -489,7 +489,7 @@ fn two_authorization_values_are_refused_in_both_forms() {
         http_event("POST /tools/restart", Some(&joined)),
     );
     assert_eq!(answer["isAuthorized"], false, "{answer:#}");
-    assert_eq!(only_record(&audit).outcome, "error");
+    assert_eq!(only_record(&audit).outcome, Outcome::Error);
     // A REST API keeps every value in `multiValueHeaders` and the last in `headers`.
     let (authorizer, audit) = api_gateway("rest-api", &key, PolicySources::embedded());
     let mut event = rest_event("POST", "/tools/restart", &bearer(&admin));
@@ -501,5 +501,5 @@ fn two_authorization_values_are_refused_in_both_forms() {
     );
     let message = answer["context"]["reason"].as_str().unwrap();
     assert!(message.contains("occurs more than once"), "{message}");
-    assert_eq!(only_record(&audit).outcome, "error");
+    assert_eq!(only_record(&audit).outcome, Outcome::Error);
 }

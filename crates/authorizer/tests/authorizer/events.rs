@@ -1,7 +1,7 @@
 //! Every sample event in `events/authorizer/` runs here, so none of them can rot.
 
 use base64::Engine as _;
-use guard::{Mode, PolicySources};
+use guard::{Mode, Outcome, PolicySources};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -56,7 +56,7 @@ fn the_staging_call_sample_passes_with_its_body_unchanged() {
         Some(&event["mcp"]["gatewayRequest"]["body"]),
         "{answer:#}"
     );
-    assert_eq!(only_record(&audit).outcome, "allow");
+    assert_eq!(only_record(&audit).outcome, Outcome::Allow);
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn the_production_call_sample_is_denied_with_32002() {
         format!("Tool Execution Denied: call check: no policy permits `{TERMINATE}`")
     );
     assert_eq!(answer["mcp"]["transformedGatewayResponse"]["body"]["id"], 8);
-    assert_eq!(only_record(&audit).outcome, "deny");
+    assert_eq!(only_record(&audit).outcome, Outcome::Deny);
 }
 
 #[test]
@@ -131,6 +131,6 @@ fn the_api_gateway_samples_authorize_only_really_signed_tokens() {
         assert!(allowed(&answer), "{name}: {answer:#}");
         assert_eq!(answer["context"]["tool"], TERMINATE);
         let outcomes: Vec<_> = audit.records().iter().map(|r| r.outcome).collect();
-        assert_eq!(outcomes, ["error", "allow"], "{name}");
+        assert_eq!(outcomes, [Outcome::Error, Outcome::Allow], "{name}");
     }
 }

@@ -1,10 +1,8 @@
 //! The AgentCore Gateway interceptor: REQUEST decisions, refusals, pass-through, RESPONSE filtering.
 
 use authorizer::token;
-use guard::{
-    Mode, PolicySources,
-    cases::{ARTICLE_GATEWAY_ARN, CaseRunner, Outcome, parse_cases},
-};
+use guard::{EXAMPLE_GATEWAY_ARN as ARTICLE_GATEWAY_ARN, Mode, Outcome, PolicySources};
+use guard_cli::cases::{CaseRunner, Expected, parse_cases};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -24,7 +22,7 @@ fn an_allowed_call_goes_on_with_its_body_unchanged() {
     assert_eq!(passed(&answer), Some(&body), "{answer:#}");
 
     let record = only_record(&audit);
-    assert_eq!(record.outcome, "allow");
+    assert_eq!(record.outcome, Outcome::Allow);
     assert_eq!(record.tool, TERMINATE);
     assert_eq!(record.principal, r#"AgentCore::OAuthUser::"agent-7""#);
     assert_eq!(record.policies, ["allow_terminate_non_production"]);
@@ -56,7 +54,7 @@ fn a_call_no_policy_permits_is_answered_with_a_json_rpc_error() {
     );
     assert!(answer["mcp"].get("transformedGatewayRequest").is_none());
     let record = only_record(&audit);
-    assert_eq!((record.outcome, record.enforced), ("deny", true));
+    assert_eq!((record.outcome, record.enforced), (Outcome::Deny, true));
 }
 
 #[test]
@@ -91,7 +89,7 @@ fn a_forbid_on_a_claim_denies_and_names_the_policy() {
     );
     assert_eq!(passed(&admin), Some(&body));
     let outcomes: Vec<_> = audit.records().iter().map(|r| r.outcome).collect();
-    assert_eq!(outcomes, ["deny", "allow"]);
+    assert_eq!(outcomes, [Outcome::Deny, Outcome::Allow]);
 }
 
 #[test]
@@ -108,8 +106,8 @@ fn log_only_lets_a_policy_deny_through_and_records_the_would_deny() {
     );
     assert_eq!(passed(&answer), Some(&body));
     let record = only_record(&audit);
-    assert_eq!(record.outcome, "would_deny");
-    assert_eq!(record.decision, "DENY");
+    assert_eq!(record.outcome, Outcome::WouldDeny);
+    assert_eq!(record.decision, guard::Verdict::Deny);
     assert!(!record.enforced);
     assert_eq!(record.mode, Mode::LogOnly);
 }
@@ -124,7 +122,7 @@ fn log_only_still_refuses_a_call_without_a_caller() {
     );
     let answer = invoke(&authorizer, request_event(body, None));
     assert!(denial(&answer).is_some(), "{answer:#}");
-    assert_eq!(only_record(&audit).outcome, "error");
+    assert_eq!(only_record(&audit).outcome, Outcome::Error);
 }
 
 #[test]
@@ -166,7 +164,7 @@ fn a_call_without_a_usable_token_is_refused_audited_and_explained() {
         assert!(message.starts_with("Tool Execution Denied: "), "{message}");
         assert!(message.contains(reason), "{reason}: {message}");
         let record = only_record(&audit);
-        assert_eq!(record.outcome, "error");
+        assert_eq!(record.outcome, Outcome::Error);
         assert_eq!(record.tool, RESTART);
         assert!(record.errors[0].contains(reason), "{:?}", record.errors);
     }
@@ -235,7 +233,7 @@ fn malformed_requests_are_refused_never_passed_on() {
         let (code, message) = denial(&answer).unwrap_or_else(|| panic!("passed: {event:#}"));
         assert_eq!(code, -32002);
         assert!(message.contains(reason), "{reason}: {message}");
-        assert_eq!(only_record(&audit).outcome, "error", "{reason}");
+        assert_eq!(only_record(&audit).outcome, Outcome::Error, "{reason}");
     }
 }
 
@@ -384,8 +382,8 @@ fn the_article_cases_decide_as_the_guard_decides_them() {
             request_event(tools_call(&case.tool, case.params.clone()), Some(&token)),
         );
         let got = match denial(&answer) {
-            None => Outcome::Allow,
-            Some((-32002, _)) => Outcome::Deny,
+            None => Expected::Allow,
+            Some((-32002, _)) => Expected::Deny,
             Some(other) => panic!("{}: unexpected error {other:?}", case.name),
         };
         assert_eq!(Some(got), expected.got, "{}: {answer:#}", case.name);
@@ -424,7 +422,7 @@ fn a_null_claim_is_no_tag_as_agentcore_policy_maps_it() {
     let (_, message) = denial(&answer).unwrap();
     assert!(message.contains("forbid_suspended_callers"), "{message}");
     let outcomes: Vec<_> = audit.records().iter().map(|r| r.outcome).collect();
-    assert_eq!(outcomes, ["allow", "deny"]);
+    assert_eq!(outcomes, [Outcome::Allow, Outcome::Deny]);
 }
 
 #[test]
@@ -453,8 +451,8 @@ fn an_authenticate_only_gateway_has_oauth_users_decided_by_policy() {
     assert_eq!(
         seen,
         [
-            ("allow", r#"AgentCore::OAuthUser::"agent-7""#),
-            ("deny", r#"AgentCore::OAuthUser::"agent-7""#)
+            (Outcome::Allow, r#"AgentCore::OAuthUser::"agent-7""#),
+            (Outcome::Deny, r#"AgentCore::OAuthUser::"agent-7""#)
         ]
     );
     let listed_tools = listed(&invoke(
@@ -477,7 +475,7 @@ fn behind_an_aws_iam_gateway_no_bearer_token_is_trusted() {
     let (code, message) = denial(&answer).unwrap_or_else(|| panic!("passed: {answer:#}"));
     assert_eq!(code, -32002);
     assert!(message.contains("`AWS_IAM`"), "{message}");
-    assert_eq!(only_record(&audit).outcome, "error");
+    assert_eq!(only_record(&audit).outcome, Outcome::Error);
     let answer = invoke(
         &authorizer,
         tools_list_response(Some(&token), &[RESTART, GET_METRICS]),
@@ -501,7 +499,7 @@ fn an_unknown_gateway_authorizer_type_refuses_every_tool_call() {
             message.contains("unknown GATEWAY_AUTHORIZER_TYPE"),
             "{spelling}: {message}"
         );
-        assert_eq!(only_record(&audit).outcome, "error");
+        assert_eq!(only_record(&audit).outcome, Outcome::Error);
     }
 }
 

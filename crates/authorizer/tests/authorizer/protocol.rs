@@ -8,6 +8,7 @@
               fails the test"
 )]
 
+use guard::Outcome;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -31,7 +32,7 @@ fn assert_refused(event: Value, reason: &str) {
     assert_eq!(code, -32002, "{message}");
     assert!(message.contains(reason), "{reason}: {message}");
     let record = only_record(&audit);
-    assert_eq!(record.outcome, "error", "{reason}");
+    assert_eq!(record.outcome, Outcome::Error, "{reason}");
     assert!(
         record.errors.iter().any(|e| e.contains(reason)),
         "{:?}",
@@ -170,7 +171,7 @@ fn mcp_headers_that_match_the_body_pass_in_any_name_case() {
     );
     assert_eq!(passed(&answer), Some(&list));
     let outcomes: Vec<_> = audit.records().iter().map(|r| r.outcome).collect();
-    assert_eq!(outcomes, ["allow", "allow"]);
+    assert_eq!(outcomes, [Outcome::Allow, Outcome::Allow]);
 }
 
 #[test]
@@ -245,7 +246,10 @@ fn two_authorization_headers_are_refused_whatever_their_case() {
             "{message}"
         );
         let record = only_record(&audit);
-        assert_eq!((record.outcome, record.tool.as_str()), ("error", RESTART));
+        assert_eq!(
+            (record.outcome, record.tool.as_str()),
+            (Outcome::Error, RESTART)
+        );
     }
     let mut event = request_event(staging_restart(), Some(&devops));
     event["mcp"]["gatewayRequest"]["headers"]["Authorization"] =
@@ -270,7 +274,7 @@ fn meta_in_params_is_accepted_and_never_taken_as_tool_input() {
     let answer = invoke(&authorizer, event);
     assert_eq!(passed(&answer), Some(&body), "{answer:#}");
     let record = only_record(&audit);
-    assert_eq!(record.outcome, "allow");
+    assert_eq!(record.outcome, Outcome::Allow);
     assert_eq!(
         record.arguments,
         json!({"environment": "staging", "service": "api"})

@@ -12,8 +12,8 @@ use authorizer::{Authorizer, AuthorizerConfig};
 use aws_lc_rs::{rand::SystemRandom, signature::EcdsaKeyPair};
 use base64::Engine as _;
 use guard::{
-    AuditRecord, Guard, GuardConfig, MemoryAudit, Mode, PolicySources, cases::ARTICLE_GATEWAY_ARN,
-    policy::PolicyFile,
+    AuditRecord, EXAMPLE_GATEWAY_ARN as ARTICLE_GATEWAY_ARN, Guard, GuardConfig, MemoryAudit, Mode,
+    PolicyFile, PolicySources,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
 use lambda_host::{Context, LambdaEvent};
