@@ -3,6 +3,11 @@
 //! Enough of it to drive a built function as Lambda does (`/next`, `/response`, `/error`), and
 //! to send what Lambda's own front door would never let through — malformed client contexts,
 //! payloads that are not JSON — to prove a function survives them.
+//!
+//! Like Lambda since July 2026, each invocation carries a fresh `Lambda-Runtime-Invocation-Id`
+//! that its answer must echo. Stricter than Lambda, which skips the check for a runtime that
+//! does not echo: here an answer without the id, or with another invocation's, is refused and
+//! the invocation's answer becomes a `Harness` error, so every test notices.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -16,6 +21,8 @@ use std::{
 
 use serde_json::Value;
 use tiny_http::{Header, Method, Request, Response, Server};
+
+const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
 
 /// How a function answered an invocation.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +80,10 @@ impl Invocation {
 #[derive(Default)]
 struct State {
     queue: VecDeque<(String, Invocation)>,
+    /// The invocation id sent with each request id that awaits its answer.
+    in_flight: HashMap<String, String>,
     answers: HashMap<String, Answer>,
+    invocations_sent: u64,
 }
 
 struct Shared {
@@ -197,6 +207,42 @@ fn serve(mut request: Request, shared: &Shared) {
                 kind @ ("response" | "error"),
             ],
         ) => {
+            let echoed = request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv(INVOCATION_ID))
+                .map(|h| h.value.as_str().to_owned());
+            let expected = shared
+                .state
+                .lock()
+                .ok()
+                .and_then(|mut state| state.in_flight.remove(*id));
+            let Some(expected) = expected else {
+                // Answered already, or never sent: nothing awaits it.
+                let _ = request.respond(Response::from_string(
+                    r#"{"errorType":"InvalidRequestID","errorMessage":"no invocation awaits this answer"}"#,
+                ).with_status_code(400));
+                return;
+            };
+            if echoed.as_deref() != Some(expected.as_str()) {
+                let echoed = echoed.map_or("none".to_owned(), |e| format!("`{e}`"));
+                if let Ok(mut state) = shared.state.lock() {
+                    state.answers.insert(
+                        (*id).to_owned(),
+                        Answer::Error {
+                            error_type: "Harness".to_owned(),
+                            message: format!(
+                                "the {kind} to `{id}` echoed invocation id {echoed}, not the `{expected}` it was sent"
+                            ),
+                        },
+                    );
+                }
+                shared.changed.notify_all();
+                let _ = request.respond(Response::from_string(
+                    r#"{"errorType":"InvalidInvocationID","errorMessage":"the invocation id does not match"}"#,
+                ).with_status_code(400));
+                return;
+            }
             let answer = if *kind == "response" {
                 Answer::Response(serde_json::from_slice(&body).unwrap_or(Value::Null))
             } else {
@@ -234,13 +280,23 @@ fn next(request: Request, shared: &Shared) {
     let Ok(mut state) = shared.state.lock() else {
         return;
     };
-    let (id, invocation) = loop {
+    let (id, invocation, invocation_id) = loop {
         if shared.stop.load(Ordering::Relaxed) {
             let _ = request.respond(Response::empty(500));
             return;
         }
-        if let Some(work) = state.queue.pop_front() {
-            break work;
+        if let Some((id, invocation)) = state.queue.pop_front() {
+            state.invocations_sent += 1;
+            // Unlike the request id, never reused: what tells a late answer from a current one.
+            let invocation_id = format!(
+                "inv-{}-{:016x}",
+                state.invocations_sent,
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos())
+            );
+            state.in_flight.insert(id.clone(), invocation_id.clone());
+            break (id, invocation, invocation_id);
         }
         state = match shared
             .changed
@@ -257,6 +313,7 @@ fn next(request: Request, shared: &Shared) {
     let mut headers = vec![
         ("Content-Type", "application/json".to_owned()),
         ("Lambda-Runtime-Aws-Request-Id", id.clone()),
+        (INVOCATION_ID, invocation_id),
         ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
         (
             "Lambda-Runtime-Invoked-Function-Arn",
@@ -279,6 +336,7 @@ fn next(request: Request, shared: &Shared) {
             // Not expressible as an HTTP header: Lambda could not send it either.
             Err(()) => {
                 if let Ok(mut state) = shared.state.lock() {
+                    state.in_flight.remove(&id);
                     state.answers.insert(
                         id,
                         Answer::Error {
