@@ -10,9 +10,9 @@
 # CreateGateway=true (gateway, Cognito, targets, the authorizer as interceptor in ENFORCE, a
 # policy engine with the gateway policies in LOG_ONLY as the article starts, so that every deny
 # below is the authorizer's, audited and counted; LIVE_POLICY_ENGINE_MODE=ENFORCE tries the
-# engine too), takes a Cognito client_credentials token, replays the article's seven cases as MCP tools/call requests through the gateway (the mutating ones with
-# dry_run: true, so nothing in the account changes), then checks that the production restart
-# never reached its function (its audit log has no record of it, the authorizer's has the deny)
+# engine too), takes a Cognito client_credentials token, replays the article's seven cases as
+# MCP tools/call requests through the gateway (the mutating ones with dry_run: true, so nothing
+# in the account changes), then checks that the production restart never reached its function (its audit log has no record of it, the authorizer's has the deny)
 # and that the policy block alarm fired. It deletes the stack at the end, also on failure, and
 # then the retained audit log groups (LIVE_KEEP_LOGS=1 keeps them).
 #
