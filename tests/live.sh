@@ -12,8 +12,9 @@
 # below is the authorizer's, audited and counted; LIVE_POLICY_ENGINE_MODE=ENFORCE tries the
 # engine too), takes a Cognito client_credentials token, replays the article's seven cases as
 # MCP tools/call requests through the gateway (the mutating ones with dry_run: true, so nothing
-# in the account changes), then checks that the production restart never reached its function (its audit log has no record of it, the authorizer's has the deny)
-# and that the policy block alarm fired. It deletes the stack at the end, also on failure, and
+# in the account changes), then checks that the production restart never reached its function
+# (its audit log has no record of it, the authorizer's has the deny) and that the policy block
+# alarm fired. It deletes the stack at the end, also on failure, and
 # then the retained audit log groups (LIVE_KEEP_LOGS=1 keeps them).
 #
 # Needs: AWS credentials allowed to deploy the stack (CloudFormation, IAM, Lambda, Logs, KMS,

@@ -326,17 +326,17 @@ fn only_the_gateways_execution_role_invokes_the_functions() {
         );
         let parameter = format!("{function}Arn");
         assert_eq!(nested[&parameter]["Fn::Sub"], arn, "{parameter}");
-        expected.insert(json!({"Ref": parameter}));
+        expected.insert(parameter);
     }
     let gateway = template(GATEWAY_STACK);
     let role = statements(&gateway);
     let invoke = allows(&role, "lambda:InvokeFunction");
     assert_eq!(invoke.len(), 1);
-    let granted: BTreeSet<Value> = invoke[0].1["Resource"]
+    let granted: BTreeSet<String> = invoke[0].1["Resource"]
         .as_array()
         .unwrap()
         .iter()
-        .cloned()
+        .map(|r| r["Ref"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(granted, expected);
     assert_eq!(
@@ -831,7 +831,7 @@ fn resolve(template: &Value, value: &Value) -> Value {
     }
 }
 
-/// Every policy document of `template`: identity, trust, key and topic policies.
+/// Every policy document of `template`: identity, key and topic policies.
 fn policy_documents(path: &str) -> Vec<(String, Value)> {
     let template = template(path);
     let mut found = Vec::new();
@@ -846,7 +846,9 @@ fn policy_documents(path: &str) -> Vec<(String, Value)> {
                 &policy["PolicyDocument"],
             );
         }
-        for key in ["AssumeRolePolicyDocument", "KeyPolicy", "PolicyDocument"] {
+        // Trust policies name no resource, which parliament (an identity-policy linter) calls
+        // malformed; cfn-lint checks them.
+        for key in ["KeyPolicy", "PolicyDocument"] {
             if let Some(document) = properties.get(key) {
                 add(format!("{name}/{key}"), document);
             }
@@ -861,7 +863,7 @@ fn parliament_finds_nothing_in_any_policy_document() {
     for path in [BASE, GATEWAY_STACK] {
         documents.extend(policy_documents(path));
     }
-    assert!(documents.len() >= 10);
+    assert_eq!(documents.len(), 8, "six roles, the alert key, the alert topic");
     let mut child = venv("python")
         .args([
             "-c",
@@ -892,10 +894,12 @@ fn parliament_finds_nothing_in_any_policy_document() {
     let findings: Vec<(String, String, String)> = serde_json::from_slice(&out.stdout).unwrap();
     // parliament's action database predates AgentCore: it knows no `bedrock-agentcore` action,
     // and says so. The actions themselves are checked above against AWS's documentation.
+    // In a key policy, `"Resource": "*"` means this key and nothing else.
     let findings: Vec<_> = findings
         .into_iter()
-        .filter(|(_, issue, detail)| {
+        .filter(|(name, issue, detail)| {
             !(issue == "UNKNOWN_PREFIX" && detail.contains("bedrock-agentcore"))
+                && !(issue == "RESOURCE_STAR" && name.ends_with("/KeyPolicy"))
         })
         .collect();
     assert!(findings.is_empty(), "{findings:#?}");
