@@ -17,6 +17,18 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "doc tests"
 cargo test --workspace --doc --locked -q
 
+step "template linters (sam validate --lint; cfn-lint and parliament run in the template test)"
+# SAM CLI pins versions the emulator's environment cannot share: it gets its own, inside .venv.
+SAM_VENV="$VENV/sam"
+if [ ! -x "$SAM_VENV/bin/sam" ] || ! cmp -s tests/requirements-sam.txt "$SAM_VENV/.installed-requirements"; then
+  python3 -m venv "$SAM_VENV"
+  "$SAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-sam.txt
+  cp tests/requirements-sam.txt "$SAM_VENV/.installed-requirements"
+fi
+for t in template.yaml agentcore/gateway.yaml agentcore/targets.yaml; do
+  SAM_CLI_TELEMETRY=0 "$SAM_VENV/bin/sam" validate --lint -t "$t"
+done
+
 step "tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
