@@ -29,6 +29,9 @@ for t in template.yaml agentcore/gateway.yaml agentcore/targets.yaml; do
   SAM_CLI_TELEMETRY=0 "$SAM_VENV/bin/sam" validate --lint -t "$t"
 done
 
+step "emulator adapter self-check (CloudWatch CBOR <-> moto)"
+python tests/emulator/test_adapter.py
+
 step "tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

@@ -59,14 +59,20 @@ pub struct AuditRecord {
     pub errors: Vec<String>,
     /// Time spent deciding, microseconds.
     pub latency_us: u64,
+    /// The `Tool` metric dimension (not part of the record: it is the line's dimension).
+    #[serde(skip)]
+    pub metric_tool: String,
 }
 
+/// The metric dimension of a tool the schema does not declare: a caller's made-up names must
+/// not create (paid) metrics.
+pub const UNKNOWN_TOOL: &str = "unknown";
+
 impl AuditRecord {
-    /// The short tool name for metric dimensions: the part after `___`, or the whole name.
+    /// The tool name metrics count under: the tool part of a declared tool, else
+    /// [`UNKNOWN_TOOL`].
     pub fn metric_tool(&self) -> &str {
-        self.tool
-            .split_once(crate::request::TOOL_SEPARATOR)
-            .map_or(self.tool.as_str(), |(_, tool)| tool)
+        &self.metric_tool
     }
 
     pub(crate) fn new(
@@ -80,6 +86,7 @@ impl AuditRecord {
             request_ids: ids.clone(),
             gateway: subject.gateway.map(ToOwned::to_owned),
             tool: subject.tool.to_owned(),
+            metric_tool: subject.metric_tool.to_owned(),
             action: subject.action,
             principal: subject.principal,
             resource: subject.resource,
@@ -104,6 +111,7 @@ impl AuditRecord {
 pub(crate) struct Subject<'a> {
     pub gateway: Option<&'a str>,
     pub tool: &'a str,
+    pub metric_tool: &'a str,
     pub action: String,
     pub principal: String,
     pub resource: String,

@@ -20,8 +20,8 @@ pub struct GuardConfig {
     /// `GUARD_POLICY_DIR`: load policies from this directory instead of the embedded ones
     /// (development only).
     pub policy_dir: Option<PathBuf>,
-    /// `GATEWAY_AUTHORIZER_TYPE`: `CUSTOM_JWT` (default) or `AWS_IAM`, the caller type assumed
-    /// when the caller is unknown.
+    /// `GATEWAY_AUTHORIZER_TYPE`: `CUSTOM_JWT` (default), `AUTHENTICATE_ONLY` or `AWS_IAM`, the
+    /// caller type assumed when the caller is unknown.
     pub caller_type: CallerType,
     /// `GUARD_METRICS_NAMESPACE`: CloudWatch namespace of the decision metrics.
     pub metrics_namespace: String,
@@ -48,7 +48,7 @@ pub enum ConfigWarning {
     UnknownMode(String),
     /// `GATEWAY_AUTHORIZER_TYPE` names no known authorizer type.
     #[error(
-        "unknown GATEWAY_AUTHORIZER_TYPE `{0}` (expected CUSTOM_JWT or AWS_IAM); using CUSTOM_JWT"
+        "unknown GATEWAY_AUTHORIZER_TYPE `{0}` (expected CUSTOM_JWT, AUTHENTICATE_ONLY or AWS_IAM); using CUSTOM_JWT"
     )]
     UnknownAuthorizerType(String),
 }

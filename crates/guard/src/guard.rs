@@ -9,7 +9,7 @@ use cedar_policy::{Authorizer, PolicySet};
 use serde_json::Value;
 
 use crate::{
-    audit::{AuditRecord, AuditSink, EmfStdout, Subject},
+    audit::{AuditRecord, AuditSink, EmfStdout, Subject, UNKNOWN_TOOL},
     config::GuardConfig,
     decision::{Check, Decision, Mode, Reason},
     error::GuardError,
@@ -124,6 +124,7 @@ impl Guard {
         let mut subject = Subject {
             gateway: self.gateway_arn(),
             tool: call.tool,
+            metric_tool: self.metric_tool(call.tool),
             action: match &tool {
                 Ok(t) => format!("Guard::Action::{}", Value::String(t.tool.to_owned())),
                 Err(_) => String::new(),
@@ -237,6 +238,7 @@ impl Guard {
         Subject {
             gateway: self.gateway_arn(),
             tool: call.tool,
+            metric_tool: self.metric_tool(call.tool),
             action: format!("AgentCore::Action::{}", Value::String(call.tool.to_owned())),
             principal: self.principal_label(call.principal),
             resource: self
@@ -312,6 +314,19 @@ impl Guard {
         self.audit
             .record(&AuditRecord::new(&decision, subject, call.ids, elapsed));
         decision
+    }
+
+    /// The metric dimension for `tool`: its tool part when the schema declares that tool.
+    fn metric_tool<'a>(&'a self, tool: &'a str) -> &'a str {
+        let declared = |name: &str| {
+            self.sets
+                .as_ref()
+                .is_ok_and(|sets| sets.tools.contains(name))
+        };
+        match ToolName::parse(tool) {
+            Ok(name) if declared(name.tool) => name.tool,
+            _ => UNKNOWN_TOOL,
+        }
     }
 
     fn principal_label(&self, principal: Option<&Principal>) -> String {

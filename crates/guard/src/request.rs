@@ -113,7 +113,9 @@ impl CallerType {
     /// Reads a gateway authorizer type (`CUSTOM_JWT` or `AWS_IAM`).
     pub fn from_authorizer_type(value: &str) -> Option<Self> {
         match value {
-            "CUSTOM_JWT" => Some(Self::OAuthUser),
+            // AUTHENTICATE_ONLY gateways still verify a JWT; authorization is left to the
+            // policies, so the caller is an OAuth user as with CUSTOM_JWT.
+            "CUSTOM_JWT" | "AUTHENTICATE_ONLY" => Some(Self::OAuthUser),
             "AWS_IAM" => Some(Self::IamEntity),
             _ => None,
         }

@@ -259,6 +259,31 @@ fn the_audit_line_is_an_emf_document() {
     assert!(line["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
 }
 
+#[test]
+fn made_up_tool_names_are_counted_as_unknown_never_as_new_metrics() {
+    let (guard, audit) = shipped(Mode::Enforce);
+    let ids = RequestIds::default();
+    let input = json!({});
+    for tool in [
+        "ops___drop_database",
+        "not-a-tool-name",
+        "x___terminate_instance\u{200b}",
+    ] {
+        guard.check_call(&call(tool, &input, &ids));
+    }
+    guard.check_call(&call("my-target___terminate_instance", &input, &ids));
+    let emf = guard::EmfStdout::new("AgentGuard");
+    let tools: Vec<String> = audit
+        .records()
+        .iter()
+        .map(|r| emf.line(r)["Tool"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        tools,
+        ["unknown", "unknown", "unknown", "terminate_instance"]
+    );
+}
+
 /// A policy that reads the caller's claims: decidable at the gateway, not in a tool Lambda.
 const SCOPED: &str = "@id(\"ops_scope_may_restart_production\")\npermit (principal is AgentCore::OAuthUser, action == AgentCore::Action::\"restart-service___restart_service\", resource == ?resource)\nwhen { principal.hasTag(\"scope\") && principal.getTag(\"scope\") == \"ops:production\" };\n";
 

@@ -9,6 +9,8 @@ use cedar_policy::{
     ActionConstraint, Entities, EntityUid, PolicyId, PolicySet, PolicySetError, Schema, SlotId,
 };
 
+use crate::request::TOOL_SEPARATOR;
+
 use super::{
     AGENTCORE_SCHEMA, GATEWAY_DIR, PolicySources, RESOURCE_DIR,
     parse::{TEMPLATE_PREFIX, parse_set, rename_templates, validate},
@@ -28,6 +30,9 @@ pub struct PolicySets {
     pub(crate) action_entities: Entities,
     /// Every action the schema declares.
     pub(crate) actions: HashSet<EntityUid>,
+    /// The tools the gateway schema declares (`restart_service`, the part after `___`): the
+    /// only names metrics are counted under.
+    pub(crate) tools: HashSet<String>,
     /// The declared `context.input` arguments of each action, for errors that name the field.
     pub(crate) arguments: HashMap<EntityUid, Arguments>,
 }
@@ -99,7 +104,16 @@ impl PolicySets {
         let action_entities = schema.action_entities().map_err(|e| LoadError {
             problems: vec![Problem::file(AGENTCORE_SCHEMA, e.to_string())],
         })?;
-        let actions = schema.actions().cloned().collect();
+        let actions: HashSet<EntityUid> = schema.actions().cloned().collect();
+        let tools = actions
+            .iter()
+            .filter(|a| a.type_name().to_string() == "AgentCore::Action")
+            .filter_map(|a| {
+                let id: &str = a.id().unescaped();
+                id.split_once(TOOL_SEPARATOR)
+                    .map(|(_, tool)| tool.to_owned())
+            })
+            .collect();
         let mut sets = Self {
             gateway_templates: rename_templates(gateway),
             resource,
@@ -107,6 +121,7 @@ impl PolicySets {
             schema,
             action_entities,
             actions,
+            tools,
             arguments,
         };
         sets.resource_slices = sets.slices(&sets.resource, None).map_err(|e| LoadError {

@@ -1,0 +1,12 @@
+//! The end-to-end tests: the built functions against the AWS emulator through a local Lambda
+//! Runtime API, the sample events, local invoke with cargo-lambda, and the SAM templates. One
+//! test binary, so the four AWS SDKs link once.
+
+mod authorizer;
+mod cargo_lambda;
+mod clean_logs;
+mod events;
+mod get_metrics;
+mod restart_service;
+mod template;
+mod terminate_instance;
