@@ -70,6 +70,14 @@ pub enum GuardError {
         message: String,
     },
 
+    /// The resource carries tag keys that differ only in case (`Environment` and
+    /// `environment`): which one is meant cannot be known.
+    #[error(
+        "the resource's tags are ambiguous: {0} differ only in case, so it cannot be known \
+         which one holds; refused"
+    )]
+    AmbiguousTags(String),
+
     /// A policy failed while being evaluated.
     #[error("policy evaluation failed: {0}")]
     Evaluation(String),

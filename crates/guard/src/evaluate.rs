@@ -238,13 +238,14 @@ fn entities(
         extra.push(entity);
     }
     if let Some(r) = resource {
-        let entity =
-            value::entity(resource_uid(r)?, &r.attributes, &r.tags).map_err(|message| {
-                GuardError::InvalidEntity {
-                    what: EntityRole::Resource,
-                    message,
-                }
-            })?;
+        let (attributes, tags) = value::folded_resource(&r.attributes, &r.tags)
+            .map_err(|clashes| GuardError::AmbiguousTags(clashes.join(", ")))?;
+        let entity = value::entity(resource_uid(r)?, &attributes, &tags).map_err(|message| {
+            GuardError::InvalidEntity {
+                what: EntityRole::Resource,
+                message,
+            }
+        })?;
         extra.push(entity);
     }
     if extra.is_empty() {

@@ -75,7 +75,8 @@ pub fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// An entity with attributes from a JSON object and string tags.
+/// An entity with attributes from a JSON object and string tags, as given (the caller's JWT
+/// claims).
 pub(crate) fn entity(
     uid: EntityUid,
     attributes: &Map<String, Value>,
@@ -90,6 +91,50 @@ pub(crate) fn entity(
         .iter()
         .map(|(k, v)| (k.clone(), RestrictedExpression::new_string(v.clone())));
     Entity::new_with_tags(uid, attrs, std::iter::empty(), tags).map_err(|e| e.to_string())
+}
+
+/// A real resource as its policies see it: tag keys and text attributes lowercased, so that
+/// `Environment`, `ENVIRONMENT` and `environment` are one key and a name pattern matches
+/// `aUDIT` as it matches `audit`. Tag values stay exact (they are the allowlist). Two keys
+/// that fold to one make the resource ambiguous: which one AWS tooling and people read is
+/// not knowable, so it is refused.
+pub(crate) fn folded_resource(
+    attributes: &Map<String, Value>,
+    tags: &BTreeMap<String, String>,
+) -> Result<(Map<String, Value>, BTreeMap<String, String>), Vec<String>> {
+    let mut folded: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut clashes: Vec<String> = Vec::new();
+    for (key, value) in tags {
+        let lower = key.to_lowercase();
+        if let Some((first, _)) = folded.get(&lower) {
+            clashes.push(format!("`{first}` and `{key}`"));
+        } else {
+            folded.insert(lower, (key.clone(), value.clone()));
+        }
+    }
+    if !clashes.is_empty() {
+        return Err(clashes);
+    }
+    let tags = folded.into_iter().map(|(k, (_, v))| (k, v)).collect();
+    let attributes = attributes
+        .iter()
+        .map(|(name, v)| (name.clone(), fold_text(v)))
+        .collect();
+    Ok((attributes, tags))
+}
+
+fn fold_text(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(s.to_lowercase()),
+        Value::Array(items) => Value::Array(items.iter().map(fold_text).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), fold_text(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +153,29 @@ mod tests {
                 .unwrap_err()
                 .contains("too large")
         );
+    }
+
+    #[test]
+    fn resource_tag_keys_and_text_fold_and_case_twins_are_refused() {
+        let tags: BTreeMap<String, String> = [
+            ("ENVIRONMENT".to_owned(), "staging".to_owned()),
+            ("Owner".to_owned(), "Team A".to_owned()),
+        ]
+        .into();
+        let attrs = json!({"name": "/Security/aUDIT-Trail", "protected": true});
+        let (attrs, tags) = folded_resource(attrs.as_object().unwrap(), &tags).unwrap();
+        assert_eq!(tags["environment"], "staging");
+        assert_eq!(tags["owner"], "Team A", "values stay exact");
+        assert_eq!(attrs["name"], "/security/audit-trail");
+        assert_eq!(attrs["protected"], true);
+
+        let twins: BTreeMap<String, String> = [
+            ("Environment".to_owned(), "staging".to_owned()),
+            ("environment".to_owned(), "production".to_owned()),
+        ]
+        .into();
+        let clashes = folded_resource(&Map::new(), &twins).unwrap_err();
+        assert_eq!(clashes, ["`Environment` and `environment`"]);
     }
 
     #[test]
