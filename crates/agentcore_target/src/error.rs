@@ -24,6 +24,9 @@ pub enum ErrorKind {
     Unavailable,
     /// The resource is not in a state that allows the operation.
     Conflict,
+    /// A re-check during the operation denied going on; the message lists what was done
+    /// before it.
+    Denied,
     /// Any other AWS error.
     Aws,
 }

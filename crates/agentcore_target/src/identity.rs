@@ -10,6 +10,8 @@ pub const TOOL_NAME_KEY: &str = "bedrockAgentCoreToolName";
 pub const REQUEST_ID_KEY: &str = "bedrockAgentCoreAwsRequestId";
 /// The client-context key carrying the MCP message id.
 pub const MESSAGE_ID_KEY: &str = "bedrockAgentCoreMcpMessageId";
+/// The client-context key naming the gateway that called.
+pub const GATEWAY_ID_KEY: &str = "bedrockAgentCoreGatewayId";
 
 /// One invocation, identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,26 +38,81 @@ pub enum Misrouted {
     /// The tool name in the client context is not a gateway tool name.
     #[error("misrouted call: {0}")]
     BadName(String),
+    /// The client context spells one key several ways with different values.
+    #[error(
+        "misrouted call: the client context gives `{key}` {count} different values ({values}); \
+         refused rather than guess which one the gateway meant"
+    )]
+    Conflicting {
+        /// The key, as AgentCore documents it.
+        key: &'static str,
+        /// How many different values.
+        count: usize,
+        /// The values, quoted.
+        values: String,
+    },
+    /// Another gateway called than the one this function's policies are linked to.
+    #[error(
+        "misrouted call: gateway `{called}` called, but this function serves gateway `{serves}`"
+    )]
+    OtherGateway {
+        /// The gateway id in `GATEWAY_ARN`.
+        serves: String,
+        /// The gateway id in the client context.
+        called: String,
+    },
 }
 
-/// Reads the client context: the tool must be this function's `tool`; without a client
-/// context (or one that names no tool) the call is `<target>___<tool>`. Keys are matched
-/// without regard to case: preview-era gateways spelled them `bedrockagentcore…`.
-pub fn identify(context: &Context, tool: &str, target: &str) -> Result<Invocation, Misrouted> {
+/// Reads the client context: the tool must be this function's `tool`, and the gateway, when
+/// named, must be `gateway_id` (the one in `GATEWAY_ARN`); without a client context (or one
+/// that names no tool) the call is `<target>___<tool>`. Keys are matched without regard to
+/// case, since preview-era gateways spelled them `bedrockagentcore…`; every spelling present
+/// is read, and spellings that disagree are refused (the client context is a hash map: taking
+/// the first would make the outcome depend on hash order).
+pub fn identify(
+    context: &Context,
+    tool: &str,
+    target: &str,
+    gateway_id: Option<&str>,
+) -> Result<Invocation, Misrouted> {
     let custom = context.client_context.as_ref().map(|cc| &cc.custom);
-    let value = |key: &str| {
-        custom.and_then(|c| {
-            c.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v.clone())
-        })
+    let value = |key: &'static str| -> Result<Option<String>, Misrouted> {
+        let mut values: Vec<&String> = custom
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+            .collect();
+        values.sort();
+        values.dedup();
+        match values.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some((*one).clone())),
+            many => Err(Misrouted::Conflicting {
+                key,
+                count: many.len(),
+                values: many
+                    .iter()
+                    .map(|v| format!("{:?}", v))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
     };
     let ids = RequestIds {
         lambda: Some(context.request_id.clone()).filter(|id| !id.is_empty()),
-        agentcore: value(REQUEST_ID_KEY),
-        mcp_message: value(MESSAGE_ID_KEY),
+        agentcore: value(REQUEST_ID_KEY)?,
+        mcp_message: value(MESSAGE_ID_KEY)?,
     };
-    let Some(asked) = value(TOOL_NAME_KEY) else {
+    if let (Some(called), Some(serves)) = (value(GATEWAY_ID_KEY)?, gateway_id)
+        && called != serves
+    {
+        return Err(Misrouted::OtherGateway {
+            serves: serves.to_owned(),
+            called,
+        });
+    }
+    let Some(asked) = value(TOOL_NAME_KEY)? else {
         return Ok(Invocation {
             tool: format!("{target}{}{tool}", guard::TOOL_SEPARATOR),
             ids,
@@ -94,7 +151,7 @@ mod tests {
 
     #[test]
     fn without_a_client_context_the_call_is_this_functions_own_tool() {
-        let inv = identify(&Context::default(), "clean_logs", "clean-logs").unwrap();
+        let inv = identify(&Context::default(), "clean_logs", "clean-logs", None).unwrap();
         assert_eq!(inv.tool, "clean-logs___clean_logs");
         assert!(!inv.from_gateway);
     }
@@ -106,11 +163,45 @@ mod tests {
             (REQUEST_ID_KEY, "ac-1"),
             ("bedrockagentcoreMcpMessageId", "7"),
         ]);
-        let inv = identify(&ctx, "clean_logs", "clean-logs").unwrap();
+        let inv = identify(&ctx, "clean_logs", "clean-logs", Some("gw-1")).unwrap();
         assert_eq!(inv.tool, "ops-logs___clean_logs");
         assert_eq!(inv.ids.lambda.as_deref(), Some("lambda-1"));
         assert_eq!(inv.ids.agentcore.as_deref(), Some("ac-1"));
         assert_eq!(inv.ids.mcp_message.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn tool_name_keys_that_disagree_are_refused_whatever_the_hash_order() {
+        let ctx = context(&[
+            (TOOL_NAME_KEY, "clean-logs___clean_logs"),
+            ("bedrockagentcoreToolName", "other___clean_logs"),
+        ]);
+        for _ in 0..20 {
+            let err = identify(&ctx, "clean_logs", "clean-logs", None).unwrap_err();
+            assert!(
+                matches!(err, Misrouted::Conflicting { count: 2, .. }),
+                "{err}"
+            );
+        }
+        // The same value under two spellings is one value.
+        let ctx = context(&[
+            (TOOL_NAME_KEY, "clean-logs___clean_logs"),
+            ("BEDROCKAGENTCORETOOLNAME", "clean-logs___clean_logs"),
+        ]);
+        assert!(identify(&ctx, "clean_logs", "clean-logs", None).is_ok());
+    }
+
+    #[test]
+    fn another_gateway_is_misrouted() {
+        let ctx = context(&[
+            (TOOL_NAME_KEY, "clean-logs___clean_logs"),
+            (GATEWAY_ID_KEY, "gw-other"),
+        ]);
+        let err = identify(&ctx, "clean_logs", "clean-logs", Some("gw-1")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "misrouted call: gateway `gw-other` called, but this function serves gateway `gw-1`"
+        );
     }
 
     #[test]
@@ -119,14 +210,14 @@ mod tests {
             "bedrockagentcoreToolName",
             "restart-service___restart_service",
         )]);
-        let err = identify(&ctx, "terminate_instance", "terminate-instance").unwrap_err();
+        let err = identify(&ctx, "terminate_instance", "terminate-instance", None).unwrap_err();
         assert_eq!(
             err.to_string(),
             "misrouted call: this function serves `terminate_instance`, the gateway asked for `restart-service___restart_service`"
         );
         let ctx = context(&[(TOOL_NAME_KEY, "terminate_instance")]);
         assert!(matches!(
-            identify(&ctx, "terminate_instance", "terminate-instance"),
+            identify(&ctx, "terminate_instance", "terminate-instance", None),
             Err(Misrouted::BadName(_))
         ));
     }

@@ -21,7 +21,7 @@ pub mod tool_schema;
 
 pub use config::{ConfigError, Settings};
 pub use error::{ErrorKind, ToolError};
-pub use pipeline::{Access, Found, Tool, ToolHost};
+pub use pipeline::{Access, Found, Recheck, Stop, Tool, ToolHost};
 pub use result::CallToolResult;
 
 /// Runs a tool as a Lambda function: tracing, the AWS SDK configuration, the tool's settings

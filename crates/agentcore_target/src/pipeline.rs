@@ -66,14 +66,60 @@ pub trait Tool: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Found<Self::Resource>, ToolError>> + Send;
 
     /// Performs the operation, or with `dry_run` reports what it would do and changes nothing.
+    /// An operation made of many changes asks `recheck` between them, so that a resource that
+    /// became protected meanwhile stops it.
     fn operate(
         &self,
         input: &Self::Input,
         resource: Self::Resource,
-    ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
+        recheck: &Recheck<'_, Self>,
+    ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send
+    where
+        Self: Sized;
 
     /// One sentence about a result, for a person.
     fn summary(output: &Self::Output) -> String;
+}
+
+/// The resource check, asked again while an operation runs: the real resource is read afresh
+/// and checked as it was before the operation began. A resource that was staging when the
+/// check passed may be marked for compliance a second later; a long operation must notice.
+pub struct Recheck<'a, T: Tool> {
+    tool: &'a T,
+    input: &'a T::Input,
+    guard: &'a Guard,
+    call: ToolCall<'a>,
+}
+
+/// Why an operation must stop: a re-check did not allow it to go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    /// What the re-check said, for a person.
+    pub reason: String,
+}
+
+impl<T: Tool> Recheck<'_, T> {
+    /// Reads the resource again and asks the resource check; audited like every check. A
+    /// lookup that fails, or finds nothing to check, stops the operation too (fail closed).
+    pub async fn confirm(&self) -> Result<(), Stop> {
+        let found = self.tool.lookup(self.input).await.map_err(|e| Stop {
+            reason: format!("the re-check could not read the resource: {}", e.message),
+        })?;
+        let decision = match &found.facts {
+            Some(facts) => self.guard.check_resource(&self.call, facts),
+            None => self.guard.refuse_resource(
+                &self.call,
+                "the re-check found no resource to check".to_owned(),
+            ),
+        };
+        if decision.proceeds() {
+            Ok(())
+        } else {
+            Err(Stop {
+                reason: decision.explain(),
+            })
+        }
+    }
 }
 
 /// A tool with its guard and its gateway target name: the Lambda handler.
@@ -123,7 +169,12 @@ impl<T: Tool> ToolHost<T> {
 
         // Identify the call before parsing: another tool's arguments sent here are a misrouted
         // call, and should be reported as one rather than as unknown fields.
-        let invocation = match identify(&event.context, T::NAME, &self.target) {
+        let gateway_id = self
+            .guard
+            .gateway_arn()
+            .and_then(|arn| arn.rsplit_once("gateway/"))
+            .map(|(_, id)| id);
+        let invocation = match identify(&event.context, T::NAME, &self.target, gateway_id) {
             Ok(invocation) => invocation,
             Err(misrouted) => {
                 let fallback = Invocation {
@@ -158,10 +209,15 @@ impl<T: Tool> ToolHost<T> {
         };
 
         // Parse strictly: nothing is asked or called for arguments that are not the tool's.
+        // A refusal here is audited like any other: an agent probing with malformed calls
+        // shows in the records and the metrics.
         let input =
             match input::parse::<T::Input>(payload).and_then(|i| T::validate(&i).map(|()| i)) {
                 Ok(input) => input,
-                Err(e) => return Report::error(&e, report(&decisions)),
+                Err(e) => {
+                    decisions.push(self.guard.refuse(&call, e.message.clone()));
+                    return Report::error(&e, report(&decisions));
+                }
             };
 
         // The call check: the gateway's question, asked again here.
@@ -200,7 +256,13 @@ impl<T: Tool> ToolHost<T> {
         }
 
         // Operate.
-        match tool.operate(&input, found.resource).await {
+        let recheck = Recheck {
+            tool,
+            input: &input,
+            guard: &self.guard,
+            call,
+        };
+        match tool.operate(&input, found.resource, &recheck).await {
             Ok(output) => {
                 let mut message = T::summary(&output);
                 let would_deny: Vec<String> = decisions
@@ -238,5 +300,92 @@ fn denied(decisions: &[Decision], guard: GuardReport) -> Report {
             &ToolError::configuration("denied without a decision"),
             guard,
         ),
+    }
+}
+
+#[cfg(all(test, feature = "test-util"))]
+mod tests {
+    use guard::{Check, Mode, Outcome};
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::{direct, invoke};
+
+    /// A tool whose lookup finds nothing to check; `ACCESS` says whether it mutates.
+    struct Blind<const MUTATING: bool>;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "read by the parser only")]
+    struct Args {
+        environment: String,
+        service: String,
+    }
+
+    impl<const MUTATING: bool> Tool for Blind<MUTATING> {
+        // The gateway policies and schema know `restart_service`; this stands in for it.
+        const NAME: &'static str = "restart_service";
+        const DEFAULT_TARGET: &'static str = "restart-service";
+        const ACCESS: Access = if MUTATING {
+            Access::Mutating
+        } else {
+            Access::ReadOnly
+        };
+        type Settings = ();
+        type Input = Args;
+        type Resource = ();
+        type Output = Value;
+
+        fn validate(_: &Args) -> Result<(), ToolError> {
+            Ok(())
+        }
+
+        async fn lookup(&self, _: &Args) -> Result<Found<()>, ToolError> {
+            Ok(Found {
+                facts: None,
+                resource: (),
+            })
+        }
+
+        async fn operate(
+            &self,
+            _: &Args,
+            (): (),
+            _: &Recheck<'_, Self>,
+        ) -> Result<Value, ToolError> {
+            Ok(json!("operated"))
+        }
+
+        fn summary(_: &Value) -> String {
+            "operated".to_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_mutating_tool_whose_lookup_finds_nothing_is_refused_and_audited() {
+        let out = invoke(
+            Blind::<true>,
+            Mode::Enforce,
+            direct(json!({"environment": "staging", "service": "api"})),
+        )
+        .await;
+        assert!(out.is_error, "{}", out.report);
+        assert_eq!(out.report["status"], "denied", "{}", out.report);
+        assert_eq!(out.audit.len(), 2);
+        assert_eq!(out.audit[1].check, Check::Resource);
+        assert_eq!(out.audit[1].outcome, Outcome::Error);
+    }
+
+    #[tokio::test]
+    async fn only_a_tool_declared_read_only_may_skip_the_resource_check() {
+        let out = invoke(
+            Blind::<false>,
+            Mode::Enforce,
+            direct(json!({"environment": "staging", "service": "api"})),
+        )
+        .await;
+        assert_eq!(out.audit.len(), 1, "{}", out.report);
+        assert_eq!(out.audit[0].check, Check::Call);
     }
 }

@@ -11,7 +11,7 @@ use std::{
 };
 
 use agentcore_target::{
-    Access, ConfigError, ErrorKind, Found, Settings, Tool, ToolError,
+    Access, ConfigError, ErrorKind, Found, Recheck, Settings, Stop, Tool, ToolError,
     aws::{Flow, PageBounds, PagesEnd, read_pages},
     config::Env,
     input::check_identifier,
@@ -49,6 +49,14 @@ pub const MAX_SCAN_PAGES: usize = 100;
 /// timeout (60 s in template.yaml) with nothing reported: the budget leaves room for a last
 /// call that takes the SDK's whole operation timeout (12 s) and for the answer.
 pub const WORK_BUDGET: Duration = Duration::from_secs(40);
+
+/// While deleting, the group's tags and protection are read and checked again after this many
+/// deletions…
+pub const RECHECK_EVERY: usize = 10;
+
+/// …or after this long since the last check, whichever comes first: a group marked for
+/// compliance mid-clean loses at most this much more.
+pub const RECHECK_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Streams per `DescribeLogStreams` page: the API's maximum.
 const STREAMS_PER_PAGE: i32 = 50;
@@ -256,7 +264,12 @@ impl Tool for CleanLogs {
         })
     }
 
-    async fn operate(&self, input: &CleanInput, group: LogGroup) -> Result<CleanOutput, ToolError> {
+    async fn operate(
+        &self,
+        input: &CleanInput,
+        group: LogGroup,
+        recheck: &Recheck<'_, Self>,
+    ) -> Result<CleanOutput, ToolError> {
         let age = Duration::from_secs(u64::from(input.older_than_days) * SECONDS_PER_DAY);
         let cutoff = SystemTime::now()
             .checked_sub(age)
@@ -290,11 +303,23 @@ impl Tool for CleanLogs {
             return Ok(output);
         }
 
+        let mut checked = Instant::now();
         for (done, stream) in confirmed.iter().enumerate() {
             if !in_time() {
                 output.out_of_time = true;
                 output.remaining_old_streams += confirmed.len() - done;
                 break;
+            }
+            if done > 0 && (done % RECHECK_EVERY == 0 || checked.elapsed() >= RECHECK_INTERVAL) {
+                if let Err(stop) = recheck.confirm().await {
+                    return Err(stopped(
+                        &group.name,
+                        &output.deleted,
+                        confirmed.len(),
+                        &stop,
+                    ));
+                }
+                checked = Instant::now();
             }
             if let Err(e) = self
                 .logs
@@ -571,9 +596,14 @@ impl OldStream {
     /// nor a creation time is of unknown age, and is kept.
     fn read(stream: &LogStream, cutoff_ms: i64) -> Option<Self> {
         let name = stream.log_stream_name()?;
-        let last_activity = stream
-            .last_event_timestamp()
-            .or_else(|| stream.creation_time())?;
+        // The newest of the last event's own timestamp and the last ingestion: events may
+        // carry any timestamp (backdated by whoever writes them), but a stream that received
+        // anything recently is in use.
+        let last_activity = match (stream.last_event_timestamp(), stream.last_ingestion_time()) {
+            (Some(event), Some(ingested)) => event.max(ingested),
+            (Some(at), None) | (None, Some(at)) => at,
+            (None, None) => stream.creation_time()?,
+        };
         (last_activity < cutoff_ms).then(|| Self {
             name: name.to_owned(),
             last_activity,
@@ -630,6 +660,28 @@ fn partly_done(
     ToolError::new(cause.kind, message)
 }
 
+/// The error for a clean that a re-check stopped: what was deleted before, and why it stopped.
+fn stopped(group: &str, deleted: &[String], total: usize, stop: &Stop) -> ToolError {
+    let done = if deleted.is_empty() {
+        "nothing was deleted".to_owned()
+    } else {
+        let names: Vec<String> = deleted.iter().map(|n| format!("`{n}`")).collect();
+        format!(
+            "deleted {} of {} old log streams of `{group}` ({}) before",
+            deleted.len(),
+            total,
+            names.join(", ")
+        )
+    };
+    ToolError::new(
+        ErrorKind::Denied,
+        format!(
+            "stopped: {done} a re-check of the group denied going on ({}); the rest remain",
+            stop.reason
+        ),
+    )
+}
+
 fn streams(n: usize) -> String {
     if n == 1 {
         "1 old log stream".to_owned()
@@ -660,6 +712,24 @@ mod tests {
         assert!(OldStream::read(&stream("empty-old", Some(10), None), cutoff).is_some());
         assert!(OldStream::read(&stream("empty-new", Some(2_000), None), cutoff).is_none());
         assert!(OldStream::read(&stream("undated", None, None), cutoff).is_none());
+    }
+
+    #[test]
+    fn a_stream_ingested_recently_is_not_old_whatever_its_events_say() {
+        let cutoff = 1_000;
+        let backdated = LogStream::builder()
+            .log_stream_name("backdated")
+            .creation_time(10)
+            .last_event_timestamp(20)
+            .last_ingestion_time(5_000)
+            .build();
+        assert!(OldStream::read(&backdated, cutoff).is_none());
+        let ingested_only = LogStream::builder()
+            .log_stream_name("ingested")
+            .creation_time(10)
+            .last_ingestion_time(5_000)
+            .build();
+        assert!(OldStream::read(&ingested_only, cutoff).is_none());
     }
 
     #[test]

@@ -87,6 +87,10 @@ struct Setup {
     fail_delete: Option<&'static str>,
     /// Report only the `arn` ending in `:*`, not `logGroupArn`.
     star_arn_only: bool,
+    /// The tags every read after the first reports (someone re-tags the group mid-clean).
+    later_tags: Option<Vec<(&'static str, &'static str)>>,
+    /// `DescribeLogStreams` hands out page tokens `A`, `B`, `A`, … forever.
+    cycling_tokens: bool,
 }
 
 impl Setup {
@@ -105,6 +109,8 @@ impl Setup {
             newer: Vec::new(),
             fail_delete: None,
             star_arn_only: false,
+            later_tags: None,
+            cycling_tokens: false,
         }
     }
 
@@ -166,20 +172,44 @@ impl Logs {
                     .log_groups(group.clone())
                     .build()
             });
-        let tags: HashMap<String, String> = setup
-            .tags
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map = |tags: &[(&str, &str)]| -> HashMap<String, String> {
+            tags.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let first = map(&setup.tags);
+        let later = setup
+            .later_tags
+            .as_deref()
+            .map_or_else(|| first.clone(), map);
+        let reads = Arc::new(Mutex::new(0_usize));
         let tags = mock!(Client::list_tags_for_resource)
             .match_requests(move |r| r.resource_arn() == Some(group_arn.as_str()))
             .then_output(move || {
+                let mut n = lock(&reads);
+                *n += 1;
+                let tags = if *n == 1 {
+                    first.clone()
+                } else {
+                    later.clone()
+                };
                 ListTagsForResourceOutput::builder()
-                    .set_tags(Some(tags.clone()))
+                    .set_tags(Some(tags))
                     .build()
             });
-        let (all, size) = (setup.streams.clone(), setup.page_size);
+        let (all, size, cycling) = (setup.streams.clone(), setup.page_size, setup.cycling_tokens);
         let streams = mock!(Client::describe_log_streams).then_compute_output(move |r| {
+            if cycling {
+                let next = if r.next_token() == Some("A") {
+                    "B"
+                } else {
+                    "A"
+                };
+                return DescribeLogStreamsOutput::builder()
+                    .set_log_streams(Some(all.clone()))
+                    .next_token(next)
+                    .build();
+            }
             let start: usize = r
                 .next_token()
                 .and_then(|t| t.strip_prefix("page-"))
@@ -284,6 +314,57 @@ fn args(group: &str, days: u32) -> Value {
 }
 
 #[tokio::test]
+async fn a_compliance_tag_added_mid_clean_stops_the_clean_at_the_next_recheck() {
+    let mut setup = Setup::staging();
+    setup.streams = (0..25_i64)
+        .map(|i| stream(&format!("app/old-{i:02}"), 10 + i))
+        .collect();
+    setup.later_tags = Some(vec![("Environment", "staging"), ("Compliance", "SOX")]);
+    let logs = Logs::new(setup);
+    let (report, is_error, audit) = call(&logs, Mode::Enforce, args(GROUP, 7)).await;
+    assert!(is_error, "{report}");
+    assert_eq!(report["error"], "denied", "{report}");
+    assert_eq!(
+        logs.deleted().len(),
+        clean_logs::RECHECK_EVERY,
+        "deletions stop at the first re-check after the group was marked"
+    );
+    let message = report["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("stopped: deleted 10 of 25 old log streams"),
+        "{message}"
+    );
+    assert!(
+        message.contains("never_clean_compliance_log_group"),
+        "{message}"
+    );
+    // The call check, the first resource check, and the re-check that denied: all audited.
+    let outcomes: Vec<Outcome> = audit.iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, [Outcome::Allow, Outcome::Allow, Outcome::Deny]);
+}
+
+#[tokio::test]
+async fn a_cycling_page_token_ends_the_scan_instead_of_hanging() {
+    let mut setup = Setup::staging();
+    setup.cycling_tokens = true;
+    let logs = Logs::new(setup);
+    let (report, is_error, _) = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        call(
+            &logs,
+            Mode::Enforce,
+            json!({"log_group": GROUP, "older_than_days": 7, "dry_run": true}),
+        ),
+    )
+    .await
+    .expect("a cycling token must not hang the clean");
+    assert!(!is_error, "{report}");
+    assert_eq!(report["result"]["scan_complete"], false, "{report}");
+    // A, B, then A again: the third page's token was seen before.
+    assert_eq!(logs.calls()[2], 3);
+}
+
+#[tokio::test]
 async fn old_streams_are_deleted_oldest_first_and_fresh_ones_kept() {
     let mut setup = Setup::staging();
     setup.streams.push(empty("app/empty-old", 40));
@@ -315,7 +396,7 @@ async fn old_streams_are_deleted_oldest_first_and_fresh_ones_kept() {
     );
     assert_eq!(
         report["guard"]["checks"][1]["policies"],
-        json!(["allow_clean_unprotected_log_group"])
+        json!(["clean_only_real_staging_dev_log_group"])
     );
     assert_eq!(audit.len(), 2);
     assert!(audit.iter().all(|r| r.outcome == Outcome::Allow));
@@ -663,7 +744,9 @@ async fn bad_arguments_are_refused_before_any_call() {
             "{payload}: {report}"
         );
         assert_eq!(logs.calls(), [0, 0, 0, 0, 0], "{payload}");
-        assert!(audit.is_empty());
+        // Refused before any policy was asked, and audited all the same.
+        assert_eq!(audit.len(), 1, "{payload}");
+        assert_eq!(audit[0].outcome, Outcome::Error, "{payload}");
     }
 }
 

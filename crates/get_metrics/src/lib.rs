@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use agentcore_target::{
-    Access, ErrorKind, Found, Tool, ToolError,
+    Access, ErrorKind, Found, Recheck, Tool, ToolError,
     aws::{Flow, PageBounds, PagesEnd, read_pages},
     config::ClusterMap,
     input::check_identifier,
@@ -221,6 +221,8 @@ impl Tool for GetMetrics {
         &self,
         input: &MetricsInput,
         clusters: Vec<String>,
+        // Reads only: there is nothing to re-check.
+        _recheck: &Recheck<'_, Self>,
     ) -> Result<MetricsOutput, ToolError> {
         let period_seconds = if input.minutes <= 360 { 60 } else { 300 };
         let end = SystemTime::now();

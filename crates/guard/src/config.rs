@@ -17,8 +17,10 @@ pub struct GuardConfig {
     pub mode: Mode,
     /// `GATEWAY_ARN`: the gateway the gateway policies are linked to.
     pub gateway_arn: Option<String>,
-    /// `GUARD_POLICY_DIR`: load policies from this directory instead of the embedded ones
-    /// (development only).
+    /// `GUARD_POLICY_DIR`: load policies from this directory instead of the embedded ones.
+    /// Read from the environment only in builds with the `dev-policy-dir` feature, which no
+    /// shipped build enables: a deployed function runs the policies compiled into it, and
+    /// whoever can edit its configuration cannot swap them.
     pub policy_dir: Option<PathBuf>,
     /// `GATEWAY_AUTHORIZER_TYPE`: `CUSTOM_JWT` (default), `AUTHENTICATE_ONLY` or `AWS_IAM`, the
     /// caller type assumed when the caller is unknown.
@@ -62,7 +64,9 @@ impl GuardConfig {
     /// Reads the configuration through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Self, Vec<ConfigWarning>) {
         let mut warnings = Vec::new();
-        let mode = match lookup("GUARD_MODE").as_deref().map(str::trim) {
+        // Exactly `ENFORCE` or `LOG_ONLY`: no trimming, no case folding. `" LOG_ONLY "` or
+        // `"LOG_ONLY\u{a0}"` is a typo or a trick, and either way means ENFORCE.
+        let mode = match lookup("GUARD_MODE").as_deref() {
             None | Some("") => Mode::Enforce,
             Some(v) => Mode::from_setting(v).unwrap_or_else(|| {
                 warnings.push(ConfigWarning::UnknownMode(v.to_owned()));
@@ -80,7 +84,11 @@ impl GuardConfig {
         let config = Self {
             mode,
             gateway_arn: non_empty("GATEWAY_ARN").map(|v| v.trim().to_owned()),
-            policy_dir: non_empty("GUARD_POLICY_DIR").map(PathBuf::from),
+            policy_dir: if cfg!(feature = "dev-policy-dir") {
+                non_empty("GUARD_POLICY_DIR").map(PathBuf::from)
+            } else {
+                None
+            },
             caller_type,
             metrics_namespace: non_empty("GUARD_METRICS_NAMESPACE")
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
@@ -135,6 +143,33 @@ mod tests {
                 ConfigWarning::UnknownAuthorizerType("NONE".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn guard_mode_must_be_spelled_exactly() {
+        for near_miss in [
+            " LOG_ONLY ",
+            "LOG_ONLY\u{a0}",
+            "log_only",
+            "LOG-ONLY",
+            "\u{200b}LOG_ONLY",
+        ] {
+            let (config, warnings) = GuardConfig::from_lookup(|name| {
+                (name == "GUARD_MODE").then(|| near_miss.to_owned())
+            });
+            assert_eq!(config.mode, Mode::Enforce, "{near_miss:?}");
+            assert_eq!(warnings.len(), 1, "{near_miss:?}");
+        }
+    }
+
+    #[cfg(not(feature = "dev-policy-dir"))]
+    #[test]
+    fn a_shipped_build_ignores_the_policy_directory_override() {
+        let (config, _) = GuardConfig::from_lookup(|name| {
+            (name == "GUARD_POLICY_DIR").then(|| "/tmp/permit-all".to_owned())
+        });
+        assert_eq!(config.policy_dir, None);
+        assert_eq!(config.sources(), Ok(PolicySources::embedded()));
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub(crate) fn entity(
     Entity::new_with_tags(uid, attrs, std::iter::empty(), tags).map_err(|e| e.to_string())
 }
 
+/// Attributes and tags, folded.
+pub(crate) type Folded = (Map<String, Value>, BTreeMap<String, String>);
+
 /// A real resource as its policies see it: tag keys and text attributes lowercased, so that
 /// `Environment`, `ENVIRONMENT` and `environment` are one key and a name pattern matches
 /// `aUDIT` as it matches `audit`. Tag values stay exact (they are the allowlist). Two keys
@@ -101,7 +104,7 @@ pub(crate) fn entity(
 pub(crate) fn folded_resource(
     attributes: &Map<String, Value>,
     tags: &BTreeMap<String, String>,
-) -> Result<(Map<String, Value>, BTreeMap<String, String>), Vec<String>> {
+) -> Result<Folded, Vec<String>> {
     let mut folded: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut clashes: Vec<String> = Vec::new();
     for (key, value) in tags {

@@ -6,7 +6,7 @@
 //! of what is called.
 
 use agentcore_target::{
-    Access, ErrorKind, Found, Tool, ToolError, aws::tag_map, config::ClusterMap,
+    Access, ErrorKind, Found, Recheck, Tool, ToolError, aws::tag_map, config::ClusterMap,
     input::check_identifier,
 };
 use aws_sdk_ecs::Client;
@@ -184,6 +184,8 @@ impl Tool for RestartService {
         &self,
         input: &RestartInput,
         service: Service,
+        // One AWS call: the resource check just before it is the check.
+        _recheck: &Recheck<'_, Self>,
     ) -> Result<RestartOutput, ToolError> {
         // ECS refuses to deploy a draining or inactive service; saying so here is clearer
         // than its error, and a dry run must not promise what would fail.

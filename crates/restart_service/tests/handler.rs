@@ -486,7 +486,9 @@ async fn bad_arguments_are_refused_before_any_call() {
         assert_eq!(out.report["error"], "invalid_input", "{payload}");
         assert!(message(&out).contains(expected), "{}", out.report);
         assert_eq!(ecs.calls(), [0, 0, 0], "{payload}");
-        assert!(out.audit.is_empty());
+        // Refused before any policy was asked, and audited all the same.
+        assert_eq!(out.audit.len(), 1, "{payload}");
+        assert_eq!(out.audit[0].outcome, Outcome::Error, "{payload}");
     }
 }
 

@@ -3,7 +3,9 @@
 //! Input → call check → the real instance (tags, state, `DisableApiTermination`) → resource
 //! check → `TerminateInstances` (with EC2's own `DryRun` when `dry_run`).
 
-use agentcore_target::{Access, Found, Tool, ToolError, aws::tag_map, input::check_identifier};
+use agentcore_target::{
+    Access, Found, Recheck, Tool, ToolError, aws::tag_map, input::check_identifier,
+};
 use aws_sdk_ec2::{
     Client,
     error::{ProvideErrorMetadata, SdkError},
@@ -148,6 +150,8 @@ impl Tool for TerminateInstance {
         &self,
         input: &TerminateInput,
         instance: Instance,
+        // One AWS call: the resource check just before it is the check.
+        _recheck: &Recheck<'_, Self>,
     ) -> Result<TerminateOutput, ToolError> {
         let unchanged = |dry_run| TerminateOutput {
             instance_id: instance.id.clone(),

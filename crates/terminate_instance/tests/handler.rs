@@ -331,7 +331,9 @@ async fn bad_arguments_are_refused_before_any_call() {
             "{report}"
         );
         assert_eq!(ec2.calls(), [0, 0, 0, 0], "{payload}");
-        assert!(audit.is_empty());
+        // Refused before any policy was asked, and audited all the same.
+        assert_eq!(audit.len(), 1, "{payload}");
+        assert_eq!(audit[0].outcome, Outcome::Error, "{payload}");
     }
 }
 

@@ -292,7 +292,7 @@ async fn a_malformed_cluster_map_refuses_every_call_and_the_function_keeps_servi
         assert_eq!(report["error"], "configuration", "{report}");
         assert_eq!(
             report["message"],
-            "no service can be restarted until this is fixed: ECS_CLUSTERS entry `staging:staging-cluster` is not `environment=cluster`"
+            "the function is misconfigured, nothing was called: ECS_CLUSTERS entry `staging:staging-cluster` is not `environment=cluster`"
         );
     }
     assert_eq!(s.snapshot().await.unwrap(), before);
