@@ -20,7 +20,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for path in files {
         let name = format!(
             "invariants/{}",
-            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
         );
         let full = fs::canonicalize(&path)?;
         writeln!(out, "    ({name:?}, include_str!({:?})),", full.display())?;

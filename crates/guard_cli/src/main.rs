@@ -126,7 +126,9 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             ..
         } => match dirs.as_slice() {
             [old, new] => command::prove::run_equivalent(old, new, gateway_arn),
-            _ => Err(CliError::Usage("--equivalent takes two directories, OLD and NEW")),
+            _ => Err(CliError::Usage(
+                "--equivalent takes two directories, OLD and NEW",
+            )),
         },
         Command::Prove {
             invariants,

@@ -9,7 +9,9 @@ use guard::{LoadError, PolicySources};
 
 use crate::{
     CliError,
-    prove::{Comparison, Outcome, ProveError, Prover, Replayed, Shipped, Verdict, describe, invariant},
+    prove::{
+        Comparison, Outcome, ProveError, Prover, Replayed, Shipped, Verdict, describe, invariant,
+    },
 };
 
 /// Where the invariants come from.
@@ -78,14 +80,18 @@ pub fn run_equivalent(old: &Path, new: &Path, gateway_arn: &str) -> Result<ExitC
             );
             ExitCode::SUCCESS
         }
-        Comparison::Different { env, old: a, new: b } => {
+        Comparison::Different {
+            env,
+            old: a,
+            new: b,
+        } => {
             println!(
                 "DIFFERENT {} and {}: in {} ({elapsed} ms)",
                 old.origin,
                 new.origin,
                 describe(&env)
             );
-            match (a, b) {
+            match (*a, *b) {
                 (Ok(a), Ok(b)) => {
                     println!("  OLD guard: {} ({})", a.got, a.detail);
                     println!("  NEW guard: {} ({})", b.got, b.detail);
@@ -97,7 +103,10 @@ pub fn run_equivalent(old: &Path, new: &Path, gateway_arn: &str) -> Result<ExitC
             ExitCode::FAILURE
         }
         Comparison::Schemas { only_old, only_new } => {
-            println!("DIFFERENT {} and {}: the schemas differ", old.origin, new.origin);
+            println!(
+                "DIFFERENT {} and {}: the schemas differ",
+                old.origin, new.origin
+            );
             for env in only_old {
                 println!("  only in OLD: {}", describe(&env));
             }
@@ -115,7 +124,7 @@ fn print_outcome(outcome: &Outcome) {
         Verdict::Proved(envs) => {
             println!("PROVED {}: {} ({ms} ms)", outcome.id, environments(envs));
         }
-        Verdict::Failed { env, replayed } => match replayed {
+        Verdict::Failed { env, replayed } => match replayed.as_ref() {
             Ok(replayed) => {
                 let guard = if replayed.confirmed() {
                     format!("the guard confirms {}", replayed.got)
@@ -171,7 +180,10 @@ fn environments(envs: &[RequestEnv]) -> String {
     }
     let groups: Vec<String> = by_action
         .into_iter()
-        .map(|(scope, principals)| format!("{scope} by {}", principals.join("|")))
+        .map(|(scope, mut principals)| {
+            principals.sort();
+            format!("{scope} by {}", principals.join("|"))
+        })
         .collect();
     format!("{} environments: {}", envs.len(), groups.join(", "))
 }

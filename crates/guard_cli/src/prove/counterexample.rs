@@ -34,10 +34,16 @@ impl Replayed {
         out.insert("params".into(), case.params.clone());
         out.insert("expected".into(), json!(case.expected.to_string()));
         if let Some(p) = &case.principal {
-            out.insert("principal".into(), serde_json::to_value(p).unwrap_or(Value::Null));
+            out.insert(
+                "principal".into(),
+                serde_json::to_value(p).unwrap_or(Value::Null),
+            );
         }
         if let Some(r) = &case.resource {
-            out.insert("resource".into(), serde_json::to_value(r).unwrap_or(Value::Null));
+            out.insert(
+                "resource".into(),
+                serde_json::to_value(r).unwrap_or(Value::Null),
+            );
         }
         serde_json::to_string_pretty(&Value::Object(out)).unwrap_or_default()
     }
@@ -64,9 +70,7 @@ pub fn replay(
         .map(|uid| principal(uid, &env.entities))
         .transpose()?;
     let resource = match request.resource() {
-        Some(uid) if uid.type_name().namespace() == "Guard" => {
-            Some(resource(uid, &env.entities)?)
-        }
+        Some(uid) if uid.type_name().namespace() == "Guard" => Some(resource(uid, &env.entities)?),
         _ => None,
     };
     let case = Case {
@@ -78,13 +82,29 @@ pub fn replay(
         resource,
         mode: None,
     };
+    let first = decide(guard, case);
+    if first.confirmed() {
+        return Ok(first);
+    }
+    // The solver may give a resource tag keys in any case, while the guard folds keys to
+    // lowercase (refusing two that differ only in case) and policies read lowercase keys: the
+    // same request as the guard would present it keeps only the lowercase keys.
+    let mut folded = first.case.clone();
+    if let Some(resource) = &mut folded.resource {
+        resource.tags.retain(|k, _| *k == k.to_lowercase());
+    }
+    let second = decide(guard, folded);
+    Ok(if second.confirmed() { second } else { first })
+}
+
+fn decide(guard: &Guard, case: Case) -> Replayed {
     let (got, decisions) = cases::decide(guard, &case);
     let detail = decisions
         .iter()
         .map(guard::Decision::explain)
         .collect::<Vec<_>>()
         .join("; ");
-    Ok(Replayed { case, got, detail })
+    Replayed { case, got, detail }
 }
 
 /// The entity's JSON form (`{"uid", "attrs", "parents", "tags"}`), or an empty one when the
@@ -113,7 +133,9 @@ fn principal(uid: &EntityUid, entities: &Entities) -> Result<Principal, String> 
             tags: strings(entity_json(uid, entities)?.get("tags")),
         }),
         "IamEntity" => Ok(Principal::IamEntity { id }),
-        other => Err(format!("the counterexample's principal type `{other}` is no caller type")),
+        other => Err(format!(
+            "the counterexample's principal type `{other}` is no caller type"
+        )),
     }
 }
 

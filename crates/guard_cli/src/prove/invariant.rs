@@ -42,7 +42,8 @@ pub fn embedded() -> Vec<(String, String)> {
 
 /// Reads every `*.cedar` file of `dir`, sorted by name.
 pub fn from_dir(dir: &Path) -> Result<Vec<(String, String)>, ProveError> {
-    let unreadable = |e: std::io::Error| ProveError::Invariants(vec![format!("{}: {e}", dir.display())]);
+    let unreadable =
+        |e: std::io::Error| ProveError::Invariants(vec![format!("{}: {e}", dir.display())]);
     let mut paths: Vec<_> = fs::read_dir(dir)
         .map_err(unreadable)?
         .filter_map(Result::ok)

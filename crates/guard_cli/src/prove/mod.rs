@@ -74,10 +74,10 @@ pub enum Verdict {
     /// This allowed request lies in the region.
     Failed {
         /// The environment the request belongs to.
-        env: RequestEnv,
+        env: Box<RequestEnv>,
         /// The request as a case, and the guard's decision on it; `Err` when it could not
         /// be turned into one.
-        replayed: Result<Replayed, String>,
+        replayed: Box<Result<Replayed, String>>,
     },
     /// The region is empty in every environment: the invariant says nothing.
     Vacuous,
@@ -111,11 +111,11 @@ pub enum Comparison {
     /// A request they decide differently, replayed through each.
     Different {
         /// Its environment.
-        env: RequestEnv,
+        env: Box<RequestEnv>,
         /// The request as a case expecting NEW's decision, with the OLD guard's decision.
-        old: Result<Replayed, String>,
+        old: Box<Result<Replayed, String>>,
         /// The same request through the NEW guard.
-        new: Result<Replayed, String>,
+        new: Box<Result<Replayed, String>>,
     },
     /// The schemas declare different request environments.
     Schemas {
@@ -144,9 +144,14 @@ impl Prover {
         // An empty query is satisfiable: anything else means the process is not a solver.
         match solver.check_sat().await.map_err(unavailable)? {
             cedar_policy_symcc::solver::Decision::Sat => {}
-            other => return Err(ProveError::Solver(format!("answered {other:?} to an empty query"))),
+            other => {
+                return Err(ProveError::Solver(format!(
+                    "answered {other:?} to an empty query"
+                )));
+            }
         }
-        let compiler = CedarSymCompiler::new(solver).map_err(|e| ProveError::Solver(e.to_string()))?;
+        let compiler =
+            CedarSymCompiler::new(solver).map_err(|e| ProveError::Solver(e.to_string()))?;
         Ok(Self { compiler })
     }
 
@@ -201,8 +206,7 @@ impl Prover {
                 continue;
             }
             let policies = shipped.for_env(&env)?;
-            let allowed =
-                CompiledPolicySet::compile(&policies.set, &env, schema).map_err(symcc)?;
+            let allowed = CompiledPolicySet::compile(&policies.set, &env, schema).map_err(symcc)?;
             if let Some(found) = self
                 .compiler
                 .check_disjoint_with_counterexample_opt(&allowed, &region)
@@ -213,7 +217,10 @@ impl Prover {
                 let name = format!("counterexample to {}", invariant.id);
                 let replayed =
                     counterexample::replay(&found, name, &tool, Expected::Allow, &shipped.guard);
-                return Ok(Verdict::Failed { env, replayed });
+                return Ok(Verdict::Failed {
+                    env: Box::new(env),
+                    replayed: Box::new(replayed),
+                });
             }
             covered.push(env);
         }
@@ -226,7 +233,11 @@ impl Prover {
 
     /// Whether `old` and `new` decide every request alike: the call check and the resource
     /// check each compared on their own, in every environment of the schemas.
-    pub async fn compare(&mut self, old: &Shipped, new: &Shipped) -> Result<Comparison, ProveError> {
+    pub async fn compare(
+        &mut self,
+        old: &Shipped,
+        new: &Shipped,
+    ) -> Result<Comparison, ProveError> {
         let old_envs: BTreeSet<RequestEnv> = old.schema.request_envs().collect();
         let new_envs: BTreeSet<RequestEnv> = new.schema.request_envs().collect();
         if old_envs != new_envs {
@@ -250,12 +261,13 @@ impl Prover {
                 let tool = call_tool(new, env);
                 let name = format!("request telling {} and {} apart", old.origin, new.origin);
                 let expected = decision(&found, new, env);
-                let old_replay = counterexample::replay(&found, name.clone(), &tool, expected, &old.guard);
+                let old_replay =
+                    counterexample::replay(&found, name.clone(), &tool, expected, &old.guard);
                 let new_replay = counterexample::replay(&found, name, &tool, expected, &new.guard);
                 return Ok(Comparison::Different {
-                    env: env.clone(),
-                    old: old_replay,
-                    new: new_replay,
+                    env: Box::new(env.clone()),
+                    old: Box::new(old_replay),
+                    new: Box::new(new_replay),
                 });
             }
         }

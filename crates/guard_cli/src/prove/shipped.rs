@@ -185,7 +185,12 @@ pub fn is_call_action(action: &EntityUid) -> bool {
 }
 
 /// A forbid on `action` (any principal, any resource) with one condition.
-fn carried_forbid(id: &str, action: &EntityUid, kind: &str, body: Value) -> Result<Policy, ProveError> {
+fn carried_forbid(
+    id: &str,
+    action: &EntityUid,
+    kind: &str,
+    body: Value,
+) -> Result<Policy, ProveError> {
     let est = json!({
         "effect": "forbid",
         "principal": {"op": "All"},
@@ -227,7 +232,10 @@ fn condition(policy: &Policy) -> Result<Value, ProveError> {
         .into_iter()
         .flatten()
     {
-        let body = clause.get("body").cloned().unwrap_or(json!({"Value": true}));
+        let body = clause
+            .get("body")
+            .cloned()
+            .unwrap_or(json!({"Value": true}));
         parts.push(match clause.get("kind").and_then(Value::as_str) {
             Some("unless") => json!({"!": {"arg": body}}),
             _ => body,
