@@ -70,9 +70,11 @@ fn counterexample(text: &str, invariant: &str) -> serde_json::Value {
     let mut lines = text
         .lines()
         .skip_while(|l| !l.starts_with(&format!("FAILED {invariant}:")));
-    let failed = lines
-        .next()
-        .unwrap_or_else(|| panic!("no FAILED {invariant}:\n{text}"));
+    let failed = lines.next().unwrap_or_default();
+    assert!(
+        failed.starts_with("FAILED "),
+        "no FAILED {invariant}:\n{text}"
+    );
     assert!(failed.contains("the guard confirms ALLOW"), "{failed}");
     let case: String = lines
         .take_while(|l| l.starts_with("  "))
