@@ -9,5 +9,10 @@ source tests/env.sh
 step "building the functions and the demo (debug; the first build takes a few minutes)"
 cargo build --workspace --bins --locked
 
+step "what the policies make impossible, proved for every possible request (guard prove)"
+# The demo then shows it on one world; its exit status is about that world, so a failed proof
+# is shown (with its counterexample) rather than ending the demo.
+target/debug/guard prove || echo "!! a proof FAILED: the policies do not guarantee what follows"
+
 step "the demo"
 exec target/debug/demo

@@ -15,9 +15,14 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 VENV="$PWD/.venv"
 REQUIREMENTS="tests/requirements.txt"
 if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$REQUIREMENTS" "$VENV/.installed-requirements"; then
-  step "installing Python tools into .venv (moto, cfn-lint, cargo-lambda)"
+  step "installing Python tools into .venv (moto, cfn-lint, cargo-lambda, cvc5)"
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
   cp "$REQUIREMENTS" "$VENV/.installed-requirements"
 fi
+# `guard prove` runs `cvc5` (or `$CVC5`): a launcher for the shim over the wheel's Python API.
+# Written every time, so it follows the checkout if it moves.
+printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$VENV/bin/python" \
+  "$PWD/crates/guard_cli/solver/cvc5_shim.py" >"$VENV/bin/cvc5"
+chmod +x "$VENV/bin/cvc5"
 export PATH="$VENV/bin:$PATH"

@@ -32,6 +32,9 @@ done
 step "emulator adapter self-check (CloudWatch CBOR <-> moto)"
 python tests/emulator/test_adapter.py
 
+step "proofs (guard prove: every invariant, for every request the schema admits; cvc5 from .venv)"
+cargo run --quiet --locked --bin guard -- prove
+
 step "tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

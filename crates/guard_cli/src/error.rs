@@ -3,6 +3,8 @@
 
 use guard::{GuardError, LoadError, RenderError};
 
+use crate::prove::ProveError;
+
 /// A command that could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -15,6 +17,12 @@ pub enum CliError {
     /// The gateway set could not be printed.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// A proof could not be attempted (no solver, invalid invariants).
+    #[error(transparent)]
+    Prove(#[from] ProveError),
+    /// The command line is wrong in a way clap does not catch.
+    #[error("{0}")]
+    Usage(&'static str),
     /// A JSON argument did not parse.
     #[error("{flag} is not valid JSON of the expected shape: {source}")]
     Json {

@@ -62,6 +62,18 @@ enum Command {
     /// Print the gateway set as static policies naming the gateway, for upload to an
     /// AgentCore Policy Engine.
     Render,
+    /// Prove the invariants (policies/invariants/) for every request the schema admits, with
+    /// Cedar's symbolic compiler and cvc5; one line per invariant, then `N proved, M failed`.
+    Prove {
+        /// Invariants directory; default: `DIR/invariants` with `--policies DIR`, else the
+        /// invariants compiled in from policies/invariants/.
+        #[arg(long, value_name = "DIR")]
+        invariants: Option<PathBuf>,
+        /// Instead, prove two policy directories decide every request alike, or print one
+        /// request that tells them apart.
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
+        equivalent: Option<Vec<PathBuf>>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -109,6 +121,26 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             command::check::run(sources, gateway_arn, &case)
         }
         Command::Render => command::render::run(sources, gateway_arn),
+        Command::Prove {
+            equivalent: Some(dirs),
+            ..
+        } => match dirs.as_slice() {
+            [old, new] => command::prove::run_equivalent(old, new, gateway_arn),
+            _ => Err(CliError::Usage(
+                "--equivalent takes two directories, OLD and NEW",
+            )),
+        },
+        Command::Prove {
+            invariants,
+            equivalent: None,
+        } => {
+            let default = cli.policies.as_ref().map(|dir| dir.join("invariants"));
+            let files = match invariants.as_ref().or(default.as_ref()) {
+                Some(dir) => command::prove::InvariantFiles::Dir(dir),
+                None => command::prove::InvariantFiles::Embedded,
+            };
+            command::prove::run(sources, gateway_arn, files)
+        }
     }
 }
 

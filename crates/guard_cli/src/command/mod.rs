@@ -2,6 +2,7 @@
 //! error it returns is one that kept it from running at all.
 
 pub mod check;
+pub mod prove;
 pub mod render;
 pub mod test;
 pub mod validate;

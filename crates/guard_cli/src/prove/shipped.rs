@@ -1,0 +1,268 @@
+//! The shipped policies as SymCC sees them: the gateway set rendered for the configured gateway
+//! (SymCC rejects template-linked policies), the resource set, and, for a resource check, the
+//! call check carried along — a tool runs both, so a request is allowed only when both allow.
+
+use std::{str::FromStr, sync::Arc};
+
+use cedar_policy::{
+    Effect, EntityUid, Policy, PolicyId, PolicySet, PrincipalConstraint, RequestEnv,
+    ResourceConstraint, Schema,
+};
+use guard::{
+    Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources, TOOL_SEPARATOR, render_static,
+};
+use serde_json::{Value, json};
+
+use super::{ProveError, invariant::action_matches};
+
+/// The action type of call-check requests; every other action is a resource check's.
+const CALL_ACTION_TYPE: &str = "AgentCore::Action";
+
+/// One policies directory, loaded as the guard loads it, with its sets in SymCC's form.
+pub struct Shipped {
+    /// Where the policies came from, for messages.
+    pub origin: String,
+    /// The combined schema (call check and resource check).
+    pub schema: Schema,
+    /// The real guard over the same policies, for replaying counterexamples.
+    pub guard: Guard,
+    gateway: PolicySet,
+    gateway_uid: EntityUid,
+    resource: PolicySet,
+}
+
+/// The policies SymCC is to judge in one request environment.
+pub struct EnvPolicies {
+    /// The policy set.
+    pub set: PolicySet,
+    /// The gateway tool name (`<target>___<tool>`) a request of this environment is made
+    /// through, for the `guard test` case; `None` when the schema names no gateway action
+    /// for a resource-check action.
+    pub tool: Option<String>,
+}
+
+impl Shipped {
+    /// Loads `sources` as the guard does and links the gateway set to `gateway_arn`.
+    pub fn load(
+        sources: Result<PolicySources, LoadError>,
+        gateway_arn: &str,
+    ) -> Result<Self, ProveError> {
+        let sources = sources?;
+        let config = GuardConfig {
+            mode: Mode::Enforce,
+            gateway_arn: Some(gateway_arn.to_owned()),
+            ..GuardConfig::default()
+        };
+        let guard = Guard::new(Ok(sources.clone()), &config, Arc::new(NoAudit));
+        let sets = guard.policy_sets().map_err(Clone::clone)?;
+        let schema = sets.schema().clone();
+        // The `render` path: static text naming the gateway, parsed back.
+        let linked = guard.gateway_set().map_err(Clone::clone)?;
+        let gateway = named_set("gateway (rendered)", &render_static(linked)?)?;
+        let mut resource = PolicySet::new();
+        for file in sources
+            .files()
+            .iter()
+            .filter(|f| f.name.starts_with("resource/"))
+        {
+            for policy in named_set(&file.name, &file.text)?.policies() {
+                resource
+                    .add(policy.clone())
+                    .map_err(|e| ProveError::Policies(format!("{}: {e}", file.name)))?;
+            }
+        }
+        let gateway_uid = EntityUid::from_str(&format!(
+            "AgentCore::Gateway::{}",
+            Value::String(gateway_arn.to_owned())
+        ))
+        .map_err(|e| ProveError::Policies(e.to_string()))?;
+        Ok(Self {
+            origin: sources.origin.clone(),
+            schema,
+            guard,
+            gateway,
+            gateway_uid,
+            resource,
+        })
+    }
+
+    /// Whether `env` is a call check's.
+    pub fn is_call(env: &RequestEnv) -> bool {
+        is_call_action(env.action())
+    }
+
+    /// The set that decides requests of `env` on its own: the gateway set for a call check,
+    /// the resource set for a resource check.
+    pub fn own(&self, env: &RequestEnv) -> &PolicySet {
+        if Self::is_call(env) {
+            &self.gateway
+        } else {
+            &self.resource
+        }
+    }
+
+    /// What a tool allows in `env`: for a call check the gateway set; for a resource check the
+    /// resource set *and* the call check of the same tool, carried over as forbids (the tool
+    /// runs both; its `context.input` is the same arguments).
+    pub fn for_env(&self, env: &RequestEnv) -> Result<EnvPolicies, ProveError> {
+        if Self::is_call(env) {
+            return Ok(EnvPolicies {
+                set: self.gateway.clone(),
+                tool: Some(env.action().id().unescaped().to_owned()),
+            });
+        }
+        let tool = env.action().id().unescaped();
+        let calls: Vec<EntityUid> = self
+            .schema
+            .actions()
+            .filter(|a| is_call_action(a))
+            .filter(|a| {
+                a.id()
+                    .unescaped()
+                    .split_once(TOOL_SEPARATOR)
+                    .is_some_and(|(_, t)| t == tool)
+            })
+            .cloned()
+            .collect();
+        let mut set = self.resource.clone();
+        // With several gateway tools for one action, which call check ran is not known here:
+        // prove the resource check alone, which is the stronger claim.
+        let [call] = calls.as_slice() else {
+            return Ok(EnvPolicies { set, tool: None });
+        };
+        for policy in self.carried(call, env.action())? {
+            set.add(policy)
+                .map_err(|e| ProveError::Policies(e.to_string()))?;
+        }
+        Ok(EnvPolicies {
+            set,
+            tool: Some(call.id().unescaped().to_owned()),
+        })
+    }
+
+    /// The gateway policies for `call`, as forbids on `action`: one forbid unless some permit's
+    /// condition holds, one per gateway forbid when its condition holds.
+    fn carried(&self, call: &EntityUid, action: &EntityUid) -> Result<Vec<Policy>, ProveError> {
+        let mut permits = Vec::new();
+        let mut policies = Vec::new();
+        for policy in self.gateway.policies() {
+            let applies = action_matches(&policy.action_constraint(), call, &self.schema)
+                && match policy.resource_constraint() {
+                    ResourceConstraint::Eq(uid) => uid == self.gateway_uid,
+                    _ => true,
+                };
+            if !applies {
+                continue;
+            }
+            let condition = condition(policy)?;
+            match policy.effect() {
+                Effect::Permit => permits.push(condition),
+                Effect::Forbid => policies.push(carried_forbid(
+                    &format!("call check: {}", policy.id()),
+                    action,
+                    "when",
+                    condition,
+                )?),
+            }
+        }
+        let any_permit = permits
+            .into_iter()
+            .reduce(|a, b| json!({"||": {"left": a, "right": b}}))
+            .unwrap_or_else(|| json!({"Value": false}));
+        policies.push(carried_forbid(
+            "call check: no permit",
+            action,
+            "unless",
+            any_permit,
+        )?);
+        Ok(policies)
+    }
+}
+
+/// Whether `action` is a call check's (`AgentCore::Action`).
+pub fn is_call_action(action: &EntityUid) -> bool {
+    action.type_name().to_string() == CALL_ACTION_TYPE
+}
+
+/// A forbid on `action` (any principal, any resource) with one condition.
+fn carried_forbid(
+    id: &str,
+    action: &EntityUid,
+    kind: &str,
+    body: Value,
+) -> Result<Policy, ProveError> {
+    let est = json!({
+        "effect": "forbid",
+        "principal": {"op": "All"},
+        "action": {"op": "==", "entity": entity(action)},
+        "resource": {"op": "All"},
+        "conditions": [{"kind": kind, "body": body}],
+    });
+    Policy::from_json(Some(PolicyId::new(id)), est)
+        .map_err(|e| ProveError::Policies(format!("cannot carry the call check over: {e}")))
+}
+
+/// A policy's principal scope and conditions as one expression (JSON form). Its action and
+/// resource scopes are left out: the caller has matched them.
+fn condition(policy: &Policy) -> Result<Value, ProveError> {
+    let principal = json!({"Var": "principal"});
+    let mut parts = vec![match policy.principal_constraint() {
+        PrincipalConstraint::Any => json!({"Value": true}),
+        PrincipalConstraint::Eq(uid) => {
+            json!({"==": {"left": principal, "right": {"Value": {"__entity": entity(&uid)}}}})
+        }
+        PrincipalConstraint::In(uid) => {
+            json!({"in": {"left": principal, "right": {"Value": {"__entity": entity(&uid)}}}})
+        }
+        PrincipalConstraint::Is(ty) => {
+            json!({"is": {"left": principal, "entity_type": ty.to_string()}})
+        }
+        PrincipalConstraint::IsIn(ty, uid) => json!({"is": {
+            "left": principal,
+            "entity_type": ty.to_string(),
+            "in": {"Value": {"__entity": entity(&uid)}},
+        }}),
+    }];
+    let est = policy
+        .to_json()
+        .map_err(|e| ProveError::Policies(format!("{}: {e}", policy.id())))?;
+    for clause in est
+        .get("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let body = clause
+            .get("body")
+            .cloned()
+            .unwrap_or(json!({"Value": true}));
+        parts.push(match clause.get("kind").and_then(Value::as_str) {
+            Some("unless") => json!({"!": {"arg": body}}),
+            _ => body,
+        });
+    }
+    Ok(parts
+        .into_iter()
+        .reduce(|a, b| json!({"&&": {"left": a, "right": b}}))
+        .unwrap_or_else(|| json!({"Value": true})))
+}
+
+fn entity(uid: &EntityUid) -> Value {
+    json!({"type": uid.type_name().to_string(), "id": uid.id().unescaped()})
+}
+
+/// Parses `text` and names each policy by its `@id` (Cedar numbers them otherwise).
+fn named_set(file: &str, text: &str) -> Result<PolicySet, ProveError> {
+    let parsed =
+        PolicySet::from_str(text).map_err(|e| ProveError::Policies(format!("{file}: {e}")))?;
+    let mut set = PolicySet::new();
+    for policy in parsed.policies() {
+        let named = match policy.annotation("id") {
+            Some(id) => policy.new_id(PolicyId::new(id)),
+            None => policy.clone(),
+        };
+        set.add(named)
+            .map_err(|e| ProveError::Policies(format!("{file}: {e}")))?;
+    }
+    Ok(set)
+}

@@ -1,0 +1,264 @@
+//! `guard prove` as a user runs it, against the shipped policies and copies loosened by hand.
+//! It needs the cvc5 solver the test command installs (`source tests/env.sh`): without one
+//! these tests fail, saying so.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test helper that cannot do its job fails the test"
+)]
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn guard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_guard"))
+        .args(args)
+        .current_dir(ROOT)
+        .output()
+        .unwrap()
+}
+
+/// Everything the command said, for assertion messages.
+fn said(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of the shipped policies (with their invariants) to loosen.
+fn shipped_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    copy_dir(&Path::new(ROOT).join("policies"), &policies);
+    (dir, policies)
+}
+
+/// Cuts the policy annotated `@id("<id>")` out of `file`.
+fn remove_policy(file: &Path, id: &str) {
+    let text = fs::read_to_string(file).unwrap();
+    let start = text.find(&format!("@id(\"{id}\")")).unwrap();
+    let end = start + text[start..].find("};").unwrap() + 2;
+    fs::write(file, format!("{}{}", &text[..start], &text[end..])).unwrap();
+}
+
+fn prove(policies: &Path) -> Output {
+    guard(&["--policies", policies.to_str().unwrap(), "prove"])
+}
+
+/// The case printed under the FAILED line of `invariant`.
+fn counterexample(text: &str, invariant: &str) -> serde_json::Value {
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("FAILED {invariant}:")));
+    let failed = lines.next().unwrap_or_default();
+    assert!(
+        failed.starts_with("FAILED "),
+        "no FAILED {invariant}:\n{text}"
+    );
+    assert!(failed.contains("the guard confirms ALLOW"), "{failed}");
+    let case: String = lines
+        .take_while(|l| l.starts_with("  "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    serde_json::from_str(&case).unwrap()
+}
+
+/// Runs `case` through `guard test` on `policies`: the counterexample must really be allowed.
+fn assert_guard_test_allows(policies: &Path, case: &serde_json::Value) {
+    let file = policies.join("counterexample.json");
+    fs::write(&file, serde_json::to_string(&[case]).unwrap()).unwrap();
+    let out = guard(&[
+        "--policies",
+        policies.to_str().unwrap(),
+        "test",
+        file.to_str().unwrap(),
+    ]);
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("expected ALLOW, got ALLOW"), "{text}");
+    assert_eq!(text.lines().last(), Some("1 passed, 0 failed"), "{text}");
+}
+
+fn assert_fails_with_confirmed_counterexample(policies: &Path, invariant: &str) {
+    let out = prove(policies);
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let case = counterexample(&text, invariant);
+    assert_guard_test_allows(policies, &case);
+}
+
+#[test]
+fn shipped_policies_prove_every_invariant() {
+    let out = guard(&["prove"]);
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    let proved = text.lines().filter(|l| l.starts_with("PROVED ")).count();
+    assert!(proved >= 11, "{text}");
+    assert_eq!(
+        text.lines().last(),
+        Some(format!("{proved} proved, 0 failed").as_str()),
+        "{text}"
+    );
+}
+
+#[test]
+fn dropping_the_resource_environment_condition_fails_with_an_allowed_counterexample() {
+    let (_tmp, policies) = shipped_copy();
+    // Restart and terminate wherever the agent names any environment, whatever the resource.
+    fs::write(
+        policies.join("resource/environment.cedar"),
+        r#"
+@id("restart_anywhere")
+permit (principal, action == Guard::Action::"restart_service", resource is Guard::EcsService)
+when { context.input has environment };
+@id("terminate_anywhere")
+permit (principal, action == Guard::Action::"terminate_instance", resource is Guard::Ec2Instance)
+when { context.input has environment };
+"#,
+    )
+    .unwrap();
+    assert_fails_with_confirmed_counterexample(&policies, "terminate_only_real_staging_dev");
+    assert_fails_with_confirmed_counterexample(&policies, "restart_claim_matches_reality");
+}
+
+#[test]
+fn removing_the_termination_protection_forbid_fails_with_an_allowed_counterexample() {
+    let (_tmp, policies) = shipped_copy();
+    remove_policy(
+        &policies.join("resource/protection.cedar"),
+        "never_terminate_protected_instance",
+    );
+    assert_fails_with_confirmed_counterexample(&policies, "never_terminate_protected_instance");
+}
+
+#[test]
+fn removing_the_audit_forbids_fails_with_an_allowed_counterexample() {
+    let (_tmp, policies) = shipped_copy();
+    let protection = policies.join("resource/protection.cedar");
+    remove_policy(&protection, "never_clean_compliance_log_group");
+    remove_policy(&protection, "never_clean_audit_named_log_group");
+    assert_fails_with_confirmed_counterexample(
+        &policies,
+        "never_clean_audit_or_compliance_log_group",
+    );
+}
+
+#[test]
+fn a_call_check_allowing_production_fails_with_an_allowed_counterexample() {
+    let (_tmp, policies) = shipped_copy();
+    fs::write(
+        policies.join("gateway/terminate_instance.cedar"),
+        r#"
+@id("allow_terminate_non_production")
+permit (
+  principal,
+  action == AgentCore::Action::"terminate-instance___terminate_instance",
+  resource == ?resource
+)
+when { context.input has instance_id };
+"#,
+    )
+    .unwrap();
+    assert_fails_with_confirmed_counterexample(
+        &policies,
+        "call_terminate_only_staging_dev_with_instance",
+    );
+}
+
+#[test]
+fn an_invariant_no_policy_set_can_break_is_reported_vacuous_not_proved() {
+    let (_tmp, policies) = shipped_copy();
+    fs::write(
+        policies.join("invariants/vacuous.cedar"),
+        r#"
+// Says nothing: no instance is both protected and not.
+@id("vacuous")
+forbid (principal, action == Guard::Action::"terminate_instance", resource is Guard::Ec2Instance)
+when { resource.termination_protected && !resource.termination_protected };
+"#,
+    )
+    .unwrap();
+    let out = prove(&policies);
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("VACUOUS vacuous:")),
+        "{text}"
+    );
+    assert!(!text.contains("PROVED vacuous"), "{text}");
+}
+
+#[test]
+fn a_permit_is_refused_as_an_invariant() {
+    let (_tmp, policies) = shipped_copy();
+    fs::write(
+        policies.join("invariants/permit.cedar"),
+        "@id(\"p\") permit (principal, action, resource);",
+    )
+    .unwrap();
+    let out = prove(&policies);
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(said(&out).contains("is a permit"), "{}", said(&out));
+}
+
+#[test]
+fn a_missing_solver_is_an_error_that_says_how_to_install_one() {
+    let out = Command::new(env!("CARGO_BIN_EXE_guard"))
+        .arg("prove")
+        .env("CVC5", "/nonexistent/cvc5")
+        .output()
+        .unwrap();
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("no working cvc5 solver"), "{text}");
+    assert!(text.contains("tests/env.sh"), "{text}");
+}
+
+#[test]
+fn equivalent_directories_are_reported_equivalent() {
+    let (_tmp, copy) = shipped_copy();
+    let out = guard(&["prove", "--equivalent", "policies", copy.to_str().unwrap()]);
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("EQUIVALENT "), "{text}");
+}
+
+#[test]
+fn a_loosened_directory_is_told_apart_by_one_request() {
+    let (_tmp, loosened) = shipped_copy();
+    remove_policy(
+        &loosened.join("resource/protection.cedar"),
+        "never_terminate_protected_instance",
+    );
+    let out = guard(&[
+        "prove",
+        "--equivalent",
+        "policies",
+        loosened.to_str().unwrap(),
+    ]);
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("DIFFERENT "), "{text}");
+    assert!(text.contains("OLD guard: DENY"), "{text}");
+    assert!(text.contains("NEW guard: ALLOW"), "{text}");
+}
