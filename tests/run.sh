@@ -35,6 +35,9 @@ python tests/emulator/test_adapter.py
 step "proofs (guard prove: every invariant, for every request the schema admits; cvc5 from .venv)"
 cargo run --quiet --locked --bin guard -- prove
 
+step "the guide's example tool (Guard your own tool)"
+cargo run -q --locked -p agentcore_target --example reboot_instance
+
 step "tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
