@@ -128,8 +128,9 @@ impl Tool for RebootInstance {
     }
 }
 
-/// 4. The policies: the shipped files, plus this tool's gateway policy, resource policy and
-/// schema additions (in a real project, files under `policies/`).
+// 4. The policies.
+/// The shipped policy files, plus this tool's gateway policy, resource policy and schema
+/// additions (in a real project, files under `policies/`).
 fn policies() -> PolicySources {
     let mut files: Vec<PolicyFile> = PolicySources::embedded().files().to_vec();
     for file in &mut files {
@@ -211,7 +212,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|d| d.error_message)?;
         let report = result.report().unwrap_or_default();
-        println!("{}: {}", report["status"], report["message"]);
+        println!(
+            "{}: {}",
+            report.get("status").unwrap_or(&Value::Null),
+            report.get("message").unwrap_or(&Value::Null)
+        );
     }
     println!(
         "reboots: {}, audit records: {}",
