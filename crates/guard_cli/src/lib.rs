@@ -8,5 +8,6 @@
 pub mod cases;
 pub mod command;
 mod error;
+pub mod replay;
 
 pub use error::CliError;

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod render;
+pub mod replay;
 pub mod test;
 pub mod validate;
 
