@@ -194,11 +194,11 @@ fn a_changed_set_prints_each_flip_with_the_call_the_resource_and_both_deciding_p
         "{text}"
     );
     assert!(
-        text.contains("then:      DENY (deny, ENFORCE) by `never_terminate_protected_instance`"),
+        text.contains("then:      DENY (deny, ENFORCE): by `never_terminate_protected_instance`"),
         "{text}"
     );
     assert!(
-        text.contains("now:       ALLOW by `terminate_only_real_staging_dev`"),
+        text.contains("permitted by `terminate_only_real_staging_dev`"),
         "{text}"
     );
     assert!(
@@ -294,7 +294,7 @@ fn a_log_only_would_deny_counts_as_a_deny() {
     let (_, text) = guard(&["replay", "--policies", &policies, &file], None);
     assert!(
         text.contains(
-            "then:      DENY (would_deny, LOG_ONLY) by `never_terminate_protected_instance`"
+            "then:      DENY (would_deny, LOG_ONLY): by `never_terminate_protected_instance`"
         ),
         "{text}"
     );

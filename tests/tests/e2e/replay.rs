@@ -153,11 +153,11 @@ async fn the_functions_records_replay_with_no_flips_on_the_same_policies_and_the
     );
     assert!(flip.contains("\"termination_protected\":true"), "{flip}");
     assert!(
-        flip.contains("then:      DENY (deny, ENFORCE) by `never_terminate_protected_instance`"),
+        flip.contains("then:      DENY (deny, ENFORCE): by `never_terminate_protected_instance`"),
         "{flip}"
     );
     assert!(
-        flip.contains("now:       ALLOW by `terminate_only_real_staging_dev`"),
+        flip.contains("permitted by `terminate_only_real_staging_dev`"),
         "{flip}"
     );
 

@@ -136,30 +136,28 @@ fn print_flip(at: &str, record: &Recorded, change: Change, decision: &guard::Dec
         );
     }
     println!(
-        "  then:      {} ({}, {}) by {}",
+        "  then:      {} ({}, {}): {}",
         record.decision,
         record.outcome,
         record.mode,
-        by(&record.policies)
+        then(record)
     );
     println!(
-        "  now:       {} by {}: {}",
+        "  now:       {}: {}",
         decision.verdict(),
-        by(&decision.policies),
         decision.explain()
     );
 }
 
-/// The determining policies, or what decides without one.
-fn by(policies: &[String]) -> String {
-    if policies.is_empty() {
-        "no policy (default deny or error)".to_owned()
+/// What decided the recorded check: its determining policies, its error, or no permit.
+fn then(record: &Recorded) -> String {
+    if !record.policies.is_empty() {
+        let policies: Vec<String> = record.policies.iter().map(|p| format!("`{p}`")).collect();
+        format!("by {}", policies.join(", "))
+    } else if !record.errors.is_empty() {
+        format!("error, not a policy decision: {}", record.errors.join("; "))
     } else {
-        policies
-            .iter()
-            .map(|p| format!("`{p}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "no policy permitted it".to_owned()
     }
 }
 
