@@ -1,6 +1,11 @@
 //! `guard replay`, as a user runs it, on records the guard library writes the way a function
 //! does (its EMF line).
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test helper that cannot do its job fails the test"
+)]
+
 use std::{
     io::Write,
     path::{Path, PathBuf},

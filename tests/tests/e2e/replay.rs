@@ -73,10 +73,14 @@ fn replay(args: &[&str], stdin: &str) -> (Option<i32>, String) {
 /// call check, three at the resource check). Returns the function's log lines.
 async fn terminations(s: &Stage) -> Vec<String> {
     let (staging, production) = (&s.world.staging, &s.world.production);
+    let (staging_instance, production_instance) = (
+        staging.instances.first().unwrap(),
+        production.instances.first().unwrap(),
+    );
     for (environment, instance) in [
-        ("staging", &staging.instances[0]),
-        ("production", &production.instances[0]),
-        ("staging", &production.instances[0]),
+        ("staging", staging_instance),
+        ("production", production_instance),
+        ("staging", production_instance),
         ("staging", &staging.protected_instance),
         ("staging", &s.world.untagged_instance),
     ] {
