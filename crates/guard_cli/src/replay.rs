@@ -396,3 +396,36 @@ impl Summary {
         self.other_gateways.values().sum::<usize>() + self.not_redecidable
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_line_that_is_not_json_is_reported_and_other_lines_are_counted() {
+        let mut input = Input::default();
+        input.read(
+            "log",
+            "START RequestId: 1\n2026-01-01T00:00:00Z {\"guard_audit\": {\"tool\": \n",
+        );
+        assert_eq!(input.other, 1);
+        assert_eq!(input.found.len(), 1);
+        assert_eq!(input.found[0].at, "log:2");
+        assert!(
+            input.found[0]
+                .record
+                .as_ref()
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+    }
+
+    #[test]
+    fn a_json_stream_names_the_line_each_value_starts_on() {
+        let mut input = Input::default();
+        input.read("f", "{\"a\": 1}\n\n{\"guard_audit\": {}}\n");
+        assert_eq!(input.other, 1);
+        assert_eq!(input.found[0].at, "f:3");
+        assert!(input.found[0].record.is_err());
+    }
+}

@@ -450,7 +450,7 @@ fn alerts_go_to_a_topic_under_a_key_cloudwatch_may_use() {
 
 /// The guard's EMF contract (crates/guard/src/audit.rs): these metrics, by `[Tool, Check]` and
 /// by `[Check]`, `Check` being `call` or `resource`.
-const GUARD_METRICS: [&str; 4] = ["Allow", "Deny", "WouldDeny", "Error"];
+const GUARD_METRICS: [&str; 5] = ["Allow", "Deny", "WouldDeny", "Error", "WouldFlip"];
 
 /// `(metric, check)` of every metric `alarm` reads, and its threshold.
 fn alarm_metrics(alarm: &Value) -> (Vec<(String, String)>, Value) {
