@@ -90,6 +90,15 @@ impl Function {
         }
     }
 
+    /// Every line the function has written to stdout so far, as its log stream keeps them
+    /// (the audit records are JSON lines among them).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.stdout
+            .lock()
+            .map(|lines| lines.clone())
+            .unwrap_or_default()
+    }
+
     /// The audit records the function has written so far.
     pub fn audit_records(&self) -> Vec<Value> {
         self.stdout

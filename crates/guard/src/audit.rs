@@ -4,6 +4,20 @@
 //! Embedded Metric Format document: CloudWatch Logs keeps the record, and CloudWatch extracts
 //! the `Allow` / `Deny` / `WouldDeny` / `Error` counts by `Tool` and `Check` from the same
 //! line. One line per check means a record and its metric can never disagree.
+//!
+//! A record is **replayable**: it holds what the check was asked — the arguments, the tool,
+//! the gateway, the caller where known ([`AuditRecord::caller`], as [`Principal`] serializes:
+//! its claims as tags, never the bearer token), and for the resource check the resource as the
+//! tool read it ([`AuditRecord::resource_facts`]) — so `guard replay` can decide it again
+//! against other policies.
+//!
+//! **Bounded size.** The tools' parser refuses arguments over 16 KiB; a record keeps arguments
+//! up to [`MAX_RECORDED_ARGUMENT_BYTES`] (16 KiB), each tag map up to [`MAX_RECORDED_TAG_BYTES`]
+//! (8 KiB of keys and values, in key order) and the attributes up to
+//! [`MAX_RECORDED_ATTRIBUTE_BYTES`] (4 KiB). Beyond that the part is cut (arguments and
+//! attributes dropped whole, tags from the end) and named in [`AuditRecord::truncated`]; a
+//! truncated record is reported as not re-decidable rather than decided on partial facts.
+//! So a record stays near 40 KiB at most, far below CloudWatch Logs' 256 KiB per event.
 
 use std::{
     io::Write,
@@ -11,13 +25,37 @@ use std::{
     time::SystemTime,
 };
 
-use serde::Serialize;
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::{
     decision::{Check, Decision, Mode, Outcome, Verdict},
-    request::RequestIds,
+    request::{Principal, RequestIds, ResourceFacts},
+    shadow::ShadowDecision,
 };
+
+/// The largest arguments a record keeps, as JSON text (the tools accept no more).
+pub const MAX_RECORDED_ARGUMENT_BYTES: usize = 16 * 1024;
+/// The most key and value bytes a record keeps of one tag map (caller claims, resource tags).
+pub const MAX_RECORDED_TAG_BYTES: usize = 8 * 1024;
+/// The largest resource attributes a record keeps, as JSON text.
+pub const MAX_RECORDED_ATTRIBUTE_BYTES: usize = 4 * 1024;
+
+/// What the guard asked Cedar, so a replay can ask it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Asked {
+    /// The call check on these arguments ([`crate::Guard::check_call`]).
+    Call,
+    /// Whether the tool could be called with any arguments ([`crate::Guard::check_tool`]).
+    Tool,
+    /// The resource check on the resource as read ([`crate::Guard::check_resource`]).
+    Resource,
+    /// Nothing: the call was refused before any policy was asked ([`crate::Guard::refuse`]).
+    Refused,
+}
 
 /// The CloudWatch namespace of the guard's metrics unless `GUARD_METRICS_NAMESPACE` says
 /// otherwise.
@@ -59,6 +97,21 @@ pub struct AuditRecord {
     pub errors: Vec<String>,
     /// Time spent deciding, microseconds.
     pub latency_us: u64,
+    /// What Cedar was asked.
+    pub asked: Asked,
+    /// The caller, when known, as [`Principal`] serializes (claims as tags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Principal>,
+    /// The resource check's resource as the tool read it: type, id, tags, attributes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_facts: Option<ResourceFacts>,
+    /// The parts cut to keep the record bounded (`arguments`, `caller.tags`,
+    /// `resource_facts.tags`, `resource_facts.attributes`): such a record cannot be replayed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<String>,
+    /// What the shadow policies (`@mode("LOG_ONLY")`) would have decided, when any can apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowDecision>,
     /// The `Tool` metric dimension (not part of the record: it is the line's dimension).
     #[serde(skip)]
     pub metric_tool: String,
@@ -81,6 +134,26 @@ impl AuditRecord {
         ids: &RequestIds,
         latency: std::time::Duration,
     ) -> Self {
+        let mut truncated = Vec::new();
+        let arguments = if fits(subject.arguments, MAX_RECORDED_ARGUMENT_BYTES) {
+            subject.arguments.clone()
+        } else {
+            truncated.push("arguments".to_owned());
+            Value::Null
+        };
+        let caller = subject.caller.map(|p| match p {
+            Principal::OAuthUser { id, tags } => Principal::OAuthUser {
+                id: id.clone(),
+                tags: bounded_tags(tags, "caller.tags", &mut truncated),
+            },
+            Principal::IamEntity { .. } => p.clone(),
+        });
+        let resource_facts = subject.resource_facts.map(|r| ResourceFacts {
+            entity_type: r.entity_type.clone(),
+            id: r.id.clone(),
+            tags: bounded_tags(&r.tags, "resource_facts.tags", &mut truncated),
+            attributes: bounded_attributes(&r.attributes, &mut truncated),
+        });
         Self {
             time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
             request_ids: ids.clone(),
@@ -90,7 +163,7 @@ impl AuditRecord {
             action: subject.action,
             principal: subject.principal,
             resource: subject.resource,
-            arguments: subject.arguments.clone(),
+            arguments,
             check: decision.check,
             decision: decision.verdict(),
             outcome: decision.outcome(),
@@ -103,7 +176,89 @@ impl AuditRecord {
                 .into_iter()
                 .collect(),
             latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+            asked: subject.asked,
+            caller,
+            resource_facts,
+            truncated,
+            shadow: subject.shadow,
         }
+    }
+
+    /// Whether shadow policies would have flipped this decision.
+    pub fn would_flip(&self) -> bool {
+        self.shadow.as_ref().is_some_and(|s| s.would_flip)
+    }
+}
+
+/// Whether `value`, as JSON text, fits in `limit` bytes (a close upper bound of its length).
+fn fits(value: &Value, limit: usize) -> bool {
+    let mut budget = limit;
+    within(value, &mut budget)
+}
+
+/// Takes `value`'s JSON length from `budget`; false, early, once the budget is spent.
+fn within(value: &Value, budget: &mut usize) -> bool {
+    match value {
+        Value::Null | Value::Bool(_) => spend(budget, 5),
+        Value::Number(_) => spend(budget, 20),
+        Value::String(s) => spend(budget, s.len() + 2),
+        Value::Array(items) => {
+            spend(budget, 2) && items.iter().all(|v| spend(budget, 1) && within(v, budget))
+        }
+        Value::Object(fields) => spend(budget, 2) && fields_within(fields, budget),
+    }
+}
+
+fn fields_within(fields: &Map<String, Value>, budget: &mut usize) -> bool {
+    fields
+        .iter()
+        .all(|(k, v)| spend(budget, k.len() + 4) && within(v, budget))
+}
+
+fn spend(budget: &mut usize, n: usize) -> bool {
+    match budget.checked_sub(n) {
+        Some(left) => {
+            *budget = left;
+            true
+        }
+        None => false,
+    }
+}
+
+/// The tags, in key order, up to [`MAX_RECORDED_TAG_BYTES`] of keys and values.
+fn bounded_tags(
+    tags: &BTreeMap<String, String>,
+    part: &str,
+    truncated: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let mut budget = MAX_RECORDED_TAG_BYTES;
+    let mut kept = BTreeMap::new();
+    for (k, v) in tags {
+        match budget.checked_sub(k.len() + v.len()) {
+            Some(left) => {
+                budget = left;
+                kept.insert(k.clone(), v.clone());
+            }
+            None => {
+                truncated.push(part.to_owned());
+                break;
+            }
+        }
+    }
+    kept
+}
+
+/// The attributes, whole, or none when they exceed [`MAX_RECORDED_ATTRIBUTE_BYTES`].
+fn bounded_attributes(
+    attributes: &Map<String, Value>,
+    truncated: &mut Vec<String>,
+) -> Map<String, Value> {
+    let mut budget = MAX_RECORDED_ATTRIBUTE_BYTES;
+    if fields_within(attributes, &mut budget) {
+        attributes.clone()
+    } else {
+        truncated.push("resource_facts.attributes".to_owned());
+        Map::new()
     }
 }
 
@@ -116,6 +271,10 @@ pub(crate) struct Subject<'a> {
     pub principal: String,
     pub resource: String,
     pub arguments: &'a Value,
+    pub asked: Asked,
+    pub caller: Option<&'a Principal>,
+    pub resource_facts: Option<&'a ResourceFacts>,
+    pub shadow: Option<ShadowDecision>,
 }
 
 /// Where audit records go.
@@ -157,6 +316,7 @@ impl EmfStdout {
                         {"Name": "Deny", "Unit": "Count"},
                         {"Name": "WouldDeny", "Unit": "Count"},
                         {"Name": "Error", "Unit": "Count"},
+                        {"Name": "WouldFlip", "Unit": "Count"},
                     ],
                 }],
             },
@@ -167,6 +327,8 @@ impl EmfStdout {
             "Deny": u8::from(!record.outcome.proceeds()),
             "WouldDeny": count(Outcome::WouldDeny),
             "Error": count(Outcome::Error),
+            // Shadow policies (`@mode("LOG_ONLY")`) that would have flipped the decision.
+            "WouldFlip": u8::from(record.would_flip()),
             "guard_audit": record,
         })
     }

@@ -68,7 +68,7 @@ impl<'de> Deserialize<'de> for Mode {
 }
 
 /// Which of the two questions was asked (DESIGN.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Check {
     /// "May this tool be called with these arguments?" (gateway parity).

@@ -9,13 +9,13 @@ use cedar_policy::{Authorizer, PolicySet};
 use serde_json::Value;
 
 use crate::{
-    audit::{AuditRecord, AuditSink, EmfStdout, Subject, UNKNOWN_TOOL},
+    audit::{Asked, AuditRecord, AuditSink, EmfStdout, Subject, UNKNOWN_TOOL},
     config::GuardConfig,
     decision::{Check, Decision, Mode, Reason},
     error::GuardError,
     evaluate::{Cedar, Evaluated, Evaluation, resource_uid, uid},
     gateway::LinkedGateway,
-    policy::{LoadError, PolicySets, PolicySources},
+    policy::{LoadError, PolicySets, PolicySources, Slices},
     request::{CallerType, Principal, RequestIds, ResourceFacts, ToolCall, ToolName},
 };
 
@@ -31,6 +31,8 @@ pub struct Guard {
     caller_type: CallerType,
     audit: Arc<dyn AuditSink>,
     authorizer: Authorizer,
+    /// Linked gateway slices holding shadow policies (`crate::shadow`).
+    gateway_shadow: Slices,
 }
 
 impl std::fmt::Debug for Guard {
@@ -73,9 +75,15 @@ impl Guard {
             (Ok(_), None) => Err(GuardError::NoGatewayArn),
             (Ok(sets), Some(arn)) => LinkedGateway::link(sets, arn),
         };
+        // INVARIANT: linking the gateway linked these same templates, so this cannot fail anew.
+        let gateway_shadow = match (&sets, &gateway) {
+            (Ok(sets), Ok(g)) => sets.gateway_shadow_slices(&g.uid).unwrap_or_default(),
+            _ => Slices::new(),
+        };
         Self {
             sets,
             gateway,
+            gateway_shadow,
             mode: config.mode,
             caller_type: config.caller_type,
             audit,
@@ -132,14 +140,19 @@ impl Guard {
             principal: self.principal_label(call.principal),
             resource: resource.uid_string(),
             arguments: call.input,
+            asked: Asked::Resource,
+            caller: call.principal,
+            resource_facts: Some(resource),
+            shadow: None,
         };
         let outcome = tool.and_then(|tool| {
             let sets = self.sets.as_ref().map_err(|e| e.clone())?;
             let action = uid("Guard::Action", tool.tool)?;
             let resource_uid = resource_uid(resource)?;
             subject.resource = resource_uid.to_string();
-            self.cedar(sets).evaluate(
+            let (outcome, shadow) = self.cedar(sets).evaluate_beside_shadow(
                 &sets.resource_slices,
+                &sets.resource_shadow,
                 Evaluation {
                     tool: tool.tool,
                     principal: call.principal,
@@ -148,7 +161,9 @@ impl Guard {
                     resource_entity: Some(resource),
                     input: call.input,
                 },
-            )
+            );
+            subject.shadow = shadow;
+            outcome
         });
         let id = Some(resource.id.clone());
         self.finish(
@@ -180,6 +195,7 @@ impl Guard {
             ids,
         };
         let mut subject = self.call_subject(&call);
+        subject.asked = Asked::Tool;
         let outcome = self.analyse_tool(tool, principal, &mut subject);
         self.finish(
             Check::Call,
@@ -221,7 +237,8 @@ impl Guard {
     }
 
     fn refused(&self, check: Check, call: &ToolCall<'_>, reason: String) -> Decision {
-        let subject = self.call_subject(call);
+        let mut subject = self.call_subject(call);
+        subject.asked = Asked::Refused;
         let outcome = Err(GuardError::Refused(reason));
         self.finish(check, None, outcome, subject, call, Duration::ZERO)
     }
@@ -247,6 +264,10 @@ impl Guard {
                 .map(|g| g.uid.to_string())
                 .unwrap_or_default(),
             arguments: call.input,
+            asked: Asked::Call,
+            caller: call.principal,
+            resource_facts: None,
+            shadow: None,
         }
     }
 
@@ -280,8 +301,9 @@ impl Guard {
         let tool = ToolName::parse(call.tool)?;
         let action = uid("AgentCore::Action", tool.full)?;
         subject.action = action.to_string();
-        self.cedar(sets).evaluate(
+        let (outcome, shadow) = self.cedar(sets).evaluate_beside_shadow(
             &gateway.slices,
+            &self.gateway_shadow,
             Evaluation {
                 tool: tool.full,
                 principal: call.principal,
@@ -290,7 +312,9 @@ impl Guard {
                 resource_entity: None,
                 input: call.input,
             },
-        )
+        );
+        subject.shadow = shadow;
+        outcome
     }
 
     fn finish(

@@ -53,8 +53,11 @@
 //!   see the arguments; [`Guard::refuse`] to audit a refusal no policy was asked about;
 //! - the answer: [`Decision`], [`Outcome`], [`Verdict`], [`Reason`], [`Check`], [`Mode`],
 //!   [`GuardError`];
-//! - audit: [`AuditRecord`], [`AuditSink`], [`EmfStdout`] (the Lambda default),
-//!   [`MemoryAudit`], [`NoAudit`];
+//! - audit: [`AuditRecord`] (replayable: [`Asked`], the caller, the resource as read, bounded
+//!   by [`MAX_RECORDED_ARGUMENT_BYTES`] and its siblings), [`AuditSink`], [`EmfStdout`] (the
+//!   Lambda default), [`MemoryAudit`], [`NoAudit`];
+//! - shadow policies: a policy annotated `@mode("LOG_ONLY")` ([`SHADOW_MODE`]) never changes a
+//!   decision; the record's [`ShadowDecision`] says whether it would have;
 //! - offline tooling: [`render_static`] (the gateway set for AgentCore Policy),
 //!   [`json_type`], [`TOOL_SEPARATOR`], [`EXAMPLE_GATEWAY_ARN`].
 
@@ -67,9 +70,13 @@ mod gateway;
 mod guard;
 mod policy;
 mod request;
+mod shadow;
 mod value;
 
-pub use audit::{AuditRecord, AuditSink, EmfStdout, MemoryAudit, NoAudit};
+pub use audit::{
+    Asked, AuditRecord, AuditSink, EmfStdout, MAX_RECORDED_ARGUMENT_BYTES,
+    MAX_RECORDED_ATTRIBUTE_BYTES, MAX_RECORDED_TAG_BYTES, MemoryAudit, NoAudit,
+};
 pub use config::{ConfigWarning, GuardConfig};
 pub use decision::{Check, Decision, Mode, Outcome, Reason, UnknownMode, Verdict};
 pub use error::{EntityRole, GuardError};
@@ -81,6 +88,7 @@ pub use policy::{
 pub use request::{
     CallerType, Principal, RequestIds, ResourceFacts, TOOL_SEPARATOR, ToolCall, ToolName,
 };
+pub use shadow::{SHADOW_MODE, ShadowDecision};
 pub use value::json_type;
 
 /// The gateway ARN of the article's examples. `guard` (the CLI), the case files and the tests

@@ -31,4 +31,12 @@ pub enum CliError {
         /// What serde said.
         source: serde_json::Error,
     },
+    /// An input file could not be read.
+    #[error("cannot read `{file}`: {source}")]
+    Read {
+        /// The file (`stdin` for standard input).
+        file: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }

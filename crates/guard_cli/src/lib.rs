@@ -9,5 +9,6 @@ pub mod cases;
 pub mod command;
 mod error;
 pub mod prove;
+pub mod replay;
 
 pub use error::CliError;

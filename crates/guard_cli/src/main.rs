@@ -1,4 +1,4 @@
-//! `guard`: validate, test, explain and render the policies offline.
+//! `guard`: validate, test, explain, render and replay the policies offline.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -74,6 +74,18 @@ enum Command {
         #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
         equivalent: Option<Vec<PathBuf>>,
     },
+    /// Decide audit records again against these policies: print the flips (allow → deny,
+    /// deny → allow), then `N replayed, A newly denied, B newly allowed, C unchanged` per tool
+    /// and check. Reads the functions' JSON log lines, `aws logs filter-log-events` output or a
+    /// CloudWatch Logs export.
+    Replay {
+        /// Files of audit records; standard input when none, or `-`.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Exit 1 when this happens (repeatable): newly-denied, newly-allowed, not-replayed.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        fail_on: Vec<command::replay::FailOn>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -140,6 +152,9 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
                 None => command::prove::InvariantFiles::Embedded,
             };
             command::prove::run(sources, gateway_arn, files)
+        }
+        Command::Replay { files, fail_on } => {
+            command::replay::run(&sources?, gateway_arn, files, fail_on)
         }
     }
 }

@@ -5,11 +5,18 @@
 //! metrics — through the four built functions over the Lambda Runtime API, as AgentCore Gateway
 //! would call them. Then replays it on a fresh world in LOG_ONLY with `dry_run`, to show what
 //! LOG_ONLY reports without letting anything change. Exits non-zero if production was touched.
+//! Between the two, replays the ENFORCE run's own audit records against a candidate policy
+//! change (`tests/demo/candidate-policies/`) with the built `guard replay`, and prints the flips.
 
-use std::{collections::BTreeMap, process::ExitCode};
+use std::{
+    collections::BTreeMap,
+    io::Write,
+    process::{Command, ExitCode, Stdio},
+};
 
 use e2e::{
     Emulator, Function, GATEWAY_ARN, RuntimeApi,
+    function::binary,
     stage::report,
     world::{self, Snapshot, World},
 };
@@ -104,6 +111,73 @@ impl Functions {
         )?;
         Ok(report(answer)?.0)
     }
+
+    /// Every function's log lines, once each has written `records[i]` audit records.
+    fn log_lines(&self, records: &[usize; 4]) -> Vec<String> {
+        self.running
+            .iter()
+            .zip(records)
+            .flat_map(|((_, function), &count)| {
+                function.audit_records_at_least(count);
+                function.log_lines()
+            })
+            .collect()
+    }
+}
+
+/// The candidate policies the demo replays its ENFORCE run against.
+const CANDIDATE: &str = "tests/demo/candidate-policies";
+
+/// Replays `log_lines` against [`CANDIDATE`] with the built `guard replay`, printing what it
+/// prints; returns whether it found the flips the candidate makes (and CI would stop it).
+fn replay(log_lines: &[String]) -> Result<bool, String> {
+    let records = log_lines
+        .iter()
+        .filter(|l| l.contains("guard_audit"))
+        .count();
+    println!(
+        "\n== Replay: the ENFORCE run's {records} audit records against a candidate change ({CANDIDATE}) =="
+    );
+    println!("$ guard replay --policies {CANDIDATE} --fail-on newly-allowed < the functions' logs");
+    let mut child = Command::new(binary("guard")?)
+        .args([
+            "replay",
+            "--policies",
+            CANDIDATE,
+            "--gateway-arn",
+            GATEWAY_ARN,
+        ])
+        .args(["--fail-on", "newly-allowed"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run guard replay: {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin for guard replay")?
+        .write_all(log_lines.join("\n").as_bytes())
+        .map_err(|e| format!("cannot write to guard replay: {e}"))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("guard replay did not finish: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines() {
+        println!("  {line}");
+    }
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    let newly_allowed = out.status.code() == Some(1);
+    println!(
+        "The candidate tightens restarts and loosens log cleaning; replay shows the loosening \
+         would have let this agent clean production's logs{}.",
+        if newly_allowed {
+            ", and `--fail-on newly-allowed` stops it in CI (exit 1)"
+        } else {
+            ""
+        }
+    );
+    Ok(newly_allowed && text.contains("NEWLY DENIED") && !text.contains("not replayed"))
 }
 
 /// The article's sequence, as the confused agent runs it.
@@ -250,26 +324,40 @@ async fn act(
     title: &str,
     mode: &str,
     dry_run: bool,
-) -> Result<(World, Snapshot, Snapshot), String> {
+) -> Result<(World, Snapshot, Snapshot, Vec<String>), String> {
     println!("\n== {title} ==");
     let emulator = Emulator::start()?;
     let config = emulator.sdk_config().await;
     let world = world::seed(&config).await?;
     let before = world::snapshot(&config, &world).await?;
     let functions = Functions::start(&emulator, &world, mode)?;
+    let mut records = [0; 4];
     for call in sequence(&world, dry_run) {
         let report = functions.call(&call)?;
         show(&call, &report);
+        // One audit record per check the report lists.
+        let checks = report
+            .pointer("/guard/checks")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if let Some(count) = Tool::ALL
+            .iter()
+            .position(|t| t.binary() == call.tool.binary())
+            .and_then(|i| records.get_mut(i))
+        {
+            *count += checks;
+        }
     }
     let after = world::snapshot(&config, &world).await?;
-    Ok((world, before, after))
+    let log_lines = functions.log_lines(&records);
+    Ok((world, before, after, log_lines))
 }
 
 async fn run() -> Result<bool, String> {
     println!("The 2:37 AM sequence: restart all services, terminate the idle instances, clean old");
     println!("logs, read metrics — an agent told to work only in staging, that lost the context.");
 
-    let (world, before, after) = act(
+    let (world, before, after, log_lines) = act(
         "ENFORCE: the sequence, for real (AWS emulator on 127.0.0.1)",
         "ENFORCE",
         false,
@@ -322,7 +410,9 @@ async fn run() -> Result<bool, String> {
         && old_left == 0
         && fresh_kept;
 
-    let (_, before, after) = act(
+    let replayed = replay(&log_lines)?;
+
+    let (_, before, after, _) = act(
         "LOG_ONLY with dry_run: what LOG_ONLY would let through, on a fresh world",
         "LOG_ONLY",
         true,
@@ -340,7 +430,7 @@ async fn run() -> Result<bool, String> {
     println!(
         "Use LOG_ONLY to trial policies before ENFORCE; with real calls it would have let production go."
     );
-    Ok(production_untouched && staging_done && unchanged)
+    Ok(production_untouched && staging_done && replayed && unchanged)
 }
 
 #[tokio::main]
@@ -352,7 +442,8 @@ async fn main() -> ExitCode {
         }
         Ok(false) => {
             eprintln!(
-                "\nthe demo's expectations failed: production was touched or staging work was not done"
+                "\nthe demo's expectations failed: production was touched, staging work was not done, \
+                 or the replay did not show the candidate's flips"
             );
             ExitCode::FAILURE
         }

@@ -112,21 +112,22 @@ fn listed(api: &RuntimeApi) -> Vec<String> {
 }
 
 #[test]
-fn tools_list_is_filtered_for_the_caller() {
+fn a_built_function_ignores_a_policy_directory_override() {
     // Under the shipped policies every tool can be called with some arguments.
     let (api, _function) = start("ENFORCE");
     assert_eq!(listed(&api).len(), 4);
 
-    // The sample token's caller has scope `devops`: forbid it terminate, and terminate
-    // disappears from its list.
+    // The sample token's caller has scope `devops`. A directory that forbids it terminate
+    // would hide terminate from its list, if a deployed function could be pointed at other
+    // policies: it cannot, it runs the ones compiled into it (the crate tests show the
+    // filtering itself).
     let dir = policies_with(
         "no_terminate_for_devops.cedar",
         "@id(\"devops_never_terminates\")\nforbid (principal is AgentCore::OAuthUser, action == AgentCore::Action::\"terminate-instance___terminate_instance\", resource)\nwhen { principal.hasTag(\"scope\") && principal.getTag(\"scope\") == \"devops\" };\n",
     );
     let (api, _function) = start_with(&[("GUARD_POLICY_DIR", dir.path().to_str().unwrap())]);
     let tools = listed(&api);
-    assert_eq!(tools.len(), 3, "{tools:?}");
-    assert!(!tools.iter().any(|t| t.contains("terminate")), "{tools:?}");
+    assert_eq!(tools.len(), 4, "{tools:?}");
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod cargo_lambda;
 mod clean_logs;
 mod events;
 mod get_metrics;
+mod replay;
 mod restart_service;
 mod template;
 mod terminate_instance;

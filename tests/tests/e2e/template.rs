@@ -450,7 +450,7 @@ fn alerts_go_to_a_topic_under_a_key_cloudwatch_may_use() {
 
 /// The guard's EMF contract (crates/guard/src/audit.rs): these metrics, by `[Tool, Check]` and
 /// by `[Check]`, `Check` being `call` or `resource`.
-const GUARD_METRICS: [&str; 4] = ["Allow", "Deny", "WouldDeny", "Error"];
+const GUARD_METRICS: [&str; 5] = ["Allow", "Deny", "WouldDeny", "Error", "WouldFlip"];
 
 /// `(metric, check)` of every metric `alarm` reads, and its threshold.
 fn alarm_metrics(alarm: &Value) -> (Vec<(String, String)>, Value) {
@@ -681,6 +681,25 @@ fn the_agentcore_policies_are_guard_render_for_the_stacks_gateway() {
         })
         .collect();
     assert_eq!(in_template, rendered);
+}
+
+#[test]
+fn a_policy_rendered_as_shadow_is_log_only_in_agentcore_and_every_other_is_active() {
+    let targets = template(TARGETS_STACK);
+    for (name, policy) in of_type(&targets, "AWS::BedrockAgentCore::Policy") {
+        let properties = &policy["Properties"];
+        let statement = properties["Definition"]["Cedar"]["Statement"]["Fn::Sub"]
+            .as_str()
+            .unwrap();
+        // `guard render` keeps a shadow policy's `@mode("LOG_ONLY")`; AgentCore's own switch
+        // for it is the policy's EnforcementMode.
+        let expected = if statement.contains("@mode(\"LOG_ONLY\")") {
+            "LOG_ONLY"
+        } else {
+            "ACTIVE"
+        };
+        assert_eq!(properties["EnforcementMode"], expected, "{name}");
+    }
 }
 
 /// A `tool_schema.json` in the form a gateway target's inline payload takes.

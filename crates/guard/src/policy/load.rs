@@ -9,7 +9,7 @@ use cedar_policy::{
     ActionConstraint, Entities, EntityUid, PolicyId, PolicySet, PolicySetError, Schema, SlotId,
 };
 
-use crate::request::TOOL_SEPARATOR;
+use crate::{request::TOOL_SEPARATOR, shadow};
 
 use super::{
     AGENTCORE_SCHEMA, GATEWAY_DIR, PolicySources, RESOURCE_DIR,
@@ -26,6 +26,9 @@ pub struct PolicySets {
     gateway_templates: PolicySet,
     pub(crate) resource: PolicySet,
     pub(crate) resource_slices: Slices,
+    /// The resource slices that hold shadow policies (`@mode("LOG_ONLY")`), with every other
+    /// policy of the slice: decided beside the enforced ones, never instead.
+    pub(crate) resource_shadow: Slices,
     /// The action entities of the schema, built once.
     pub(crate) action_entities: Entities,
     /// Every action the schema declares.
@@ -118,27 +121,47 @@ impl PolicySets {
             gateway_templates: rename_templates(gateway),
             resource,
             resource_slices: Slices::new(),
+            resource_shadow: Slices::new(),
             schema,
             action_entities,
             actions,
             tools,
             arguments,
         };
-        sets.resource_slices = sets.slices(&sets.resource, None).map_err(|e| LoadError {
+        let slice_error = |e: LinkError| LoadError {
             problems: vec![Problem::file(RESOURCE_DIR, e.to_string())],
-        })?;
+        };
+        sets.resource_slices = sets
+            .slices(&shadow::enforced(&sets.resource), None)
+            .map_err(slice_error)?;
+        if shadow::any(&sets.resource) {
+            sets.resource_shadow =
+                shadow::shadowed(sets.slices(&sets.resource, None).map_err(slice_error)?);
+        }
         Ok(sets)
     }
 
     /// The gateway set linked to one gateway: each template becomes a policy named by its
-    /// `@id`, with `?resource` bound to `AgentCore::Gateway::"<arn>"`.
+    /// `@id`, with `?resource` bound to `AgentCore::Gateway::"<arn>"`. Shadow policies are in
+    /// it, annotated, as AgentCore takes them; the guard never enforces them.
     pub fn link_gateway(&self, gateway: &EntityUid) -> Result<PolicySet, LinkError> {
         build_set(&self.gateway_templates, |_| true, Some(gateway))
     }
 
-    /// The linked gateway set, sliced by action.
+    /// The linked gateway set, sliced by action: the enforced policies only.
     pub(crate) fn gateway_slices(&self, gateway: &EntityUid) -> Result<Slices, LinkError> {
-        self.slices(&self.gateway_templates, Some(gateway))
+        self.slices(&shadow::enforced(&self.gateway_templates), Some(gateway))
+    }
+
+    /// The linked gateway slices that hold shadow policies, with every other policy of the
+    /// slice; empty when there are none.
+    pub(crate) fn gateway_shadow_slices(&self, gateway: &EntityUid) -> Result<Slices, LinkError> {
+        if !shadow::any(&self.gateway_templates) {
+            return Ok(Slices::new());
+        }
+        Ok(shadow::shadowed(
+            self.slices(&self.gateway_templates, Some(gateway))?,
+        ))
     }
 
     /// One policy set per schema action, holding only the policies whose scope can match that

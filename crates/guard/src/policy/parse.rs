@@ -8,6 +8,8 @@ use cedar_policy::{
 };
 use miette::Diagnostic;
 
+use crate::shadow;
+
 use super::{
     PolicyFile, PolicySources,
     load::Origin,
@@ -79,6 +81,18 @@ pub(crate) fn parse_set(
                     line,
                 },
             );
+            let mode = match item {
+                Named::Policy(p) => p.annotation(shadow::MODE_ANNOTATION),
+                Named::Template(t) => t.annotation(shadow::MODE_ANNOTATION),
+            };
+            if let Err(message) = shadow::is_shadow(mode) {
+                problems.push(Problem::at(
+                    file,
+                    Some(offset),
+                    format!("`{id}`: {message}"),
+                ));
+                continue;
+            }
             let added = match item {
                 Named::Policy(p) => set.add(p.new_id(PolicyId::new(id))),
                 Named::Template(t) => {

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod prove;
 pub mod render;
+pub mod replay;
 pub mod test;
 pub mod validate;
 

@@ -1,0 +1,197 @@
+//! `guard replay`: decide recorded checks again against candidate policies; print the flips,
+//! then a summary per tool and check.
+
+use std::{io::Read, path::PathBuf, process::ExitCode};
+
+use clap::ValueEnum;
+use serde_json::Value;
+
+use guard::PolicySources;
+
+use crate::{
+    CliError,
+    replay::{Change, Input, Recorded, Replayed, Replayer, Summary},
+};
+
+/// What makes `guard replay` fail (exit code 1), for CI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// A check the records allowed would now be denied.
+    NewlyDenied,
+    /// A check the records denied (or would-denied) would now be allowed.
+    NewlyAllowed,
+    /// A record could not be decided again, or is about another gateway.
+    NotReplayed,
+}
+
+/// Replays every record in `files` (stdin when none, or `-`); fails on what `fail_on` names.
+pub fn run(
+    sources: &PolicySources,
+    gateway_arn: &str,
+    files: &[PathBuf],
+    fail_on: &[FailOn],
+) -> Result<ExitCode, CliError> {
+    let replayer = Replayer::new(sources, gateway_arn)?;
+    let mut input = Input::default();
+    let stdin = [PathBuf::from("-")];
+    for file in if files.is_empty() { &stdin[..] } else { files } {
+        let (name, text) = if file.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|source| CliError::Read {
+                    file: "stdin".to_owned(),
+                    source,
+                })?;
+            ("stdin".to_owned(), text)
+        } else {
+            let name = file.display().to_string();
+            let text = std::fs::read_to_string(file).map_err(|source| CliError::Read {
+                file: name.clone(),
+                source,
+            })?;
+            (name, text)
+        };
+        input.read(&name, &text);
+    }
+
+    let mut summary = Summary {
+        other_lines: input.other,
+        ..Summary::default()
+    };
+    for found in &input.found {
+        let record = match &found.record {
+            Ok(record) => record,
+            Err(why) => {
+                println!("NOT REPLAYED  {}: {why}", found.at);
+                summary.not_redecidable += 1;
+                continue;
+            }
+        };
+        match replayer.replay(record) {
+            Replayed::Decided { decision, change } => {
+                summary
+                    .by_check
+                    .entry((record.tool.clone(), record.check))
+                    .or_default()
+                    .add(change);
+                if change != Change::Unchanged {
+                    print_flip(&found.at, record, change, &decision);
+                }
+            }
+            Replayed::OtherGateway(gateway) => {
+                *summary.other_gateways.entry(gateway).or_default() += 1;
+            }
+            Replayed::NotRedecidable(why) => {
+                println!(
+                    "NOT REPLAYED  {} {} check `{}` at {}: {why}",
+                    found.at, record.check, record.tool, record.time
+                );
+                summary.not_redecidable += 1;
+            }
+        }
+    }
+    print_summary(&sources.origin, gateway_arn, &summary);
+
+    let total = summary.total();
+    let failed = fail_on.iter().any(|f| match f {
+        FailOn::NewlyDenied => total.newly_denied > 0,
+        FailOn::NewlyAllowed => total.newly_allowed > 0,
+        FailOn::NotReplayed => summary.not_replayed() > 0,
+    });
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_flip(at: &str, record: &Recorded, change: Change, decision: &guard::Decision) {
+    let label = match change {
+        Change::NewlyDenied => "NEWLY DENIED ",
+        Change::NewlyAllowed => "NEWLY ALLOWED",
+        Change::Unchanged => "UNCHANGED    ",
+    };
+    println!(
+        "{label} {} check `{}` at {} ({at}{})",
+        record.check,
+        record.tool,
+        record.time,
+        ids(&record.request_ids)
+    );
+    println!("  arguments: {}", record.arguments);
+    match &record.caller {
+        Some(caller) => println!(
+            "  caller:    {}",
+            serde_json::to_string(caller).unwrap_or_default()
+        ),
+        None => println!("  caller:    {}", record.principal),
+    }
+    if let Some(facts) = &record.resource_facts {
+        println!(
+            "  resource:  {} tags {} attributes {}",
+            facts.uid_string(),
+            serde_json::to_string(&facts.tags).unwrap_or_default(),
+            Value::Object(facts.attributes.clone())
+        );
+    }
+    println!(
+        "  then:      {} ({}, {}): {}",
+        record.decision,
+        record.outcome,
+        record.mode,
+        then(record)
+    );
+    println!(
+        "  now:       {}: {}",
+        decision.verdict(),
+        decision.explain()
+    );
+}
+
+/// What decided the recorded check: its determining policies, its error, or no permit.
+fn then(record: &Recorded) -> String {
+    if !record.policies.is_empty() {
+        let policies: Vec<String> = record.policies.iter().map(|p| format!("`{p}`")).collect();
+        format!("by {}", policies.join(", "))
+    } else if !record.errors.is_empty() {
+        format!("error, not a policy decision: {}", record.errors.join("; "))
+    } else {
+        "no policy permitted it".to_owned()
+    }
+}
+
+/// `, lambda …, agentcore …` from a record's request ids.
+fn ids(request_ids: &Value) -> String {
+    request_ids
+        .as_object()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| format!(", {k} {v}")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn print_summary(origin: &str, gateway_arn: &str, summary: &Summary) {
+    println!("replayed against {origin} for `{gateway_arn}`:");
+    for ((tool, check), counts) in &summary.by_check {
+        println!("  {tool} {check}: {counts}");
+    }
+    println!("  total: {}", summary.total());
+    for (gateway, count) in &summary.other_gateways {
+        println!("  not replayed: {count} from another gateway (`{gateway}`)");
+    }
+    if summary.not_redecidable > 0 {
+        println!(
+            "  not replayed: {} not re-decidable (listed above)",
+            summary.not_redecidable
+        );
+    }
+    if summary.other_lines > 0 {
+        println!(
+            "  ignored: {} lines or events that hold no audit record",
+            summary.other_lines
+        );
+    }
+}

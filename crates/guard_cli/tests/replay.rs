@@ -1,0 +1,372 @@
+//! `guard replay`, as a user runs it, on records the guard library writes the way a function
+//! does (its EMF line).
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test helper that cannot do its job fails the test"
+)]
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    sync::Arc,
+};
+
+use guard::{
+    EXAMPLE_GATEWAY_ARN, EmfStdout, Guard, GuardConfig, MemoryAudit, Mode, PolicySources,
+    Principal, RequestIds, ResourceFacts, ToolCall,
+};
+use serde_json::{Value, json};
+
+const RESTART: &str = "restart-service___restart_service";
+const TERMINATE: &str = "terminate-instance___terminate_instance";
+const OTHER_GATEWAY: &str = "arn:aws:bedrock-agentcore:us-east-1:123456789012:gateway/other";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn guard(args: &[&str], stdin: Option<&str>) -> (Output, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guard"))
+        .args(args)
+        .current_dir(workspace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    (out, text)
+}
+
+fn instance(environment: &str, protected: bool) -> ResourceFacts {
+    ResourceFacts::new("Guard::Ec2Instance", format!("i-{environment}"))
+        .attribute("state", "running")
+        .attribute("termination_protected", protected)
+        .tags([("Environment".to_owned(), environment.to_owned())])
+}
+
+/// The log lines a terminate function writes for these calls, in `mode` for `gateway`.
+fn log_lines(mode: Mode, gateway: &str) -> Vec<String> {
+    let audit = MemoryAudit::new();
+    let config = GuardConfig {
+        mode,
+        gateway_arn: Some(gateway.to_owned()),
+        ..GuardConfig::default()
+    };
+    let guard = Guard::new(
+        Ok(PolicySources::embedded()),
+        &config,
+        Arc::new(audit.clone()),
+    );
+    let ids = RequestIds {
+        lambda: Some("lambda-1".to_owned()),
+        ..RequestIds::default()
+    };
+    for (claimed, real, protected) in [
+        ("staging", "staging", false),
+        ("staging", "production", false),
+        ("staging", "staging", true),
+        ("production", "production", false),
+    ] {
+        let input = json!({"environment": claimed, "instance_id": format!("i-{real}")});
+        let call = ToolCall {
+            tool: TERMINATE,
+            input: &input,
+            principal: None,
+            ids: &ids,
+        };
+        if guard.check_call(&call).proceeds() {
+            guard.check_resource(&call, &instance(real, protected));
+        }
+    }
+    let emf = EmfStdout::default();
+    audit
+        .records()
+        .iter()
+        .map(|r| emf.line(r).to_string())
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// The shipped policies, copied to `dir/candidate`.
+fn candidate(dir: &Path) -> PathBuf {
+    let root = dir.join("candidate");
+    for sub in ["gateway", "resource", "schema"] {
+        let to = root.join(sub);
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(workspace().join("policies").join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    root
+}
+
+/// Rewrites `file` of the candidate set at `root`.
+fn edit(root: &Path, file: &str, change: impl FnOnce(String) -> String) {
+    let path = root.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, change(text)).unwrap();
+}
+
+/// A candidate that loosens (termination protection no longer stops a termination) and
+/// tightens (the gateway lets terminations through only for `dev`).
+fn loosened_and_tightened(dir: &Path) -> String {
+    let root = candidate(dir);
+    edit(&root, "resource/protection.cedar", |text| {
+        let start = text
+            .find("@id(\"never_terminate_protected_instance\")")
+            .unwrap();
+        let end = start + text[start..].find("};").unwrap() + 2;
+        format!("{}{}", &text[..start], &text[end..])
+    });
+    edit(&root, "gateway/terminate_instance.cedar", |text| {
+        text.replace(
+            r#"(context.input.environment == "staging" || context.input.environment == "dev")"#,
+            r#"context.input.environment == "dev""#,
+        )
+    });
+    root.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn records_replayed_against_the_same_policies_flip_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = log_lines(Mode::Enforce, EXAMPLE_GATEWAY_ARN);
+    assert_eq!(lines.len(), 7);
+    let file = write(dir.path(), "audit.jsonl", &lines.join("\n"));
+    let (out, text) = guard(
+        &[
+            "replay",
+            &file,
+            "--fail-on",
+            "newly-allowed,newly-denied,not-replayed",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("NEWLY"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "  {TERMINATE} call: 4 replayed, 0 newly denied, 0 newly allowed, 4 unchanged"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  {TERMINATE} resource: 3 replayed, 0 newly denied, 0 newly allowed, 3 unchanged"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("  total: 7 replayed, 0 newly denied, 0 newly allowed, 7 unchanged"));
+}
+
+#[test]
+fn a_changed_set_prints_each_flip_with_the_call_the_resource_and_both_deciding_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "audit.jsonl",
+        &log_lines(Mode::Enforce, EXAMPLE_GATEWAY_ARN).join("\n"),
+    );
+    let policies = loosened_and_tightened(dir.path());
+    let (out, text) = guard(&["replay", "--policies", &policies, &file], None);
+    assert!(out.status.success(), "{text}");
+    // Staging terminations: allowed at the gateway then, not now (3 calls claimed staging).
+    assert_eq!(
+        text.matches("NEWLY DENIED  call check").count(),
+        3,
+        "{text}"
+    );
+    // The protected staging instance: denied by the forbid then, allowed now.
+    assert_eq!(
+        text.matches("NEWLY ALLOWED resource check").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("then:      DENY (deny, ENFORCE): by `never_terminate_protected_instance`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("permitted by `terminate_only_real_staging_dev`"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"resource:  Guard::Ec2Instance::"i-staging" tags {"Environment":"staging"}"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"arguments: {"environment":"staging","instance_id":"i-staging"}"#),
+        "{text}"
+    );
+    assert!(text.contains("lambda lambda-1"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "  {TERMINATE} call: 4 replayed, 3 newly denied, 0 newly allowed, 1 unchanged"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("  total: 7 replayed, 3 newly denied, 1 newly allowed, 3 unchanged"),
+        "{text}"
+    );
+
+    let (out, _) = guard(
+        &[
+            "replay",
+            "--policies",
+            &policies,
+            "--fail-on",
+            "newly-allowed",
+            &file,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn filter_log_events_output_and_an_s3_export_read_like_the_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = log_lines(Mode::Enforce, EXAMPLE_GATEWAY_ARN);
+    let events: Vec<Value> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| json!({"logStreamName": "2026/01/01/[$LATEST]abc", "timestamp": 1_767_225_600_000_i64 + i as i64,
+                                "message": format!("{line}\n"), "ingestionTime": 1_767_225_600_100_i64, "eventId": i.to_string()}))
+        .chain([json!({"logStreamName": "s", "timestamp": 1, "message": "START RequestId: 1 Version: $LATEST\n"})])
+        .collect();
+    let document =
+        serde_json::to_string_pretty(&json!({"events": events, "searchedLogStreams": []})).unwrap();
+    let policies = loosened_and_tightened(dir.path());
+    let (out, text) = guard(&["replay", "--policies", &policies], Some(&document));
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("  total: 7 replayed, 3 newly denied, 1 newly allowed, 3 unchanged"),
+        "{text}"
+    );
+    assert!(text.contains("ignored: 1 lines or events"), "{text}");
+    assert!(text.contains("stdin:1 events[0]"), "{text}");
+
+    let export: String = lines
+        .iter()
+        .map(|l| format!("2026-01-01T00:00:00.000Z {l}\n"))
+        .chain(["2026-01-01T00:00:00.000Z END RequestId: 1\n".to_owned()])
+        .collect();
+    let file = write(dir.path(), "000000", &export);
+    let (out, text) = guard(&["replay", "--policies", &policies, &file], None);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("  total: 7 replayed, 3 newly denied, 1 newly allowed, 3 unchanged"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_log_only_would_deny_counts_as_a_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = log_lines(Mode::LogOnly, EXAMPLE_GATEWAY_ARN);
+    // LOG_ONLY lets the production-claimed call through to its resource check.
+    assert_eq!(lines.len(), 8);
+    let file = write(dir.path(), "audit.jsonl", &lines.join("\n"));
+    let (out, text) = guard(
+        &["replay", &file, "--fail-on", "newly-allowed,newly-denied"],
+        None,
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("  total: 8 replayed, 0 newly denied, 0 newly allowed, 8 unchanged"),
+        "{text}"
+    );
+    let policies = loosened_and_tightened(dir.path());
+    let (_, text) = guard(&["replay", "--policies", &policies, &file], None);
+    assert!(
+        text.contains(
+            "then:      DENY (would_deny, LOG_ONLY): by `never_terminate_protected_instance`"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn other_gateways_and_records_that_cannot_be_decided_again_are_counted_and_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = log_lines(Mode::Enforce, OTHER_GATEWAY);
+    let audit = MemoryAudit::new();
+    let config = GuardConfig {
+        gateway_arn: Some(EXAMPLE_GATEWAY_ARN.to_owned()),
+        ..GuardConfig::default()
+    };
+    let guard_lib = Guard::new(
+        Ok(PolicySources::embedded()),
+        &config,
+        Arc::new(audit.clone()),
+    );
+    let ids = RequestIds::default();
+    let input = json!({"environment": "staging", "service": "api"});
+    let caller = Principal::OAuthUser {
+        id: "agent".to_owned(),
+        tags: (0..10)
+            .map(|i| (format!("claim{i}"), "x".repeat(1000)))
+            .collect(),
+    };
+    let call = ToolCall {
+        tool: RESTART,
+        input: &input,
+        principal: None,
+        ids: &ids,
+    };
+    guard_lib.refuse(&call, "misrouted");
+    guard_lib.check_call(&ToolCall {
+        principal: Some(&caller),
+        ..call
+    });
+    let emf = EmfStdout::default();
+    lines.extend(audit.records().iter().map(|r| emf.line(r).to_string()));
+    // A record from before records were replayable, and one that is not a record at all.
+    let mut old: Value = serde_json::from_str(&emf.line(&audit.records()[0]).to_string()).unwrap();
+    old["guard_audit"].as_object_mut().unwrap().remove("asked");
+    lines.push(old.to_string());
+    lines.push(r#"{"guard_audit": {"tool": 7}}"#.to_owned());
+    let file = write(dir.path(), "audit.jsonl", &lines.join("\n"));
+
+    let (out, text) = guard(&["replay", &file], None);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "not replayed: 7 from another gateway (`{OTHER_GATEWAY}`)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("refused before any policy was asked: "),
+        "{text}"
+    );
+    assert!(text.contains("cut to stay bounded: caller.tags"), "{text}");
+    assert!(
+        text.contains("written before records were replayable"),
+        "{text}"
+    );
+    assert!(text.contains("not an audit record"), "{text}");
+    assert!(text.contains("not replayed: 4 not re-decidable"), "{text}");
+    assert!(text.contains("  total: 0 replayed"), "{text}");
+    let (out, _) = guard(&["replay", &file, "--fail-on", "not-replayed"], None);
+    assert_eq!(out.status.code(), Some(1));
+}
