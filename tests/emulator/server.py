@@ -194,6 +194,43 @@ class CborAdapter:
         return [body]
 
 
+class SeedControl:
+    """WSGI middleware: ``POST /_seed/log-stream-age`` ages a log stream in moto's backend.
+
+    Seeding only. CloudWatch Logs stamps a stream's creation and last ingestion with the time
+    the events arrived, whatever the events' own timestamps say, and moto does the same: a test
+    world cannot otherwise hold a stream that is really old. Body (JSON): ``account``,
+    ``region``, ``group``, ``stream``, ``age_ms``. Sets the stream's creation and last
+    ingestion time to ``age_ms`` ago. Answers 204, or 404 when the stream does not exist.
+    """
+
+    PATH = "/_seed/log-stream-age"
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != self.PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        from moto.logs.models import logs_backends
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            body = json.loads(environ["wsgi.input"].read(length))
+            backend = logs_backends[body["account"]][body["region"]]
+            stream = backend.groups[body["group"]].streams[body["stream"]]
+        except (KeyError, ValueError, TypeError) as exc:
+            start_response("404 Not Found", [("Content-Length", "0")])
+            print(f"seed: no such stream: {exc!r}", file=sys.stderr)
+            return [b""]
+        at = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(
+            milliseconds=int(body["age_ms"]))
+        stream.creation_time = at
+        stream.last_ingestion_time = at
+        start_response("204 No Content", [("Content-Length", "0")])
+        return [b""]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True, help="TCP port, 0 = any free port")
@@ -207,7 +244,7 @@ def main(argv=None):
     if not loopback:
         parser.error(f"refusing to bind non-loopback host {args.host!r}")
 
-    app = CborAdapter(DomainDispatcherApplication(create_backend_app))
+    app = SeedControl(CborAdapter(DomainDispatcherApplication(create_backend_app)))
     server = make_server(host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_address[1]
     os.environ["MOTO_PORT"] = str(port)  # moto uses it when it calls itself

@@ -107,3 +107,55 @@ impl Drop for Emulator {
         }
     }
 }
+
+/// The account moto serves when given test credentials.
+const EMULATOR_ACCOUNT: &str = "123456789012";
+
+/// Ages a log stream in the emulator's backend: its creation and last ingestion become `age`
+/// ago (`POST /_seed/log-stream-age`, see `tests/emulator/server.py`). Seeding only: AWS, like
+/// the emulator, stamps them with the time events arrive.
+pub fn age_log_stream(
+    config: &SdkConfig,
+    group: &str,
+    stream: &str,
+    age: std::time::Duration,
+) -> Result<(), String> {
+    use std::io::{Read, Write};
+
+    let url = config
+        .endpoint_url()
+        .ok_or("the SDK configuration names no emulator endpoint")?;
+    let host = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("emulator endpoint `{url}` is not http://host:port"))?
+        .trim_end_matches('/');
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let body = serde_json::json!({
+        "account": EMULATOR_ACCOUNT,
+        "region": region,
+        "group": group,
+        "stream": stream,
+        "age_ms": u64::try_from(age.as_millis()).unwrap_or(u64::MAX),
+    })
+    .to_string();
+    let mut connection =
+        std::net::TcpStream::connect(host).map_err(|e| format!("emulator at {host}: {e}"))?;
+    write!(
+        connection,
+        "POST /_seed/log-stream-age HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| format!("emulator at {host}: {e}"))?;
+    let mut answer = String::new();
+    connection
+        .read_to_string(&mut answer)
+        .map_err(|e| format!("emulator at {host}: {e}"))?;
+    if answer.starts_with("HTTP/1.1 204") || answer.starts_with("HTTP/1.0 204") {
+        Ok(())
+    } else {
+        Err(format!(
+            "ageing log stream `{stream}` of `{group}` failed: {}",
+            answer.lines().next().unwrap_or_default()
+        ))
+    }
+}

@@ -55,8 +55,9 @@ pub struct World {
     pub dev_instance: String,
     /// A production service someone deployed into the staging cluster (tagged production).
     pub misplaced_service: String,
-    /// An untagged log group with an old stream (the article's `/aws/lambda/my-function`).
-    pub untagged_log_group: String,
+    /// The article's `/aws/lambda/my-function`: a dev function's log group (tagged
+    /// `Environment=dev`) with an old stream.
+    pub article_log_group: String,
 }
 
 impl World {
@@ -100,18 +101,34 @@ pub async fn seed(config: &SdkConfig) -> Result<World, String> {
         .send()
         .await
         .map_err(|e| err("audit log group")(&aws_sdk_cloudwatchlogs::Error::from(e)))?;
-    stream(&logs, &audit_log_group, "2026-11-01-audit", OLD_EVENT_AGE).await?;
-    stream(&logs, &audit_log_group, "2026-11-02-audit", OLD_EVENT_AGE).await?;
+    stream(
+        config,
+        &logs,
+        &audit_log_group,
+        "2026-11-01-audit",
+        OLD_EVENT_AGE,
+    )
+    .await?;
+    stream(
+        config,
+        &logs,
+        &audit_log_group,
+        "2026-11-02-audit",
+        OLD_EVENT_AGE,
+    )
+    .await?;
 
-    let untagged_log_group = "/aws/lambda/my-function".to_owned();
+    let article_log_group = "/aws/lambda/my-function".to_owned();
     logs.create_log_group()
-        .log_group_name(&untagged_log_group)
+        .log_group_name(&article_log_group)
+        .tags("Environment", "dev")
         .send()
         .await
-        .map_err(|e| err("untagged log group")(&aws_sdk_cloudwatchlogs::Error::from(e)))?;
+        .map_err(|e| err("article log group")(&aws_sdk_cloudwatchlogs::Error::from(e)))?;
     stream(
+        config,
         &logs,
-        &untagged_log_group,
+        &article_log_group,
         "2026/11/01/[$LATEST]old",
         OLD_EVENT_AGE,
     )
@@ -144,7 +161,7 @@ pub async fn seed(config: &SdkConfig) -> Result<World, String> {
         untagged_instance: untagged.into_iter().next().unwrap_or_default(),
         dev_instance: dev.into_iter().next().unwrap_or_default(),
         misplaced_service,
-        untagged_log_group,
+        article_log_group,
     })
 }
 
@@ -194,10 +211,10 @@ async fn environment(config: &SdkConfig, name: &str) -> Result<Environment, Stri
     let old_streams = vec!["app/old-1".to_owned(), "app/old-2".to_owned()];
     let fresh_streams = vec!["app/fresh-1".to_owned()];
     for s in &old_streams {
-        stream(&logs, &log_group, s, OLD_EVENT_AGE).await?;
+        stream(config, &logs, &log_group, s, OLD_EVENT_AGE).await?;
     }
     for s in &fresh_streams {
-        stream(&logs, &log_group, s, Duration::ZERO).await?;
+        stream(config, &logs, &log_group, s, Duration::ZERO).await?;
     }
 
     let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
@@ -253,8 +270,10 @@ pub async fn run_instances(
         .collect())
 }
 
-/// A log stream with one event `age` old.
+/// A log stream with one event `age` old, received `age` ago: the emulator stamps creation
+/// and ingestion with the time events arrive, so the stream is aged in its backend after.
 pub async fn stream(
+    config: &SdkConfig,
     logs: &aws_sdk_cloudwatchlogs::Client,
     group: &str,
     name: &str,
@@ -283,6 +302,9 @@ pub async fn stream(
         .send()
         .await
         .map_err(|e| err("log events")(&aws_sdk_cloudwatchlogs::Error::from(e)))?;
+    if !age.is_zero() {
+        crate::emulator::age_log_stream(config, group, name, age)?;
+    }
     Ok(())
 }
 
@@ -419,7 +441,7 @@ pub async fn snapshot(config: &SdkConfig, world: &World) -> Result<Snapshot, Str
         &world.staging.log_group,
         &world.production.log_group,
         &world.audit_log_group,
-        &world.untagged_log_group,
+        &world.article_log_group,
     ] {
         let out = logs
             .describe_log_streams()

@@ -242,3 +242,119 @@ async fn a_malformed_cap_refuses_every_call_and_the_function_keeps_serving() {
     let mut function = s.function;
     assert!(function.is_running());
 }
+
+/// A log group with `tags` and one stream that is really old (received 10 days ago).
+async fn old_group(s: &Stage, name: &str, tags: &[(&str, &str)]) {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&s.config);
+    let mut create = logs.create_log_group().log_group_name(name);
+    for (k, v) in tags {
+        create = create.tags(*k, *v);
+    }
+    create.send().await.unwrap();
+    e2e::world::stream(&s.config, &logs, name, "app/old", e2e::world::OLD_EVENT_AGE)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_real_staging_or_dev_groups_are_cleaned_whatever_the_spelling_of_tags_and_names() {
+    let s = stage("ENFORCE", &[]).await;
+    // Each is denied: the stack's own audit logs, case variants of protection and production,
+    // keys that differ only in case, audit and CloudTrail names in odd casing, no tag at all.
+    let refused: [(&str, &[(&str, &str)]); 8] = [
+        (
+            "/aws/lambda/guard-stack-terminate-instance",
+            &[("Audit", "true"), ("Environment", "audit")],
+        ),
+        (
+            "/ecs/staging/worker-a",
+            &[("Environment", "staging"), ("compliance", "sox")],
+        ),
+        (
+            "/ecs/staging/worker-b",
+            &[("Environment", "staging"), ("AUDIT", "yes")],
+        ),
+        ("/ecs/production/worker", &[("ENVIRONMENT", "production")]),
+        (
+            "/ecs/staging/worker-c",
+            &[("Environment", "staging"), ("environment", "production")],
+        ),
+        ("/security/aUDIT-staging", &[("Environment", "staging")]),
+        ("/aws/Cloudtrail/staging", &[("Environment", "staging")]),
+        ("/ecs/untagged/worker", &[]),
+    ];
+    for (name, tags) in &refused {
+        old_group(&s, name, tags).await;
+    }
+    let allowed = "/ecs/dev/worker";
+    old_group(&s, allowed, &[("environment", "dev")]).await;
+    let before = s.snapshot().await.unwrap();
+
+    for (name, _) in &refused {
+        let (report, is_error) = report(
+            s.invoke(&json!({"log_group": name, "older_than_days": 7}))
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(is_error, "{name}: {report}");
+        assert_eq!(report["status"], "denied", "{name}: {report}");
+    }
+    assert_eq!(
+        s.snapshot().await.unwrap(),
+        before,
+        "no denied clean changed anything"
+    );
+
+    // The lower-case `environment=dev` key is the Environment tag: that group is cleaned.
+    let (report, is_error) = report(
+        s.invoke(&json!({"log_group": allowed, "older_than_days": 7}))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!is_error, "{report}");
+    assert_eq!(report["result"]["deleted"], json!(["app/old"]), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_that_received_backdated_events_just_now_is_not_old() {
+    let s = stage("ENFORCE", &[]).await;
+    let group = &s.world.staging.log_group;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&s.config);
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name("app/backdated")
+        .send()
+        .await
+        .unwrap();
+    let ten_days_ago = std::time::SystemTime::now() - e2e::world::OLD_EVENT_AGE;
+    let millis = i64::try_from(
+        ten_days_ago
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    // Events stamped ten days ago, written now: the stream is in use.
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name("app/backdated")
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(millis)
+                .message("backdated")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (report, is_error) = report(
+        s.invoke(&json!({"log_group": group, "older_than_days": 7, "dry_run": true}))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!is_error, "{report}");
+    let would = names(&report["result"]["would_delete"]);
+    assert!(!would.contains(&"app/backdated".to_owned()), "{report}");
+    assert_eq!(would, s.world.staging.old_streams, "{report}");
+}
