@@ -75,6 +75,9 @@ pub enum Check {
     Call,
     /// "May this tool touch this real resource?"
     Resource,
+    /// "Is there room in the tool's budgets over time?" Counted outside the guard (the budget
+    /// table); recorded through it so it is audited and counted like the other two.
+    Budget,
 }
 
 impl Check {
@@ -83,6 +86,7 @@ impl Check {
         match self {
             Self::Call => "call",
             Self::Resource => "resource",
+            Self::Budget => "budget",
         }
     }
 }
@@ -102,6 +106,9 @@ pub enum Reason {
     NoPolicyPermits,
     /// A forbid applied.
     Forbidden,
+    /// A budget over time has no slot left (which budget, when a slot frees up): a deny the
+    /// mode treats like a policy deny.
+    OverBudget(String),
     /// No decision could be reached: denied, as an error, not as a policy decision.
     Error(GuardError),
 }
@@ -259,6 +266,9 @@ impl Decision {
                 self.check,
                 by(&self.policies)
             ),
+            Reason::OverBudget(why) => {
+                format!("{} check: {subject} is over budget: {why}", self.check)
+            }
             Reason::Error(e) => format!("{} check: error, not a policy decision: {e}", self.check),
         }
     }
