@@ -923,3 +923,51 @@ fn parliament_finds_nothing_in_any_policy_document() {
         .collect();
     assert!(findings.is_empty(), "{findings:#?}");
 }
+
+#[test]
+fn the_budget_table_is_on_demand_with_ttl_and_pitr_and_each_tool_counts_only_its_own_keys() {
+    let base = template(BASE);
+    let tables = of_type(&base, "AWS::DynamoDB::Table");
+    assert_eq!(tables.len(), 1);
+    let (name, table) = tables[0];
+    let p = &table["Properties"];
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        p["TimeToLiveSpecification"],
+        json!({"AttributeName": "expires_at", "Enabled": true})
+    );
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    let all = statements(&base);
+    for (function, tool) in [
+        ("RestartServiceFunction", "restart_service"),
+        ("TerminateInstanceFunction", "terminate_instance"),
+        ("CleanLogsFunction", "clean_logs"),
+    ] {
+        let f = &resources(&base)[function]["Properties"];
+        let env = &f["Environment"]["Variables"];
+        assert_eq!(env["BUDGET_TABLE"], json!({"Ref": name}), "{function}");
+        assert_eq!(env["BUDGETS"], json!({"Ref": "Budgets"}), "{function}");
+        let role = f["Role"]["Fn::GetAtt"][0].as_str().unwrap();
+        let grants: Vec<&Value> = all
+            .iter()
+            .filter(|(r, s)| r == role && actions(s).iter().any(|a| a.starts_with("dynamodb:")))
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(grants.len(), 1, "{role}");
+        assert_eq!(
+            actions(grants[0]),
+            ["dynamodb:PutItem", "dynamodb:DeleteItem"]
+        );
+        assert_eq!(grants[0]["Resource"], json!({"Fn::GetAtt": [name, "Arn"]}));
+        assert_eq!(
+            grants[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+            json!([format!("{tool}#*")]),
+            "{role}"
+        );
+    }
+    // Budgets are on unless the deployer says OFF.
+    assert_eq!(base["Parameters"]["Budgets"]["Default"], "ON");
+}
