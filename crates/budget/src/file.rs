@@ -271,9 +271,10 @@ fn validate(file: &str, index: usize, raw: RawBudget) -> Result<Budget, BudgetEr
             file,
             &raw.id,
             &format!(
-                "the window `{}` must be whole seconds, from 1s to {}",
+                // Said in days: humantime would say 31 days in months and hours.
+                "the window `{}` must be whole seconds, from 1s to {} days",
                 raw.window,
-                humantime::format_duration(MAX_WINDOW)
+                MAX_WINDOW.as_secs() / 86_400
             ),
         ));
     }
@@ -369,7 +370,7 @@ mod tests {
             ),
             (
                 r#"{"id":"a","tool":"t","per":"all","limit":1,"window":"90days"}"#,
-                "must be whole seconds, from 1s to 31days",
+                "must be whole seconds, from 1s to 31 days",
             ),
             (
                 r#"{"id":"a#b","tool":"t","per":"all","limit":1,"window":"1h"}"#,

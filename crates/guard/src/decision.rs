@@ -306,6 +306,20 @@ mod tests {
     }
 
     #[test]
+    fn over_budget_is_a_deny_that_log_only_lets_through() {
+        let why = "budget `b` is used up".to_owned();
+        let mut d = decision(Reason::OverBudget(why.clone()), Mode::Enforce);
+        d.check = Check::Budget;
+        assert_eq!(d.outcome(), Outcome::Deny);
+        assert_eq!(
+            d.explain(),
+            "budget check: `t___x` is over budget: budget `b` is used up"
+        );
+        let d = decision(Reason::OverBudget(why), Mode::LogOnly);
+        assert_eq!(d.outcome(), Outcome::WouldDeny);
+    }
+
+    #[test]
     fn enforce_blocks_policy_denies() {
         let d = decision(Reason::Forbidden, Mode::Enforce);
         assert!(!d.proceeds() && d.enforced());
