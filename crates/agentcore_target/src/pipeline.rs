@@ -229,18 +229,17 @@ impl<T: Tool> ToolHost<T> {
         // before the operation, so a slot is held before anything changes. A dry run changes
         // nothing and counts nothing.
         let mut reservation = Reservation::default();
-        if let (Some(facts), false) = (&found.facts, T::dry_run(&input)) {
-            if let Some((decision, taken)) = self
+        if let (Some(facts), false) = (&found.facts, T::dry_run(&input))
+            && let Some((decision, taken)) = self
                 .budgets
                 .reserve(&self.guard, &call, T::NAME, facts)
                 .await
-            {
-                reservation = taken;
-                let proceeds = decision.proceeds();
-                decisions.push(decision);
-                if !proceeds {
-                    return denied(&decisions, report(&decisions));
-                }
+        {
+            reservation = taken;
+            let proceeds = decision.proceeds();
+            decisions.push(decision);
+            if !proceeds {
+                return denied(&decisions, report(&decisions));
             }
         }
 

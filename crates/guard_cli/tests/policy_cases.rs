@@ -107,5 +107,9 @@ fn a_case_with_history_runs_the_budget_check_third() {
         results[0].detail
     );
     assert!(!results[1].passed());
-    assert!(results[1].detail.contains("`lately` is not a duration"), "{}", results[1].detail);
+    assert!(
+        results[1].detail.contains("`lately` is not a duration"),
+        "{}",
+        results[1].detail
+    );
 }

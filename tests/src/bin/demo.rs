@@ -318,7 +318,10 @@ async fn runaway_act(
         let budget_denied = report
             .pointer("/guard/checks")
             .and_then(Value::as_array)
-            .is_some_and(|c| c.iter().any(|c| c["check"] == "budget" && c["outcome"] == "deny"));
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["check"] == "budget" && c["outcome"] == "deny")
+            });
         over_budget += usize::from(budget_denied);
     }
     let now = world::snapshot(config, world).await?;
@@ -331,21 +334,34 @@ async fn runaway_act(
          {} staging terminations this hour, the budget's {TERMINATE_BUDGET}",
         earlier + terminated
     );
-    // What the operator sees: the metric CloudWatch extracts from the audit line.
-    if let Some(line) = functions
+    // What the operator sees: the metric CloudWatch extracts from the audit lines, summed as
+    // the dashboard's widget sums it, and the last line itself.
+    let lines: Vec<Value> = functions
         .function(Tool::Terminate)
         .map(Function::metric_lines)
-        .and_then(|lines| lines.into_iter().rev().find(|l| l["Check"] == "budget"))
-    {
-        println!(
-            "   metric: {} Deny{{Tool={}, Check={}}} = {}  (dashboard: \"Budget checks by tool and outcome\")",
-            line.pointer("/_aws/CloudWatchMetrics/0/Namespace")
-                .and_then(Value::as_str)
-                .unwrap_or("AgentGuard"),
-            line["Tool"].as_str().unwrap_or(""),
-            line["Check"].as_str().unwrap_or(""),
-            line["Deny"]
-        );
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l.get("Check").and_then(Value::as_str) == Some("budget"))
+        .collect();
+    let sum = |metric: &str| -> u64 {
+        lines
+            .iter()
+            .filter_map(|l| l.get(metric).and_then(Value::as_u64))
+            .sum()
+    };
+    println!(
+        "   metric (dashboard \"Budget checks by tool and outcome\"): AgentGuard Tool=terminate_instance Check=budget: \
+         Allow {}, Deny {}, Error {}",
+        sum("Allow"),
+        sum("Deny"),
+        sum("Error")
+    );
+    if let Some(last) = lines.last() {
+        let mut shown = last.clone();
+        if let Some(fields) = shown.as_object_mut() {
+            fields.remove("guard_audit");
+        }
+        println!("   its last EMF line, without the audit record: {shown}");
     }
     Ok(earlier + terminated == TERMINATE_BUDGET && over_budget == idle.len() - terminated)
 }

@@ -88,8 +88,9 @@ async fn parallel_terminations_in_staging_stop_exactly_at_the_budget() {
     for r in &over {
         let message = r["message"].as_str().unwrap();
         assert!(
-            message.contains("budget `terminate-per-environment` is used up for environment `staging`")
-                && message.contains("the next slot frees up in"),
+            message.contains(
+                "budget `terminate-per-environment` is used up for environment `staging`"
+            ) && message.contains("the next slot frees up in"),
             "{message}"
         );
     }
@@ -98,7 +99,10 @@ async fn parallel_terminations_in_staging_stop_exactly_at_the_budget() {
         .iter()
         .filter(|id| after.instance(id) == "terminated")
         .count();
-    assert_eq!(terminated, TERMINATE_LIMIT, "exactly the budget's worth happened");
+    assert_eq!(
+        terminated, TERMINATE_LIMIT,
+        "exactly the budget's worth happened"
+    );
 
     // Really in parallel: the calls were spread over the processes.
     let busy = std::iter::once(&s.function)
@@ -135,7 +139,10 @@ async fn a_dry_run_consumes_nothing_and_the_fourth_termination_is_denied() {
     let budget: Vec<&Value> = audit.iter().filter(|r| r["check"] == "budget").collect();
     assert_eq!(budget.len(), 4);
     assert_eq!(budget[3]["outcome"], "deny");
-    assert_eq!(budget[3]["resource"], format!("Guard::Ec2Instance::\"{}\"", targets[3]));
+    assert_eq!(
+        budget[3]["resource"],
+        format!("Guard::Ec2Instance::\"{}\"", targets[3])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,7 +166,11 @@ async fn a_second_restart_of_one_service_within_ten_minutes_is_denied() {
         report(s.invoke(&payload).unwrap()).unwrap().0
     };
     assert_eq!(restart("api-gateway")["status"], "ok");
-    assert_eq!(restart("worker")["status"], "ok", "another service has its own budget");
+    assert_eq!(
+        restart("worker")["status"],
+        "ok",
+        "another service has its own budget"
+    );
     let again = restart("api-gateway");
     assert_eq!(again["status"], "denied", "{again}");
     assert!(
@@ -195,7 +206,11 @@ async fn every_mutating_call_is_refused_as_an_error(mode: &str, extra: &[(&str, 
                 .contains("the budget could not be checked"),
             "{tool}: {r}"
         );
-        assert_eq!(s.snapshot().await.unwrap(), before, "{tool} changed nothing");
+        assert_eq!(
+            s.snapshot().await.unwrap(),
+            before,
+            "{tool} changed nothing"
+        );
     }
 }
 
