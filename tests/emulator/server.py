@@ -51,6 +51,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import traceback
 from http import HTTPStatus
 
@@ -231,6 +232,26 @@ class SeedControl:
         return [b""]
 
 
+class DynamoDbAtomic:
+    """WSGI middleware: one DynamoDB request at a time.
+
+    DynamoDB applies a conditional write atomically; moto checks the condition and writes in
+    Python without a lock, so two threads of this server could both pass one condition. The
+    budget tests prove that concurrent invocations never share a slot: they need the emulator
+    to keep DynamoDB's guarantee, not to race where DynamoDB cannot.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True, help="TCP port, 0 = any free port")
@@ -244,7 +265,7 @@ def main(argv=None):
     if not loopback:
         parser.error(f"refusing to bind non-loopback host {args.host!r}")
 
-    app = SeedControl(CborAdapter(DomainDispatcherApplication(create_backend_app)))
+    app = SeedControl(DynamoDbAtomic(CborAdapter(DomainDispatcherApplication(create_backend_app))))
     server = make_server(host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_address[1]
     os.environ["MOTO_PORT"] = str(port)  # moto uses it when it calls itself

@@ -80,9 +80,12 @@ impl Emulator {
             .await
     }
 
-    /// The environment a function process needs to reach this emulator, and nothing else.
+    /// The environment a function process needs to reach this emulator, and nothing else:
+    /// its endpoint, region and credentials, and the budget table [`crate::world::seed`]
+    /// creates there.
     pub fn env(&self) -> Vec<(String, String)> {
         [
+            ("BUDGET_TABLE", crate::world::BUDGET_TABLE),
             ("AWS_ENDPOINT_URL", self.url.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_DEFAULT_REGION", REGION),

@@ -99,6 +99,21 @@ impl Function {
             .unwrap_or_default()
     }
 
+    /// The whole JSON lines the audit records came in: each also a CloudWatch Embedded Metric
+    /// Format document, the metrics the operator sees.
+    pub fn metric_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lock()
+            .map(|lines| {
+                lines
+                    .iter()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .filter(|v| v.get("_aws").is_some())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The audit records the function has written so far.
     pub fn audit_records(&self) -> Vec<Value> {
         self.stdout

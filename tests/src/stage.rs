@@ -26,7 +26,9 @@ pub struct Stage {
 
 impl Stage {
     /// Seeds a world and starts function `name` in `mode` (`ENFORCE` or `LOG_ONLY`), with
-    /// `ECS_CLUSTERS` mapping the world's environments and `extra` settings.
+    /// `ECS_CLUSTERS` mapping the world's environments and `extra` settings. Budgets are off
+    /// (`BUDGETS=OFF`) unless `extra` says `BUDGETS=ON`: each tool's own tests are about the
+    /// other steps, and `e2e budgets` turns them on.
     pub async fn start(name: &str, mode: &str, extra: &[(&str, &str)]) -> Result<Self, String> {
         let emulator = Emulator::start()?;
         let config = emulator.sdk_config().await;
@@ -38,6 +40,7 @@ impl Stage {
                 ("GATEWAY_ARN", GATEWAY_ARN),
                 ("GUARD_MODE", mode),
                 ("ECS_CLUSTERS", world.ecs_clusters().as_str()),
+                ("BUDGETS", "OFF"),
             ]
             .into_iter()
             .chain(extra.iter().copied())

@@ -19,6 +19,10 @@ const IMAGE: &str = "ami-12c6146b";
 /// How old the "old" log events are: older than a week, inside CloudWatch's 14-day limit.
 pub const OLD_EVENT_AGE: Duration = Duration::from_secs(10 * 24 * 3600);
 
+/// The budget table every function is pointed at (`BUDGET_TABLE`), as the template makes it:
+/// `budget` (string) and `slot` (number) keys, on-demand, `expires_at` as TTL.
+pub const BUDGET_TABLE: &str = "agent-guard-budgets";
+
 /// One environment's resources.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Environment {
@@ -76,6 +80,7 @@ fn err(what: &str) -> impl Fn(&dyn std::fmt::Display) -> String + '_ {
 
 /// Seeds the world.
 pub async fn seed(config: &SdkConfig) -> Result<World, String> {
+    budget_table(config).await?;
     let ecs = aws_sdk_ecs::Client::new(config);
     ecs.register_task_definition()
         .family("app")
@@ -163,6 +168,54 @@ pub async fn seed(config: &SdkConfig) -> Result<World, String> {
         misplaced_service,
         article_log_group,
     })
+}
+
+/// Creates [`BUDGET_TABLE`].
+pub async fn budget_table(config: &SdkConfig) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::new(config);
+    let attribute = |name: &str, kind| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(kind)
+            .build()
+            .map_err(|e| err("budget table")(&e))
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(|e| err("budget table")(&e))
+    };
+    dynamodb
+        .create_table()
+        .table_name(BUDGET_TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("budget", ScalarAttributeType::S)?)
+        .attribute_definitions(attribute("slot", ScalarAttributeType::N)?)
+        .key_schema(key("budget", KeyType::Hash)?)
+        .key_schema(key("slot", KeyType::Range)?)
+        .send()
+        .await
+        .map_err(|e| err("budget table")(&aws_sdk_dynamodb::Error::from(e)))?;
+    dynamodb
+        .update_time_to_live()
+        .table_name(BUDGET_TABLE)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .map_err(|e| err("budget table TTL")(&e))?,
+        )
+        .send()
+        .await
+        .map_err(|e| err("budget table TTL")(&aws_sdk_dynamodb::Error::from(e)))?;
+    Ok(())
 }
 
 async fn environment(config: &SdkConfig, name: &str) -> Result<Environment, String> {

@@ -3,11 +3,13 @@
 //! A tool implements [`Tool`] (its input type, its real-resource lookup, its operation); a
 //! [`ToolHost`] runs every invocation through the same path (DESIGN.md §3): identify the call
 //! from the AgentCore client context, parse the arguments strictly, ask the guard's call check,
-//! read the real resource, ask the resource check, operate, and answer with an MCP
+//! read the real resource, ask the resource check, reserve a slot in the tool's budgets
+//! ([`budget`]), operate, and answer with an MCP
 //! `CallToolResult`. Deny at the call check: no AWS call at all. Deny at the resource check:
 //! no mutating call.
 
 pub mod aws;
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod identity;
@@ -19,6 +21,7 @@ pub mod testing;
 #[cfg(feature = "test-util")]
 pub mod tool_schema;
 
+pub use budget::BudgetLedger;
 pub use config::{ConfigError, Settings};
 pub use error::{ErrorKind, ToolError};
 pub use pipeline::{Access, Found, Recheck, Stop, Tool, ToolHost};
@@ -37,7 +40,10 @@ pub async fn serve<T: Tool>(
         tracing::error!(error = %e, "the function is misconfigured: every call is refused");
     }
     let guard = std::sync::Arc::new(guard::Guard::from_env());
-    let host = std::sync::Arc::new(ToolHost::from_env(tool, guard));
+    // Budgets over time are counted in DynamoDB; unset or broken settings refuse every
+    // mutating call rather than run without them.
+    let budgets = BudgetLedger::from_env(&sdk, &guard);
+    let host = std::sync::Arc::new(ToolHost::from_env(tool, guard).with_budgets(budgets));
     lambda_host::run(move |event| {
         let host = host.clone();
         async move { host.handle(event).await }

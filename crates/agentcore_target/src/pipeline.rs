@@ -1,5 +1,5 @@
 //! The request path every tool follows (DESIGN.md §3): identify and parse, call check,
-//! real-resource lookup, resource check, operate, report. A tool supplies the
+//! real-resource lookup, resource check, budget, operate, report. A tool supplies the
 //! domain steps; the order, the checks and the reporting live here once.
 
 use std::{future::Future, sync::Arc};
@@ -10,6 +10,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use crate::{
+    budget::{BudgetLedger, BudgetSetupError, Reservation},
     config::{ConfigError, Settings},
     error::ToolError,
     identity::{Invocation, identify},
@@ -79,6 +80,19 @@ pub trait Tool: Send + Sync + 'static {
 
     /// One sentence about a result, for a person.
     fn summary(output: &Self::Output) -> String;
+
+    /// Whether the call is a dry run: it changes nothing, so it counts against no budget.
+    /// Without an override every call counts, which can only make a budget stricter.
+    fn dry_run(_input: &Self::Input) -> bool {
+        false
+    }
+
+    /// Whether a failed operation certainly changed nothing, so the budget slots it took are
+    /// given back. Without an override they are kept: a slot kept in doubt only makes a
+    /// budget stricter, one given back in doubt could let it be exceeded.
+    fn changed_nothing(_error: &ToolError) -> bool {
+        false
+    }
 }
 
 /// The resource check, asked again while an operation runs: the real resource is read afresh
@@ -128,16 +142,27 @@ pub struct ToolHost<T> {
     tool: Result<T, ConfigError>,
     guard: Arc<Guard>,
     target: String,
+    /// Budgets over time, counted across invocations and sessions.
+    budgets: BudgetLedger,
 }
 
 impl<T: Tool> ToolHost<T> {
-    /// A host for `tool` registered as gateway target `target`.
+    /// A host for `tool` registered as gateway target `target`. Its budgets are not
+    /// configured — every mutating call is refused — until [`ToolHost::with_budgets`].
     pub fn new(tool: Result<T, ConfigError>, guard: Arc<Guard>, target: impl Into<String>) -> Self {
         Self {
             tool,
             guard,
             target: target.into(),
+            budgets: BudgetLedger::broken(BudgetSetupError::NoTable),
         }
+    }
+
+    /// The host with `budgets` (see [`BudgetLedger::from_env`]).
+    #[must_use]
+    pub fn with_budgets(mut self, budgets: BudgetLedger) -> Self {
+        self.budgets = budgets;
+        self
     }
 
     /// A host whose target name comes from `GATEWAY_TARGET_NAME` (default
@@ -194,7 +219,7 @@ impl<T: Tool> ToolHost<T> {
             }
         };
         let call = self.call(&invocation, payload);
-        let mut decisions: Vec<Decision> = Vec::with_capacity(2);
+        let mut decisions: Vec<Decision> = Vec::with_capacity(3);
         let report = |decisions: &[Decision]| GuardReport::new(mode, &invocation.tool, decisions);
 
         let tool = match &self.tool {
@@ -255,6 +280,25 @@ impl<T: Tool> ToolHost<T> {
             }
         }
 
+        // The budget (issue 12): room for one more such operation over time, counted across
+        // invocations and sessions. After both checks allow, so a denied call takes no slot;
+        // before the operation, so a slot is held before anything changes. A dry run changes
+        // nothing and counts nothing.
+        let mut reservation = Reservation::default();
+        if let (Some(facts), false) = (&found.facts, T::dry_run(&input))
+            && let Some((decision, taken)) = self
+                .budgets
+                .reserve(&self.guard, &call, T::NAME, facts)
+                .await
+        {
+            reservation = taken;
+            let proceeds = decision.proceeds();
+            decisions.push(decision);
+            if !proceeds {
+                return denied(&decisions, report(&decisions));
+            }
+        }
+
         // Operate.
         let recheck = Recheck {
             tool,
@@ -262,7 +306,13 @@ impl<T: Tool> ToolHost<T> {
             guard: &self.guard,
             call,
         };
-        match tool.operate(&input, found.resource, &recheck).await {
+        let operated = tool.operate(&input, found.resource, &recheck).await;
+        if let Err(e) = &operated
+            && T::changed_nothing(e)
+        {
+            reservation.give_back().await;
+        }
+        match operated {
             Ok(output) => {
                 let mut message = T::summary(&output);
                 let would_deny: Vec<String> = decisions

@@ -34,7 +34,10 @@ pub fn guard(mode: Mode) -> (Arc<Guard>, MemoryAudit) {
 /// guard in `mode`.
 pub fn host<T: Tool>(tool: Result<T, ConfigError>, mode: Mode) -> (ToolHost<T>, MemoryAudit) {
     let (guard, audit) = guard(mode);
-    (ToolHost::new(tool, guard, T::DEFAULT_TARGET), audit)
+    // The tools' handler tests are about the other steps; budgets have their own tests.
+    let host =
+        ToolHost::new(tool, guard, T::DEFAULT_TARGET).with_budgets(crate::BudgetLedger::off());
+    (host, audit)
 }
 
 /// An event as a direct invoke sends it: no client context.

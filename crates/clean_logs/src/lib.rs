@@ -346,6 +346,12 @@ impl Tool for CleanLogs {
         Ok(output)
     }
 
+    // A failed clean may have deleted streams before it failed, so it keeps its budget slot
+    // (the default `changed_nothing`).
+    fn dry_run(input: &CleanInput) -> bool {
+        input.dry_run
+    }
+
     fn summary(out: &CleanOutput) -> String {
         let group = &out.log_group;
         let days = out.older_than_days;

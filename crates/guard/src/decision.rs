@@ -75,6 +75,9 @@ pub enum Check {
     Call,
     /// "May this tool touch this real resource?"
     Resource,
+    /// "Is there room in the tool's budgets over time?" Counted outside the guard (the budget
+    /// table); recorded through it so it is audited and counted like the other two.
+    Budget,
 }
 
 impl Check {
@@ -83,6 +86,7 @@ impl Check {
         match self {
             Self::Call => "call",
             Self::Resource => "resource",
+            Self::Budget => "budget",
         }
     }
 }
@@ -102,6 +106,9 @@ pub enum Reason {
     NoPolicyPermits,
     /// A forbid applied.
     Forbidden,
+    /// A budget over time has no slot left (which budget, when a slot frees up): a deny the
+    /// mode treats like a policy deny.
+    OverBudget(String),
     /// No decision could be reached: denied, as an error, not as a policy decision.
     Error(GuardError),
 }
@@ -259,6 +266,9 @@ impl Decision {
                 self.check,
                 by(&self.policies)
             ),
+            Reason::OverBudget(why) => {
+                format!("{} check: {subject} is over budget: {why}", self.check)
+            }
             Reason::Error(e) => format!("{} check: error, not a policy decision: {e}", self.check),
         }
     }
@@ -293,6 +303,20 @@ mod tests {
         assert!(!d.proceeds() && !d.would_deny());
         assert_eq!(d.outcome(), Outcome::Error);
         assert!(d.explain().contains("error, not a policy decision"));
+    }
+
+    #[test]
+    fn over_budget_is_a_deny_that_log_only_lets_through() {
+        let why = "budget `b` is used up".to_owned();
+        let mut d = decision(Reason::OverBudget(why.clone()), Mode::Enforce);
+        d.check = Check::Budget;
+        assert_eq!(d.outcome(), Outcome::Deny);
+        assert_eq!(
+            d.explain(),
+            "budget check: `t___x` is over budget: budget `b` is used up"
+        );
+        let d = decision(Reason::OverBudget(why), Mode::LogOnly);
+        assert_eq!(d.outcome(), Outcome::WouldDeny);
     }
 
     #[test]

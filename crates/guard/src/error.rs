@@ -82,6 +82,11 @@ pub enum GuardError {
     #[error("policy evaluation failed: {0}")]
     Evaluation(String),
 
+    /// The budget table could not be asked or the budgets could not be loaded: no slot could
+    /// be reserved, so the call is refused (fail closed).
+    #[error("the budget could not be checked, so the call is refused: {0}")]
+    BudgetUnavailable(String),
+
     /// The request was refused before any policy was asked (a misrouted tool, a missing
     /// token, a body that is not a tool call).
     #[error("{0}")]

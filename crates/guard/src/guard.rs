@@ -236,6 +236,27 @@ impl Guard {
         self.refused(Check::Resource, call, reason.into())
     }
 
+    /// Records a budget check decided outside the guard (the counts live in a table the guard
+    /// cannot reach): `Ok((Reason::Permitted, budgets))` within budget,
+    /// `Ok((Reason::OverBudget(why), [budget]))` over it, `Err` when it could not be checked.
+    /// Audited and counted like the other checks; the mode applies as to a policy deny.
+    pub fn record_budget(
+        &self,
+        call: &ToolCall<'_>,
+        resource: &ResourceFacts,
+        outcome: Result<(Reason, Vec<String>), GuardError>,
+        elapsed: Duration,
+    ) -> Decision {
+        let mut subject = self.call_subject(call);
+        subject.action = match ToolName::parse(call.tool) {
+            Ok(t) => format!("Guard::Action::{}", Value::String(t.tool.to_owned())),
+            Err(_) => String::new(),
+        };
+        subject.resource = resource.uid_string();
+        let id = Some(resource.id.clone());
+        self.finish(Check::Budget, id, outcome, subject, call, elapsed)
+    }
+
     fn refused(&self, check: Check, call: &ToolCall<'_>, reason: String) -> Decision {
         let mut subject = self.call_subject(call);
         subject.asked = Asked::Refused;

@@ -5,16 +5,19 @@
 //! optional `"principal"` (`{"type": "OAuthUser"|"IamEntity", "id", "tags"?}`), `"resource"`
 //! (`{"type": <entity type>, "id", "tags"?, "attributes"?}`) and `"mode"` (`"LOG_ONLY"`; then
 //! `"expected"` may also be `"WOULD_DENY"`). Without `resource` a case is a call check; with it,
-//! both checks run, in the order a tool runs them, and both must allow.
+//! both checks run, in the order a tool runs them, and both must allow. With `resource` and
+//! `"history"` (`[{"tool", "environment"?, "resource"?, "ago": "20m"}…]`, the operations done
+//! recently), the budget check runs third, against that history instead of the budget table.
 
-use std::{fmt, sync::Arc};
+use std::{fmt, path::Path, sync::Arc, time::Duration};
 
 use serde::Deserialize;
 use serde_json::Value;
 
+use budget::{BudgetError, Budgets, Past, check_history};
 use guard::{
-    Decision, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources, Principal, RequestIds,
-    ResourceFacts, ToolCall,
+    Decision, Guard, GuardConfig, GuardError, LoadError, Mode, NoAudit, PolicySources, Principal,
+    Reason, RequestIds, ResourceFacts, ToolCall, ToolName,
 };
 
 /// What a case expects to happen to the call.
@@ -60,6 +63,9 @@ pub struct Case {
     /// The guard mode; ENFORCE when absent.
     #[serde(default)]
     pub mode: Option<Mode>,
+    /// The operations done recently; when present (with `resource`), the budget check runs.
+    #[serde(default)]
+    pub history: Option<Vec<Past>>,
 }
 
 /// What is wrong with a case file or one of its cases.
@@ -138,6 +144,8 @@ impl fmt::Display for CaseResult {
 pub struct CaseRunner {
     enforce: Guard,
     log_only: Guard,
+    /// The budgets beside the policies; a case with a history fails on a broken file.
+    budgets: Result<Budgets, BudgetError>,
 }
 
 impl CaseRunner {
@@ -155,9 +163,16 @@ impl CaseRunner {
         if let Err(e) = enforce.policy_sets() {
             return Err(e.clone());
         }
+        let budgets = budgets_beside(sources).and_then(|budgets| {
+            if let Ok(sets) = enforce.policy_sets() {
+                budgets.check_tools(|t| sets.declares_tool(t))?;
+            }
+            Ok(budgets)
+        });
         Ok(Self {
             enforce,
             log_only: guard(Mode::LogOnly),
+            budgets,
         })
     }
 
@@ -167,7 +182,7 @@ impl CaseRunner {
             Mode::Enforce => &self.enforce,
             Mode::LogOnly => &self.log_only,
         };
-        let (got, decisions) = decide(guard, case);
+        let (got, decisions) = decide_with_budgets(guard, self.budgets.as_ref(), case);
         CaseResult {
             name: case.name.clone(),
             expected: Some(case.expected),
@@ -195,6 +210,56 @@ impl CaseRunner {
     }
 }
 
+/// The budgets of the policies `sources` came from: the compiled-in ones, or `budgets.json`
+/// in the same directory.
+fn budgets_beside(sources: &PolicySources) -> Result<Budgets, BudgetError> {
+    if sources.origin == PolicySources::embedded().origin {
+        Budgets::embedded()
+    } else {
+        Budgets::from_dir(Path::new(&sources.origin))
+    }
+}
+
+/// [`decide`], then — when the case states a history and both checks let the call through,
+/// and it is not a dry run — the budget check against that history, as a tool runs it.
+pub fn decide_with_budgets(
+    guard: &Guard,
+    budgets: Result<&Budgets, &BudgetError>,
+    case: &Case,
+) -> (Expected, Vec<Decision>) {
+    let (got, mut decisions) = decide(guard, case);
+    let dry_run = case.params.get("dry_run") == Some(&Value::Bool(true));
+    let (Some(history), Some(resource)) = (&case.history, &case.resource) else {
+        return (got, decisions);
+    };
+    if got == Expected::Deny || dry_run {
+        return (got, decisions);
+    }
+    let tool = ToolName::parse(&case.tool).map_or(case.tool.as_str(), |t| t.tool);
+    let outcome = match budgets {
+        Err(e) => Err(GuardError::BudgetUnavailable(e.to_string())),
+        Ok(budgets) => {
+            let counted = budgets.counted(tool, resource);
+            match check_history(&counted, history) {
+                Ok(()) => Ok((
+                    Reason::Permitted,
+                    counted.iter().map(|c| c.budget.id.clone()).collect(),
+                )),
+                Err(full) => Ok((Reason::OverBudget(full.to_string()), vec![full.budget])),
+            }
+        }
+    };
+    let ids = RequestIds::default();
+    let call = ToolCall {
+        tool: &case.tool,
+        input: &case.params,
+        principal: case.principal.as_ref(),
+        ids: &ids,
+    };
+    decisions.push(guard.record_budget(&call, resource, outcome, Duration::ZERO));
+    (outcome_of(&decisions), decisions)
+}
+
 /// Runs the checks of `case` in a tool's order; returns what happened to the call and the
 /// decisions taken.
 pub fn decide(guard: &Guard, case: &Case) -> (Expected, Vec<Decision>) {
@@ -209,14 +274,17 @@ pub fn decide(guard: &Guard, case: &Case) -> (Expected, Vec<Decision>) {
     if let (Some(resource), true) = (&case.resource, decisions.iter().all(Decision::proceeds)) {
         decisions.push(guard.check_resource(&call, resource));
     }
-    let got = if !decisions.iter().all(Decision::proceeds) {
+    (outcome_of(&decisions), decisions)
+}
+
+fn outcome_of(decisions: &[Decision]) -> Expected {
+    if !decisions.iter().all(Decision::proceeds) {
         Expected::Deny
     } else if decisions.iter().any(Decision::would_deny) {
         Expected::WouldDeny
     } else {
         Expected::Allow
-    };
-    (got, decisions)
+    }
 }
 
 fn malformed(file: &str, error: &CaseFileError) -> CaseResult {

@@ -128,6 +128,8 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
                     .as_deref()
                     .map(|r| json("--resource", r))
                     .transpose()?,
+                // `check` explains the policy checks; budgets need a history (`guard test`).
+                history: None,
                 mode: Some(*mode),
             };
             command::check::run(sources, gateway_arn, &case)

@@ -78,3 +78,38 @@ fn a_wrong_expectation_fails_its_case() {
         "0 passed, 1 failed"
     );
 }
+
+#[test]
+fn a_case_with_history_runs_the_budget_check_third() {
+    let runner = CaseRunner::new(&PolicySources::embedded(), EXAMPLE_GATEWAY_ARN).unwrap();
+    let text = r#"[
+        {"name": "over budget", "tool": "terminate-instance___terminate_instance",
+         "params": {"environment": "staging", "instance_id": "i-0abc0004"},
+         "resource": {"type": "Guard::Ec2Instance", "id": "i-0abc0004", "tags": {"Environment": "staging"},
+                      "attributes": {"state": "running", "termination_protected": false}},
+         "history": [{"tool": "terminate_instance", "environment": "staging", "ago": "59m"},
+                     {"tool": "terminate_instance", "environment": "staging", "ago": "2m"},
+                     {"tool": "terminate_instance", "environment": "staging", "ago": "1m"}],
+         "expected": "DENY"},
+        {"name": "bad age", "tool": "terminate-instance___terminate_instance",
+         "params": {"environment": "staging", "instance_id": "i-0abc0004"},
+         "history": [{"tool": "terminate_instance", "ago": "lately"}], "expected": "ALLOW"}
+    ]"#;
+    let results = runner.run_file("b.json", text);
+    assert!(results[0].passed(), "{}", results[0]);
+    assert!(
+        results[0].detail.ends_with(
+            "budget check: `terminate-instance___terminate_instance` on `i-0abc0004` is over budget: \
+             budget `terminate-per-environment` is used up for environment `staging` \
+             (at most 3 `terminate_instance` per environment per 1h); the next slot frees up in 1m"
+        ),
+        "{}",
+        results[0].detail
+    );
+    assert!(!results[1].passed());
+    assert!(
+        results[1].detail.contains("`lately` is not a duration"),
+        "{}",
+        results[1].detail
+    );
+}

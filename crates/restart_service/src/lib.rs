@@ -233,6 +233,15 @@ impl Tool for RestartService {
         })
     }
 
+    fn dry_run(input: &RestartInput) -> bool {
+        input.dry_run
+    }
+
+    // One AWS call: refused before acting means nothing changed, and the budget slot goes back.
+    fn changed_nothing(error: &ToolError) -> bool {
+        agentcore_target::budget::refused_before_acting(error)
+    }
+
     fn summary(out: &RestartOutput) -> String {
         let (service, cluster) = (&out.service, &out.cluster);
         let counts = format!(

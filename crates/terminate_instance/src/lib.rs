@@ -206,6 +206,15 @@ impl Tool for TerminateInstance {
         })
     }
 
+    fn dry_run(input: &TerminateInput) -> bool {
+        input.dry_run
+    }
+
+    // One AWS call: refused before acting means nothing changed, and the budget slot goes back.
+    fn changed_nothing(error: &ToolError) -> bool {
+        agentcore_target::budget::refused_before_acting(error)
+    }
+
     fn summary(out: &TerminateOutput) -> String {
         let id = &out.instance_id;
         match (out.dry_run, out.changed) {

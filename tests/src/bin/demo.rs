@@ -4,9 +4,12 @@
 //! sequence — restart all services, terminate the "idle" instances, clean "old" logs, read
 //! metrics — through the four built functions over the Lambda Runtime API, as AgentCore Gateway
 //! would call them. Then replays it on a fresh world in LOG_ONLY with `dry_run`, to show what
-//! LOG_ONLY reports without letting anything change. Exits non-zero if production was touched.
-//! Between the two, replays the ENFORCE run's own audit records against a candidate policy
-//! change (`tests/demo/candidate-policies/`) with the built `guard replay`, and prints the flips.
+//! LOG_ONLY reports without letting anything change. Between the two, the runaway act: the agent
+//! "optimises" staging by terminating idle instances one after another, each call allowed by
+//! both checks, until the budget over time stops it; and the ENFORCE run's own audit records
+//! replayed against a candidate policy change (`tests/demo/candidate-policies/`) with the built
+//! `guard replay`, its flips printed. Exits non-zero if production was touched, the budget did
+//! not hold, or the replay did not show the candidate's flips.
 
 use std::{
     collections::BTreeMap,
@@ -89,6 +92,12 @@ impl Functions {
             running.push((api, function));
         }
         Ok(Self { running })
+    }
+
+    /// The running function of `tool`.
+    fn function(&self, tool: Tool) -> Option<&Function> {
+        let index = Tool::ALL.iter().position(|t| t.binary() == tool.binary())?;
+        self.running.get(index).map(|(_, f)| f)
     }
 
     /// Calls a tool the way the gateway does: its tool name in the client context.
@@ -320,11 +329,17 @@ fn production_of(snapshot: &Snapshot, world: &World) -> Value {
     json!({"instances": instances, "services": services, "log_streams": streams})
 }
 
+/// The shipped `terminate-per-environment` budget (policies/budgets.json).
+const TERMINATE_BUDGET: usize = 3;
+
+/// One act: the sequence on a fresh world. With `runaway`, the budget act follows on the same
+/// world; its result is whether the budget held. The snapshots are taken around the sequence.
 async fn act(
     title: &str,
     mode: &str,
     dry_run: bool,
-) -> Result<(World, Snapshot, Snapshot, Vec<String>), String> {
+    runaway: bool,
+) -> Result<(World, Snapshot, Snapshot, Vec<String>, bool), String> {
     println!("\n== {title} ==");
     let emulator = Emulator::start()?;
     let config = emulator.sdk_config().await;
@@ -349,18 +364,106 @@ async fn act(
         }
     }
     let after = world::snapshot(&config, &world).await?;
+    // The sequence's own audit lines, for the replay (before the runaway act adds its own).
     let log_lines = functions.log_lines(&records);
-    Ok((world, before, after, log_lines))
+    let held = if runaway {
+        runaway_act(&config, &world, &after, &functions).await?
+    } else {
+        true
+    };
+    Ok((world, before, after, log_lines, held))
+}
+
+/// After the 2:37 AM sequence, the agent "optimises" staging: it terminates idle instances one
+/// after another. Each call alone is allowed — staging, tagged, unprotected — and the budget of
+/// terminations per environment per hour stops the run at its limit, across calls.
+async fn runaway_act(
+    config: &aws_config::SdkConfig,
+    world: &World,
+    after: &Snapshot,
+    functions: &Functions,
+) -> Result<bool, String> {
+    println!(
+        "\n== The budget: the agent \"optimises\" staging, terminating idle instances one after another =="
+    );
+    let earlier = world
+        .staging
+        .instances
+        .iter()
+        .filter(|id| after.instance(id) == "terminated")
+        .count();
+    println!("   ({earlier} staging instances were terminated in the sequence above, this hour)");
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let idle = world::run_instances(&ec2, Some("staging"), 5).await?;
+    let mut over_budget = 0;
+    for id in &idle {
+        let call = Call {
+            tool: Tool::Terminate,
+            intent: format!("terminate idle staging instance {id}"),
+            arguments: json!({"environment": "staging", "instance_id": id}),
+        };
+        let report = functions.call(&call)?;
+        show(&call, &report);
+        let budget_denied = report
+            .pointer("/guard/checks")
+            .and_then(Value::as_array)
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["check"] == "budget" && c["outcome"] == "deny")
+            });
+        over_budget += usize::from(budget_denied);
+    }
+    let now = world::snapshot(config, world).await?;
+    let terminated = idle
+        .iter()
+        .filter(|id| now.instance(id) == "terminated")
+        .count();
+    println!(
+        "\n   the agent terminated {terminated} more; the budget stopped {over_budget} calls: \
+         {} staging terminations this hour, the budget's {TERMINATE_BUDGET}",
+        earlier + terminated
+    );
+    // What the operator sees: the metric CloudWatch extracts from the audit lines, summed as
+    // the dashboard's widget sums it, and the last line itself.
+    let lines: Vec<Value> = functions
+        .function(Tool::Terminate)
+        .map(Function::metric_lines)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l.get("Check").and_then(Value::as_str) == Some("budget"))
+        .collect();
+    let sum = |metric: &str| -> u64 {
+        lines
+            .iter()
+            .filter_map(|l| l.get(metric).and_then(Value::as_u64))
+            .sum()
+    };
+    println!(
+        "   metric (dashboard \"Budget checks by tool and outcome\"): AgentGuard Tool=terminate_instance Check=budget: \
+         Allow {}, Deny {}, Error {}",
+        sum("Allow"),
+        sum("Deny"),
+        sum("Error")
+    );
+    if let Some(last) = lines.last() {
+        let mut shown = last.clone();
+        if let Some(fields) = shown.as_object_mut() {
+            fields.remove("guard_audit");
+        }
+        println!("   its last EMF line, without the audit record: {shown}");
+    }
+    Ok(earlier + terminated == TERMINATE_BUDGET && over_budget == idle.len() - terminated)
 }
 
 async fn run() -> Result<bool, String> {
     println!("The 2:37 AM sequence: restart all services, terminate the idle instances, clean old");
     println!("logs, read metrics — an agent told to work only in staging, that lost the context.");
 
-    let (world, before, after, log_lines) = act(
+    let (world, before, after, log_lines, budget_held) = act(
         "ENFORCE: the sequence, for real (AWS emulator on 127.0.0.1)",
         "ENFORCE",
         false,
+        true,
     )
     .await?;
     let production_untouched = production_of(&before, &world) == production_of(&after, &world);
@@ -412,10 +515,11 @@ async fn run() -> Result<bool, String> {
 
     let replayed = replay(&log_lines)?;
 
-    let (_, before, after, _) = act(
+    let (_, before, after, _, _) = act(
         "LOG_ONLY with dry_run: what LOG_ONLY would let through, on a fresh world",
         "LOG_ONLY",
         true,
+        false,
     )
     .await?;
     let unchanged = before == after;
@@ -430,7 +534,7 @@ async fn run() -> Result<bool, String> {
     println!(
         "Use LOG_ONLY to trial policies before ENFORCE; with real calls it would have let production go."
     );
-    Ok(production_untouched && staging_done && replayed && unchanged)
+    Ok(production_untouched && staging_done && budget_held && replayed && unchanged)
 }
 
 #[tokio::main]
@@ -443,7 +547,7 @@ async fn main() -> ExitCode {
         Ok(false) => {
             eprintln!(
                 "\nthe demo's expectations failed: production was touched, staging work was not done, \
-                 or the replay did not show the candidate's flips"
+                 the budget did not hold, or the replay did not show the candidate's flips"
             );
             ExitCode::FAILURE
         }

@@ -198,6 +198,10 @@ fn clean_logs_reads_and_deletes_streams_only_in_staging_and_dev_groups() {
         "logs:PutLogEvents",
         "logs:DescribeLogGroups",
         "logs:ListTagsForResource",
+        // Its budget counters: conditioned on its own leading keys instead (see the budget
+        // table's test).
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
     ]);
     let mut conditioned = BTreeSet::new();
     for statement in clean {
@@ -808,6 +812,9 @@ fn example(template: &Value, name: &str, attribute: Option<&str>) -> String {
             format!("arn:aws:kms:{account}:key/0a1b2c3d-0000-4000-8000-000000000000")
         }
         ("AWS::SNS::Topic", None) => format!("arn:aws:sns:{account}:{name}"),
+        ("AWS::DynamoDB::Table", Some("Arn")) => {
+            format!("arn:aws:dynamodb:{account}:table/{name}")
+        }
         ("AWS::BedrockAgentCore::PolicyEngine", Some("PolicyEngineArn")) => {
             format!("arn:aws:bedrock-agentcore:{account}:policy-engine/engine-0123456789")
         }
@@ -941,4 +948,52 @@ fn parliament_finds_nothing_in_any_policy_document() {
         .filter(|(name, issue, detail)| !expected(name, issue, detail))
         .collect();
     assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn the_budget_table_is_on_demand_with_ttl_and_pitr_and_each_tool_counts_only_its_own_keys() {
+    let base = template(BASE);
+    let tables = of_type(&base, "AWS::DynamoDB::Table");
+    assert_eq!(tables.len(), 1);
+    let (name, table) = tables[0];
+    let p = &table["Properties"];
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        p["TimeToLiveSpecification"],
+        json!({"AttributeName": "expires_at", "Enabled": true})
+    );
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    let all = statements(&base);
+    for (function, tool) in [
+        ("RestartServiceFunction", "restart_service"),
+        ("TerminateInstanceFunction", "terminate_instance"),
+        ("CleanLogsFunction", "clean_logs"),
+    ] {
+        let f = &resources(&base)[function]["Properties"];
+        let env = &f["Environment"]["Variables"];
+        assert_eq!(env["BUDGET_TABLE"], json!({"Ref": name}), "{function}");
+        assert_eq!(env["BUDGETS"], json!({"Ref": "Budgets"}), "{function}");
+        let role = f["Role"]["Fn::GetAtt"][0].as_str().unwrap();
+        let grants: Vec<&Value> = all
+            .iter()
+            .filter(|(r, s)| r == role && actions(s).iter().any(|a| a.starts_with("dynamodb:")))
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(grants.len(), 1, "{role}");
+        assert_eq!(
+            actions(grants[0]),
+            ["dynamodb:PutItem", "dynamodb:DeleteItem"]
+        );
+        assert_eq!(grants[0]["Resource"], json!({"Fn::GetAtt": [name, "Arn"]}));
+        assert_eq!(
+            grants[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+            json!([format!("{tool}#*")]),
+            "{role}"
+        );
+    }
+    // Budgets are on unless the deployer says OFF.
+    assert_eq!(base["Parameters"]["Budgets"]["Default"], "ON");
 }

@@ -141,6 +141,11 @@ impl PolicySets {
         Ok(sets)
     }
 
+    /// Whether the schema declares `tool` (its tool part, `terminate_instance`).
+    pub fn declares_tool(&self, tool: &str) -> bool {
+        self.tools.contains(tool)
+    }
+
     /// The gateway set linked to one gateway: each template becomes a policy named by its
     /// `@id`, with `?resource` bound to `AgentCore::Gateway::"<arn>"`. Shadow policies are in
     /// it, annotated, as AgentCore takes them; the guard never enforces them.

@@ -81,6 +81,7 @@ pub fn replay(
         principal,
         resource,
         mode: None,
+        history: None,
     };
     let first = decide(guard, case);
     if first.confirmed() {

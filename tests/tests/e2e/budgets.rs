@@ -1,0 +1,247 @@
+//! Budgets over time (issue 12), through the built functions, counted in the emulator's
+//! DynamoDB: concurrent invocations never exceed a budget, a dry run consumes nothing, and a
+//! budget table that cannot be reached denies every mutating call as an error.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "a test helper that cannot do its job fails the test"
+)]
+
+use std::time::Duration;
+
+use e2e::{
+    Function,
+    stage::{Stage, report},
+    world,
+};
+use serde_json::{Value, json};
+
+/// The shipped `terminate-per-environment` budget: 3 per environment per hour.
+const TERMINATE_LIMIT: usize = 3;
+
+async fn stage(tool: &str, mode: &str, extra: &[(&str, &str)]) -> Stage {
+    let mut env = vec![("BUDGETS", "ON")];
+    env.extend_from_slice(extra);
+    Stage::start(tool, mode, &env).await.unwrap()
+}
+
+/// `count` more running staging instances.
+async fn staging_instances(s: &Stage, count: i32) -> Vec<String> {
+    let ec2 = aws_sdk_ec2::Client::new(&s.config);
+    world::run_instances(&ec2, Some("staging"), count)
+        .await
+        .unwrap()
+}
+
+fn terminate(s: &Stage, id: &str, dry_run: bool) -> Value {
+    let payload = json!({"environment": "staging", "instance_id": id, "dry_run": dry_run});
+    report(s.invoke(&payload).unwrap()).unwrap().0
+}
+
+/// The budget check of a report, if it ran.
+fn budget_check(report: &Value) -> Option<&Value> {
+    report["guard"]["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["check"] == "budget"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_terminations_in_staging_stop_exactly_at_the_budget() {
+    // N + k = 3 + 5: eight terminations of eight different staging instances, each allowed
+    // by both checks, sent at once to eight function processes polling one Runtime API.
+    const PARALLEL: usize = 8;
+    let s = stage("terminate_instance", "ENFORCE", &[]).await;
+    let targets = staging_instances(&s, i32::try_from(PARALLEL).unwrap()).await;
+    let mut env = s.emulator.env();
+    for (k, v) in [
+        ("GATEWAY_ARN", e2e::GATEWAY_ARN),
+        ("GUARD_MODE", "ENFORCE"),
+        ("BUDGETS", "ON"),
+    ] {
+        env.push((k.to_owned(), v.to_owned()));
+    }
+    // The stage's own function is the eighth.
+    let others: Vec<Function> = (1..PARALLEL)
+        .map(|_| Function::start("terminate_instance", s.api.address(), &env).unwrap())
+        .collect();
+    // Every process polls before the calls are sent (a debug binary starts in ~0.5 s), so
+    // each takes one: they run in parallel, not one after another.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let stage = &s;
+    let reports: Vec<Value> = std::thread::scope(|scope| {
+        let calls: Vec<_> = targets
+            .iter()
+            .map(|id| scope.spawn(move || terminate(stage, id, false)))
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+
+    let ok = reports.iter().filter(|r| r["status"] == "ok").count();
+    let over: Vec<&Value> = reports
+        .iter()
+        .filter(|r| budget_check(r).is_some_and(|b| b["outcome"] == "deny"))
+        .collect();
+    assert_eq!(ok, TERMINATE_LIMIT, "{reports:#?}");
+    assert_eq!(over.len(), PARALLEL - TERMINATE_LIMIT, "{reports:#?}");
+    for r in &over {
+        let message = r["message"].as_str().unwrap();
+        assert!(
+            message.contains(
+                "budget `terminate-per-environment` is used up for environment `staging`"
+            ) && message.contains("the next slot frees up in"),
+            "{message}"
+        );
+    }
+    let after = s.snapshot().await.unwrap();
+    let terminated = targets
+        .iter()
+        .filter(|id| after.instance(id) == "terminated")
+        .count();
+    assert_eq!(
+        terminated, TERMINATE_LIMIT,
+        "exactly the budget's worth happened"
+    );
+
+    // Really in parallel: the calls were spread over the processes.
+    let busy = std::iter::once(&s.function)
+        .chain(others.iter())
+        .filter(|f| !f.audit_records().is_empty())
+        .count();
+    assert!(busy >= PARALLEL / 2, "only {busy} processes took a call");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_consumes_nothing_and_the_fourth_termination_is_denied() {
+    let s = stage("terminate_instance", "ENFORCE", &[]).await;
+    let targets = staging_instances(&s, 4).await;
+    for id in &targets {
+        let r = terminate(&s, id, true);
+        assert_eq!(r["status"], "ok", "{r}");
+        assert!(budget_check(&r).is_none(), "a dry run asks no budget: {r}");
+    }
+    for id in &targets[..TERMINATE_LIMIT] {
+        let r = terminate(&s, id, false);
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(budget_check(&r).unwrap()["outcome"], "allow");
+    }
+    let fourth = terminate(&s, &targets[3], false);
+    assert_eq!(fourth["status"], "denied", "{fourth}");
+    assert_eq!(
+        budget_check(&fourth).unwrap()["policies"],
+        json!(["terminate-per-environment"])
+    );
+    assert_eq!(s.snapshot().await.unwrap().instance(&targets[3]), "running");
+
+    // The budget check is audited and counted like the others.
+    let audit = s.function.audit_records_at_least(4 * 2 + 4 * 3);
+    let budget: Vec<&Value> = audit.iter().filter(|r| r["check"] == "budget").collect();
+    assert_eq!(budget.len(), 4);
+    assert_eq!(budget[3]["outcome"], "deny");
+    assert_eq!(
+        budget[3]["resource"],
+        format!("Guard::Ec2Instance::\"{}\"", targets[3])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_only_lets_an_over_budget_termination_through_as_a_would_deny() {
+    let s = stage("terminate_instance", "LOG_ONLY", &[]).await;
+    let targets = staging_instances(&s, 4).await;
+    for id in &targets[..TERMINATE_LIMIT] {
+        assert_eq!(terminate(&s, id, false)["status"], "ok");
+    }
+    let fourth = terminate(&s, &targets[3], false);
+    assert_eq!(fourth["status"], "ok", "{fourth}");
+    assert_eq!(budget_check(&fourth).unwrap()["outcome"], "would_deny");
+    assert!(fourth["message"].as_str().unwrap().starts_with("LOG_ONLY"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_restart_of_one_service_within_ten_minutes_is_denied() {
+    let s = stage("restart_service", "ENFORCE", &[]).await;
+    let restart = |service: &str| {
+        let payload = json!({"environment": "staging", "service": service});
+        report(s.invoke(&payload).unwrap()).unwrap().0
+    };
+    assert_eq!(restart("api-gateway")["status"], "ok");
+    assert_eq!(
+        restart("worker")["status"],
+        "ok",
+        "another service has its own budget"
+    );
+    let again = restart("api-gateway");
+    assert_eq!(again["status"], "denied", "{again}");
+    assert!(
+        again["message"]
+            .as_str()
+            .unwrap()
+            .contains("budget `restart-per-service` is used up"),
+        "{again}"
+    );
+}
+
+/// Every mutating tool, each with a call both checks allow, against a budget table it cannot
+/// use: each is refused, as an error, and changes nothing.
+async fn every_mutating_call_is_refused_as_an_error(mode: &str, extra: &[(&str, &str)]) {
+    for tool in ["terminate_instance", "restart_service", "clean_logs"] {
+        let s = stage(tool, mode, extra).await;
+        let before = s.snapshot().await.unwrap();
+        let payload = match tool {
+            "terminate_instance" => {
+                json!({"environment": "staging", "instance_id": s.world.staging.instances[0]})
+            }
+            "restart_service" => json!({"environment": "staging", "service": "api-gateway"}),
+            _ => json!({"log_group": s.world.staging.log_group, "older_than_days": 7}),
+        };
+        let (r, is_error) = report(s.invoke(&payload).unwrap()).unwrap();
+        assert!(is_error, "{tool}: {r}");
+        let budget = budget_check(&r).unwrap();
+        assert_eq!(budget["outcome"], "error", "{tool}: {r}");
+        assert!(
+            budget["reason"]
+                .as_str()
+                .unwrap()
+                .contains("the budget could not be checked"),
+            "{tool}: {r}"
+        );
+        assert_eq!(
+            s.snapshot().await.unwrap(),
+            before,
+            "{tool} changed nothing"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_table_that_does_not_exist_refuses_every_mutating_call() {
+    every_mutating_call_is_refused_as_an_error("ENFORCE", &[("BUDGET_TABLE", "no-such-table")])
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_budget_table_refuses_every_mutating_call_even_in_log_only() {
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    every_mutating_call_is_refused_as_an_error(
+        "LOG_ONLY",
+        &[("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_budget_table_or_budgets_off_every_mutating_call_is_refused() {
+    let s = stage("terminate_instance", "ENFORCE", &[("BUDGET_TABLE", "")]).await;
+    let id = &s.world.staging.instances[0];
+    let r = terminate(&s, id, false);
+    assert_eq!(r["status"], "denied", "{r}");
+    assert!(
+        budget_check(&r).unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .contains("BUDGET_TABLE is not set"),
+        "{r}"
+    );
+    assert_eq!(s.snapshot().await.unwrap().instance(id), "running");
+}
