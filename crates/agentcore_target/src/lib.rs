@@ -50,3 +50,34 @@ pub async fn serve<T: Tool>(
     })
     .await
 }
+
+#[cfg(test)]
+mod guide {
+    /// The README's "Guard your own tool" quotes the example tool verbatim, so the guide is
+    /// the code the test command runs and cannot rot.
+    #[test]
+    fn the_readme_guide_quotes_the_example_tool_verbatim() {
+        let readme = include_str!("../../../README.md");
+        let example = include_str!("../examples/reboot_instance/main.rs");
+        let policy = include_str!("../examples/reboot_instance/resource.cedar");
+        let section = readme
+            .split("## Guard your own tool")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap_or_default();
+        let rust = section
+            .split("```rust\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap_or_default();
+        assert!(rust.len() > 500, "the guide shows the tool");
+        assert!(
+            example.contains(rust),
+            "README's tool differs from the example"
+        );
+        assert!(
+            section.contains(policy),
+            "README's policy differs from the example"
+        );
+    }
+}
