@@ -102,30 +102,23 @@ impl Function {
     /// The whole JSON lines the audit records came in: each also a CloudWatch Embedded Metric
     /// Format document, the metrics the operator sees.
     pub fn metric_lines(&self) -> Vec<Value> {
-        self.stdout
-            .lock()
-            .map(|lines| {
-                lines
-                    .iter()
-                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                    .filter(|v| v.get("_aws").is_some())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.json_lines()
+            .filter(|v| v.get("_aws").is_some())
+            .collect()
     }
 
     /// The audit records the function has written so far.
     pub fn audit_records(&self) -> Vec<Value> {
-        self.stdout
-            .lock()
-            .map(|lines| {
-                lines
-                    .iter()
-                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                    .filter_map(|v| v.get("guard_audit").cloned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.json_lines()
+            .filter_map(|v| v.get("guard_audit").cloned())
+            .collect()
+    }
+
+    /// The stdout lines that are JSON documents.
+    fn json_lines(&self) -> impl Iterator<Item = Value> {
+        self.log_lines()
+            .into_iter()
+            .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
     }
 }
 
