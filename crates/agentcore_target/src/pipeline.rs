@@ -116,9 +116,14 @@ impl<T: Tool> Recheck<'_, T> {
     /// Reads the resource again and asks the resource check; audited like every check. A
     /// lookup that fails, or finds nothing to check, stops the operation too (fail closed).
     pub async fn confirm(&self) -> Result<(), Stop> {
-        let found = self.tool.lookup(self.input).await.map_err(|e| Stop {
-            reason: format!("the re-check could not read the resource: {}", e.message),
-        })?;
+        let found = match self.tool.lookup(self.input).await {
+            Ok(found) => found,
+            Err(e) => {
+                let reason = format!("the re-check could not read the resource: {}", e.message);
+                self.guard.refuse_resource(&self.call, reason.clone());
+                return Err(Stop { reason });
+            }
+        };
         let decision = match &found.facts {
             Some(facts) => self.guard.check_resource(&self.call, facts),
             None => self.guard.refuse_resource(
@@ -254,9 +259,14 @@ impl<T: Tool> ToolHost<T> {
         }
 
         // The real resource.
+        // A resource that cannot be read is not checked, and the call goes no further: audited
+        // as a refused resource check, so probing for names shows in the records and metrics.
         let found = match tool.lookup(&input).await {
             Ok(found) => found,
-            Err(e) => return Report::error(&e, report(&decisions)),
+            Err(e) => {
+                decisions.push(self.guard.refuse_resource(&call, e.message.clone()));
+                return Report::error(&e, report(&decisions));
+            }
         };
 
         // The resource check: reality, not the agent's claim. Only a tool declared read-only

@@ -282,7 +282,9 @@ impl Tool for CleanLogs {
             .old_streams(&group.name, cutoff_ms, started + self.budget)
             .await?;
         let beyond_cap = old.split_off(group.max_streams.min(old.len()));
-        let (confirmed, kept) = self.confirm(&group.name, old, cutoff_ms).await?;
+        let (confirmed, kept) = self
+            .confirm(&group.name, old, cutoff_ms, started + self.budget)
+            .await?;
         let mut output = CleanOutput {
             log_group: group.name.clone(),
             dry_run: input.dry_run,
@@ -303,14 +305,16 @@ impl Tool for CleanLogs {
             return Ok(output);
         }
 
-        let mut checked = Instant::now();
+        // The resource check that let this call in happened before the scan: the first
+        // deletion is re-checked too once the scan has taken longer than the interval.
+        let mut checked = started;
         for (done, stream) in confirmed.iter().enumerate() {
             if !in_time() {
                 output.out_of_time = true;
                 output.remaining_old_streams += confirmed.len() - done;
                 break;
             }
-            if done > 0 && (done % RECHECK_EVERY == 0 || checked.elapsed() >= RECHECK_INTERVAL) {
+            if (done > 0 && done % RECHECK_EVERY == 0) || checked.elapsed() >= RECHECK_INTERVAL {
                 if let Err(stop) = recheck.confirm().await {
                     return Err(stopped(
                         &group.name,
@@ -512,6 +516,7 @@ impl CleanLogs {
         group: &str,
         streams: Vec<OldStream>,
         cutoff_ms: i64,
+        deadline: Instant,
     ) -> Result<(Vec<OldStream>, Vec<String>), ToolError> {
         let mut newer: BTreeSet<String> = BTreeSet::new();
         for chunk in streams.chunks(STREAMS_PER_FILTER) {
@@ -529,7 +534,7 @@ impl CleanLogs {
                     .send();
                 let bounds = PageBounds {
                     max_pages: MAX_EMPTY_FILTER_PAGES,
-                    deadline: None,
+                    deadline: Some(deadline),
                 };
                 let mut hit: Option<String> = None;
                 let end = read_pages(
@@ -558,7 +563,7 @@ impl CleanLogs {
                     return Err(ToolError::new(
                         ErrorKind::Timeout,
                         format!(
-                            "`logs:FilterLogEvents` had not finished checking the old streams of `{group}` for newer events after {MAX_EMPTY_FILTER_PAGES} pages; nothing was deleted"
+                            "`logs:FilterLogEvents` had not finished checking the old streams of `{group}` for newer events within {MAX_EMPTY_FILTER_PAGES} pages and the work budget; nothing was deleted"
                         ),
                     ));
                 };

@@ -96,9 +96,10 @@ pub(crate) fn entity(
 /// Attributes and tags, folded.
 pub(crate) type Folded = (Map<String, Value>, BTreeMap<String, String>);
 
-/// A real resource as its policies see it: tag keys and text attributes lowercased, so that
-/// `Environment`, `ENVIRONMENT` and `environment` are one key and a name pattern matches
-/// `aUDIT` as it matches `audit`. Tag values stay exact (they are the allowlist). Two keys
+/// A real resource as its policies see it: tag keys folded (compatibility forms normalised,
+/// surrounding white space dropped, lowercased) and text attributes lowercased, so that
+/// `Environment`, `ENVIRONMENT`, `ＥＮＶＩＲＯＮＭＥＮＴ` and `environment ` are one key and a
+/// name pattern matches `aUDIT` as it matches `audit`. Tag values stay exact (they are the allowlist). Two keys
 /// that fold to one make the resource ambiguous: which one AWS tooling and people read is
 /// not knowable, so it is refused.
 pub(crate) fn folded_resource(
@@ -108,7 +109,7 @@ pub(crate) fn folded_resource(
     let mut folded: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut clashes: Vec<String> = Vec::new();
     for (key, value) in tags {
-        let lower = key.to_lowercase();
+        let lower = fold_key(key);
         if let Some((first, _)) = folded.get(&lower) {
             clashes.push(format!("`{first}` and `{key}`"));
         } else {
@@ -124,6 +125,12 @@ pub(crate) fn folded_resource(
         .map(|(name, v)| (name.clone(), fold_text(v)))
         .collect();
     Ok((attributes, tags))
+}
+
+/// A tag key as policies name it.
+fn fold_key(key: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    key.nfkc().collect::<String>().trim().to_lowercase()
 }
 
 fn fold_text(value: &Value) -> Value {
@@ -179,6 +186,20 @@ mod tests {
         .into();
         let clashes = folded_resource(&Map::new(), &twins).unwrap_err();
         assert_eq!(clashes, ["`Environment` and `environment`"]);
+
+        // Padding and compatibility forms fold to the same key, so they are twins too.
+        for other in ["Environment ", "\u{ff25}nvironment"] {
+            let twins: BTreeMap<String, String> = [
+                ("Environment".to_owned(), "staging".to_owned()),
+                (other.to_owned(), "production".to_owned()),
+            ]
+            .into();
+            assert!(folded_resource(&Map::new(), &twins).is_err(), "{other:?}");
+        }
+        let padded: BTreeMap<String, String> =
+            [("\u{ff23}OMPLIANCE ".to_owned(), "hold".to_owned())].into();
+        let (_, tags) = folded_resource(&Map::new(), &padded).unwrap();
+        assert!(tags.contains_key("compliance"));
     }
 
     #[test]

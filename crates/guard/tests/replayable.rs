@@ -30,7 +30,7 @@ permit (
   action == Guard::Action::"terminate_instance",
   resource is Guard::Ec2Instance
 )
-when { resource.hasTag("Environment") && resource.getTag("Environment") == "production" };
+when { resource.hasTag("environment") && resource.getTag("environment") == "production" };
 "#;
 
 fn with_files(extra: &[(&str, &str)]) -> PolicySources {
