@@ -12,7 +12,8 @@
 use std::sync::Arc;
 
 use agentcore_target::{
-    Access, Found, Recheck, Tool, ToolError, ToolHost, aws::tag_map, input::check_identifier,
+    Access, BudgetLedger, Found, Recheck, Tool, ToolError, ToolHost, aws::tag_map,
+    input::check_identifier,
 };
 use aws_sdk_ec2::{
     Client,
@@ -198,7 +199,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let guard = Arc::new(Guard::new(Ok(policies()), &config, Arc::new(audit.clone())));
     guard.health()?;
     let (client, reboots) = ec2();
-    let host = ToolHost::new(Ok(RebootInstance { ec2: client }), guard, "reboot-instance");
+    // Budgets over time need their DynamoDB table (README, "Budgets"); this example has none,
+    // so it says so deliberately. A host built without a ledger refuses every mutating call.
+    let host = ToolHost::new(Ok(RebootInstance { ec2: client }), guard, "reboot-instance")
+        .with_budgets(BudgetLedger::off());
 
     // The event a user would send with `cargo lambda invoke --data-file event.json`.
     let staging: Value = serde_json::from_str(include_str!("event.json"))?;
