@@ -47,12 +47,26 @@ pub struct Property {
     pub description: String,
 }
 
+/// A tool schema file that is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// Not JSON of the tool-schema shape.
+    #[error("not a tool schema: {0}")]
+    Json(#[from] serde_json::Error),
+    /// `inputSchema.type` is not `object`.
+    #[error("inputSchema.type must be `object`")]
+    NotAnObject,
+    /// A required argument that is no property.
+    #[error("required argument `{0}` is not a property")]
+    RequiredUnknown(String),
+}
+
 impl ToolSchema {
     /// Reads a tool schema file's text.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let schema: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Self, SchemaError> {
+        let schema: Self = serde_json::from_str(text)?;
         if schema.input_schema.kind != "object" {
-            return Err("inputSchema.type must be `object`".to_owned());
+            return Err(SchemaError::NotAnObject);
         }
         if let Some(r) = schema
             .input_schema
@@ -60,7 +74,7 @@ impl ToolSchema {
             .iter()
             .find(|r| !schema.input_schema.properties.contains_key(*r))
         {
-            return Err(format!("required argument `{r}` is not a property"));
+            return Err(SchemaError::RequiredUnknown(r.clone()));
         }
         Ok(schema)
     }
