@@ -10,7 +10,10 @@ use std::{
 use serde_json::Value;
 
 /// The gateway ARN the functions are linked to in tests and in the demo.
-pub const GATEWAY_ARN: &str = "arn:aws:bedrock-agentcore:us-west-2:123456789012:gateway/gw-xyz789";
+pub const GATEWAY_ARN: &str = guard::EXAMPLE_GATEWAY_ARN;
+
+/// The id of that gateway, as its client contexts name it.
+pub const GATEWAY_ID: &str = "gw-xyz789";
 
 /// Where the built binaries are: the profile directory this program runs from (a test binary
 /// runs from its `deps/` directory inside it).

@@ -9,5 +9,5 @@ pub mod stage;
 pub mod world;
 
 pub use emulator::Emulator;
-pub use function::{Function, GATEWAY_ARN};
+pub use function::{Function, GATEWAY_ARN, GATEWAY_ID};
 pub use runtime_api::{Answer, Invocation, RuntimeApi};

@@ -1,6 +1,7 @@
 //! One test's stage: an emulator with the seeded world, a Runtime API, and one built function
 //! running against both.
 
+use agentcore_target::identity::gateway_client_context;
 use aws_config::SdkConfig;
 use serde_json::Value;
 
@@ -63,16 +64,7 @@ impl Stage {
 
     /// Invokes the function as AgentCore Gateway would: the client context names `tool`.
     pub fn invoke_as_gateway(&self, payload: &Value, tool: &str) -> Result<Answer, String> {
-        let context = serde_json::json!({
-            "custom": {
-                "bedrockAgentCoreToolName": tool,
-                "bedrockAgentCoreGatewayId": "gw-xyz789",
-                "bedrockAgentCoreTargetId": "target",
-                "bedrockAgentCoreAwsRequestId": "agentcore-request",
-                "bedrockAgentCoreMcpMessageId": "1",
-                "bedrockAgentCoreMessageVersion": "1.0",
-            }
-        });
+        let context = gateway_client_context(tool, crate::GATEWAY_ID, "agentcore-request");
         self.api.invoke(
             Invocation::json(payload).with_client_context(context.to_string()),
             std::time::Duration::from_secs(60),

@@ -13,6 +13,22 @@ pub const MESSAGE_ID_KEY: &str = "bedrockAgentCoreMcpMessageId";
 /// The client-context key naming the gateway that called.
 pub const GATEWAY_ID_KEY: &str = "bedrockAgentCoreGatewayId";
 
+/// The client context AgentCore Gateway sends a Lambda target, as JSON: the `custom` map
+/// naming `tool` (`<target>___<tool>`) and the gateway `gateway_id`, with request and message
+/// ids. For clients and tests that call a target the way the gateway does.
+pub fn gateway_client_context(tool: &str, gateway_id: &str, request_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "custom": {
+            TOOL_NAME_KEY: tool,
+            GATEWAY_ID_KEY: gateway_id,
+            "bedrockAgentCoreTargetId": "target-1",
+            REQUEST_ID_KEY: request_id,
+            MESSAGE_ID_KEY: "1",
+            "bedrockAgentCoreMessageVersion": "1.0",
+        }
+    })
+}
+
 /// One invocation, identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {

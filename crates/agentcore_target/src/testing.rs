@@ -9,10 +9,13 @@ use crate::config::ConfigError;
 use lambda_host::{Context, LambdaEvent};
 use serde_json::Value;
 
-use crate::{CallToolResult, Tool, ToolHost, identity::TOOL_NAME_KEY};
+use crate::{CallToolResult, Tool, ToolHost, identity::gateway_client_context};
 
 /// The gateway ARN tests link the policies to.
 pub const TEST_GATEWAY_ARN: &str = guard::EXAMPLE_GATEWAY_ARN;
+
+/// The id of that gateway, as its client contexts name it.
+pub const TEST_GATEWAY_ID: &str = "gw-xyz789";
 
 /// A guard over the shipped policies in `mode`, and the sink its audit records go to.
 pub fn guard(mode: Mode) -> (Arc<Guard>, MemoryAudit) {
@@ -50,16 +53,11 @@ pub fn direct(payload: Value) -> LambdaEvent<Value> {
 /// An event as AgentCore Gateway sends it, naming `tool` (`<target>___<tool>`).
 pub fn from_gateway(payload: Value, tool: &str) -> LambdaEvent<Value> {
     let mut event = direct(payload);
-    event.context.client_context = serde_json::from_value(serde_json::json!({
-        "custom": {
-            TOOL_NAME_KEY: tool,
-            "bedrockAgentCoreGatewayId": "gw-xyz789",
-            "bedrockAgentCoreTargetId": "target-1",
-            "bedrockAgentCoreAwsRequestId": "agentcore-request",
-            "bedrockAgentCoreMcpMessageId": "1",
-            "bedrockAgentCoreMessageVersion": "1.0",
-        }
-    }))
+    event.context.client_context = serde_json::from_value(gateway_client_context(
+        tool,
+        TEST_GATEWAY_ID,
+        "agentcore-request",
+    ))
     .ok();
     event
 }

@@ -107,13 +107,11 @@ impl Functions {
             .position(|t| t.binary() == call.tool.binary())
             .ok_or("unknown tool")?;
         let (api, _) = self.running.get(index).ok_or("function not running")?;
-        let context = json!({"custom": {
-            "bedrockAgentCoreToolName": call.tool.gateway_name(),
-            "bedrockAgentCoreGatewayId": "gw-xyz789",
-            "bedrockAgentCoreAwsRequestId": "demo",
-            "bedrockAgentCoreMcpMessageId": "1",
-            "bedrockAgentCoreMessageVersion": "1.0",
-        }});
+        let context = agentcore_target::identity::gateway_client_context(
+            call.tool.gateway_name(),
+            e2e::GATEWAY_ID,
+            "demo",
+        );
         let answer = api.invoke(
             e2e::Invocation::json(&call.arguments).with_client_context(context.to_string()),
             std::time::Duration::from_secs(60),
