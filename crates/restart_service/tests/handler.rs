@@ -239,8 +239,11 @@ async fn an_unmapped_environment_is_a_configuration_error_without_any_call() {
         "no ECS cluster is configured for environment `dev` (ECS_CLUSTERS maps: production, staging)"
     );
     assert_eq!(ecs.calls(), [0, 0, 0]);
-    assert_eq!(out.audit.len(), 1);
+    // The call check allowed it; the resource that could not be looked up is an audited
+    // refusal.
+    assert_eq!(out.audit.len(), 2);
     assert_eq!(out.audit[0].outcome, Outcome::Allow);
+    assert_eq!(out.audit[1].outcome, Outcome::Error);
 }
 
 #[tokio::test]

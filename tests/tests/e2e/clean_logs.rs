@@ -119,7 +119,8 @@ async fn the_audit_group_is_untouched_and_no_deny_changes_anything() {
         (
             json!({"log_group": production, "older_than_days": 7}),
             Some("clean-logs___clean_logs"),
-            "never_clean_other_environments_log_group",
+            // Production is outside the allowlist: no policy permits it.
+            "",
         ),
         // The call check: a target the policies do not know, and another tool's name.
         (
