@@ -55,6 +55,9 @@ pub enum Asked {
     Resource,
     /// Nothing: the call was refused before any policy was asked ([`crate::Guard::refuse`]).
     Refused,
+    /// A budget over time ([`crate::Guard::record_budget`]): decided by the history of calls,
+    /// not by the policies, so a replay does not decide it again.
+    Budget,
 }
 
 /// The CloudWatch namespace of the guard's metrics unless `GUARD_METRICS_NAMESPACE` says

@@ -248,6 +248,7 @@ impl Guard {
         elapsed: Duration,
     ) -> Decision {
         let mut subject = self.call_subject(call);
+        subject.asked = Asked::Budget;
         subject.action = match ToolName::parse(call.tool) {
             Ok(t) => format!("Guard::Action::{}", Value::String(t.tool.to_owned())),
             Err(_) => String::new(),

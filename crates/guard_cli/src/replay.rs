@@ -306,6 +306,12 @@ impl Replayer {
             (Asked::Resource, None) => {
                 return not("a resource check without the resource as read".to_owned());
             }
+            (Asked::Budget, _) => {
+                return not(
+                    "a budget check: decided by the history of calls, not by the policies"
+                        .to_owned(),
+                );
+            }
             (Asked::Refused, _) => {
                 return not(format!(
                     "refused before any policy was asked: {}",

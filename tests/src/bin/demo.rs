@@ -184,7 +184,13 @@ fn replay(log_lines: &[String]) -> Result<bool, String> {
             ""
         }
     );
-    Ok(newly_allowed && text.contains("NEWLY DENIED") && !text.contains("not replayed"))
+    // Budget records depend on the history of calls, not on the policies: listed as not
+    // replayed. Every other record must be decided again.
+    let only_budgets_skipped = text
+        .lines()
+        .filter(|l| l.starts_with("NOT REPLAYED"))
+        .all(|l| l.contains("a budget check"));
+    Ok(newly_allowed && text.contains("NEWLY DENIED") && only_budgets_skipped)
 }
 
 /// The article's sequence, as the confused agent runs it.
