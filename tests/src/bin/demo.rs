@@ -188,7 +188,7 @@ fn replay(log_lines: &[String]) -> Result<bool, String> {
     // replayed. Every other record must be decided again.
     let only_budgets_skipped = text
         .lines()
-        .filter(|l| l.starts_with("NOT REPLAYED"))
+        .filter(|l| l.trim_start().starts_with("NOT REPLAYED"))
         .all(|l| l.contains("a budget check"));
     Ok(newly_allowed && text.contains("NEWLY DENIED") && only_budgets_skipped)
 }
