@@ -4,6 +4,7 @@
 pub mod cargo_lambda;
 pub mod emulator;
 pub mod function;
+pub mod process;
 pub mod runtime_api;
 pub mod stage;
 pub mod world;

@@ -13,8 +13,7 @@
 
 use std::{
     collections::BTreeMap,
-    io::Write,
-    process::{Command, ExitCode, Stdio},
+    process::{Command, ExitCode},
 };
 
 use e2e::{
@@ -146,7 +145,8 @@ fn replay(log_lines: &[String]) -> Result<bool, String> {
         "\n== Replay: the ENFORCE run's {records} audit records against a candidate change ({CANDIDATE}) =="
     );
     println!("$ guard replay --policies {CANDIDATE} --fail-on newly-allowed < the functions' logs");
-    let mut child = Command::new(binary("guard")?)
+    let mut replay = Command::new(binary("guard")?);
+    replay
         .args([
             "replay",
             "--policies",
@@ -154,21 +154,8 @@ fn replay(log_lines: &[String]) -> Result<bool, String> {
             "--gateway-arn",
             GATEWAY_ARN,
         ])
-        .args(["--fail-on", "newly-allowed"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run guard replay: {e}"))?;
-    child
-        .stdin
-        .take()
-        .ok_or("no stdin for guard replay")?
-        .write_all(log_lines.join("\n").as_bytes())
-        .map_err(|e| format!("cannot write to guard replay: {e}"))?;
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("guard replay did not finish: {e}"))?;
+        .args(["--fail-on", "newly-allowed"]);
+    let out = e2e::process::output_with_stdin(&mut replay, log_lines.join("\n").as_bytes())?;
     let text = String::from_utf8_lossy(&out.stdout);
     for line in text.lines() {
         println!("  {line}");

@@ -7,14 +7,14 @@
 )]
 
 use std::{
-    io::Write,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
 };
 
 use e2e::{
     GATEWAY_ARN,
     function::binary,
+    process::output_with_stdin,
     stage::{Stage, report},
 };
 use serde_json::{Value, json};
@@ -45,22 +45,14 @@ fn edit(root: &Path, file: &str, change: impl FnOnce(String) -> String) {
 
 /// `guard replay` run as a user runs it; its exit code and output.
 fn replay(args: &[&str], stdin: &str) -> (Option<i32>, String) {
-    let mut child = Command::new(binary("guard").unwrap())
-        .arg("replay")
-        .args(["--gateway-arn", GATEWAY_ARN])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_stdin(
+        Command::new(binary("guard").unwrap())
+            .arg("replay")
+            .args(["--gateway-arn", GATEWAY_ARN])
+            .args(args),
+        stdin.as_bytes(),
+    )
+    .unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

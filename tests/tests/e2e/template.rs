@@ -12,11 +12,10 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    io::Write,
-    process::{Command, Stdio},
+    process::Command,
 };
 
-use e2e::emulator::workspace;
+use e2e::{emulator::workspace, process::output_with_stdin};
 use serde_json::{Value, json};
 
 const BASE: &str = "template.yaml";
@@ -908,28 +907,19 @@ fn parliament_finds_nothing_in_any_policy_document() {
         8,
         "six roles, the alert key, the alert topic"
     );
-    let mut child = venv("python")
-        .args([
+    let out = output_with_stdin(
+        venv("python").args([
             "-c",
             "import json, sys\nfrom parliament import analyze_policy_string\n\
-             out = []\n\
-             for name, document in json.load(sys.stdin):\n\
-             \x20   for f in analyze_policy_string(json.dumps(document)).findings:\n\
-             \x20       out.append([name, f.issue, str(f.detail)])\n\
-             json.dump(out, sys.stdout)",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&serde_json::to_vec(&documents).unwrap())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+                 out = []\n\
+                 for name, document in json.load(sys.stdin):\n\
+                 \x20   for f in analyze_policy_string(json.dumps(document)).findings:\n\
+                 \x20       out.append([name, f.issue, str(f.detail)])\n\
+                 json.dump(out, sys.stdout)",
+        ]),
+        &serde_json::to_vec(&documents).unwrap(),
+    )
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",
