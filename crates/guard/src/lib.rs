@@ -50,7 +50,9 @@
 //!   from, [`PolicySets`] holds them loaded, [`LoadError`] and [`Problem`] say what is wrong;
 //! - asking: [`ToolCall`] (with [`RequestIds`] and an optional [`Principal`]),
 //!   [`ResourceFacts`]; [`Guard::check_tool`] and [`Guard::may_call`] for callers that never
-//!   see the arguments; [`Guard::refuse`] to audit a refusal no policy was asked about;
+//!   see the arguments; [`Guard::refuse`] and [`Guard::refuse_resource`] to audit a refusal
+//!   no policy was asked about; [`Guard::record_budget`] to audit a budget check (budgets are
+//!   counted outside the guard, which has no AWS dependency);
 //! - the answer: [`Decision`], [`Outcome`], [`Verdict`], [`Reason`], [`Check`], [`Mode`],
 //!   [`GuardError`];
 //! - audit: [`AuditRecord`] (replayable: [`Asked`], the caller, the resource as read, bounded
