@@ -126,7 +126,7 @@ pub const UNKNOWN_TOOL: &str = "unknown";
 
 impl AuditRecord {
     /// The tool name metrics count under: the tool part of a declared tool, else
-    /// [`UNKNOWN_TOOL`].
+    /// `unknown`.
     pub fn metric_tool(&self) -> &str {
         &self.metric_tool
     }
