@@ -77,7 +77,7 @@ impl Cedar<'_> {
 
         match e.principal {
             Some(principal) => {
-                let principal = uid(principal.entity_type(), principal.id())?;
+                let principal = sets.entity_uid(principal.entity_type(), principal.id())?;
                 let request = Request::new(principal, e.action, e.resource, context, Some(schema))
                     .map_err(request_error)?;
                 let response = authorizer.is_authorized(&request, set, entities);
@@ -102,7 +102,7 @@ impl Cedar<'_> {
             }
             None => {
                 let request = Request::builder()
-                    .unknown_principal_with_type(type_name(caller_type.entity_type())?)
+                    .unknown_principal_with_type(sets.entity_type(caller_type.entity_type())?)
                     .action(e.action)
                     .resource(e.resource)
                     .context(context)
@@ -151,8 +151,10 @@ impl Cedar<'_> {
         let entities = entities.as_ref().unwrap_or(&sets.action_entities);
         let builder = Request::builder();
         let builder = match principal {
-            Some(p) => builder.principal(uid(p.entity_type(), p.id())?),
-            None => builder.unknown_principal_with_type(type_name(caller_type.entity_type())?),
+            Some(p) => builder.principal(sets.entity_uid(p.entity_type(), p.id())?),
+            None => {
+                builder.unknown_principal_with_type(sets.entity_type(caller_type.entity_type())?)
+            }
         };
         // No context: the arguments are the unknown.
         let request = builder
@@ -228,31 +230,37 @@ fn entities(
             Principal::OAuthUser { id, tags } => (id_attribute(id), tags),
             Principal::IamEntity { id } => (id_attribute(id), &no_tags),
         };
-        let entity =
-            value::entity(uid(p.entity_type(), p.id())?, &attrs, tags).map_err(|message| {
-                GuardError::InvalidEntity {
-                    what: EntityRole::Caller,
-                    message,
-                }
+        let entity = value::entity(sets.entity_uid(p.entity_type(), p.id())?, &attrs, tags)
+            .map_err(|message| GuardError::InvalidEntity {
+                what: EntityRole::Caller,
+                message,
             })?;
         extra.push(entity);
     }
     if let Some(r) = resource {
         let (attributes, tags) = value::folded_resource(&r.attributes, &r.tags)
             .map_err(|clashes| GuardError::AmbiguousTags(clashes.join(", ")))?;
-        let entity = value::entity(resource_uid(r)?, &attributes, &tags).map_err(|message| {
-            GuardError::InvalidEntity {
-                what: EntityRole::Resource,
-                message,
-            }
-        })?;
+        let entity =
+            value::entity(resource_uid(sets, r)?, &attributes, &tags).map_err(|message| {
+                GuardError::InvalidEntity {
+                    what: EntityRole::Resource,
+                    message,
+                }
+            })?;
         extra.push(entity);
     }
     if extra.is_empty() {
         return Ok(None);
     }
-    // With the schema, Cedar checks each entity against its type and adds the action entities.
-    Entities::from_entities(extra, Some(&sets.schema))
+    // With the schema, Cedar checks each entity against its type. The action entities are
+    // only needed when actions have groups (`action in Group`): otherwise no policy can tell
+    // them apart from absent ones, and copying them costs more than the rest of the request.
+    let base = if sets.action_groups {
+        sets.action_entities.clone()
+    } else {
+        Entities::empty()
+    };
+    base.add_entities(extra, Some(&sets.schema))
         .map(Some)
         .map_err(|e| GuardError::InvalidEntity {
             what: if resource.is_some() {
@@ -331,12 +339,49 @@ pub(crate) fn uid(type_name_str: &str, id: &str) -> Result<EntityUid, GuardError
     ))
 }
 
+impl PolicySets {
+    /// An entity type name: the schema's, parsed once at load, or parsed now.
+    pub(crate) fn entity_type(&self, name: &str) -> Result<EntityTypeName, GuardError> {
+        match self.entity_types.get(name) {
+            Some(t) => Ok(t.clone()),
+            None => type_name(name),
+        }
+    }
+
+    /// `Type::"id"` as a Cedar entity uid, with the type name parsed once where the schema
+    /// declares it.
+    pub(crate) fn entity_uid(&self, type_name: &str, id: &str) -> Result<EntityUid, GuardError> {
+        Ok(EntityUid::from_type_name_and_id(
+            self.entity_type(type_name)?,
+            EntityId::new(id),
+        ))
+    }
+
+    /// An action's uid and its printed form: the schema's, built once, or built now (an
+    /// undeclared action, which the checks then refuse).
+    pub(crate) fn action_uid(
+        &self,
+        action_type: &str,
+        id: &str,
+    ) -> Result<(EntityUid, String), GuardError> {
+        match self.action(action_type, id) {
+            Some(a) => Ok((a.uid.clone(), a.text.clone())),
+            None => {
+                let uid = uid(action_type, id)?;
+                let text = uid.to_string();
+                Ok((uid, text))
+            }
+        }
+    }
+}
+
 /// The real resource's uid; a bad type name is an invalid resource.
-pub(crate) fn resource_uid(r: &ResourceFacts) -> Result<EntityUid, GuardError> {
-    uid(&r.entity_type, &r.id).map_err(|e| GuardError::InvalidEntity {
-        what: EntityRole::Resource,
-        message: e.to_string(),
-    })
+pub(crate) fn resource_uid(sets: &PolicySets, r: &ResourceFacts) -> Result<EntityUid, GuardError> {
+    sets.entity_uid(&r.entity_type, &r.id)
+        .map_err(|e| GuardError::InvalidEntity {
+            what: EntityRole::Resource,
+            message: e.to_string(),
+        })
 }
 
 /// An error's message with its causes, so "entity does not conform to the schema" says how.

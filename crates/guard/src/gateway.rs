@@ -13,6 +13,8 @@ use crate::{
 pub(crate) struct LinkedGateway {
     pub arn: String,
     pub uid: EntityUid,
+    /// `uid`, printed once for the audit records.
+    pub uid_text: String,
     pub set: PolicySet,
     pub slices: Slices,
 }
@@ -32,6 +34,7 @@ impl LinkedGateway {
         let slices = sets.gateway_slices(&uid).map_err(link_error)?;
         Ok(Self {
             arn: arn.to_owned(),
+            uid_text: uid.to_string(),
             uid,
             set,
             slices,

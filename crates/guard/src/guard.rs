@@ -13,7 +13,7 @@ use crate::{
     config::GuardConfig,
     decision::{Check, Decision, Mode, Reason},
     error::GuardError,
-    evaluate::{Cedar, Evaluated, Evaluation, resource_uid, uid},
+    evaluate::{Cedar, Evaluated, Evaluation, resource_uid},
     gateway::LinkedGateway,
     policy::{LoadError, PolicySets, PolicySources, Slices},
     request::{CallerType, Principal, RequestIds, ResourceFacts, ToolCall, ToolName},
@@ -134,7 +134,7 @@ impl Guard {
             tool: call.tool,
             metric_tool: self.metric_tool(call.tool),
             action: match &tool {
-                Ok(t) => format!("Guard::Action::{}", Value::String(t.tool.to_owned())),
+                Ok(t) => self.action_label("Guard::Action", t.tool),
                 Err(_) => String::new(),
             },
             principal: self.principal_label(call.principal),
@@ -147,8 +147,9 @@ impl Guard {
         };
         let outcome = tool.and_then(|tool| {
             let sets = self.sets.as_ref().map_err(|e| e.clone())?;
-            let action = uid("Guard::Action", tool.tool)?;
-            let resource_uid = resource_uid(resource)?;
+            let (action, action_text) = sets.action_uid("Guard::Action", tool.tool)?;
+            subject.action = action_text;
+            let resource_uid = resource_uid(sets, resource)?;
             subject.resource = resource_uid.to_string();
             let (outcome, shadow) = self.cedar(sets).evaluate_beside_shadow(
                 &sets.resource_slices,
@@ -250,7 +251,7 @@ impl Guard {
         let mut subject = self.call_subject(call);
         subject.asked = Asked::Budget;
         subject.action = match ToolName::parse(call.tool) {
-            Ok(t) => format!("Guard::Action::{}", Value::String(t.tool.to_owned())),
+            Ok(t) => self.action_label("Guard::Action", t.tool),
             Err(_) => String::new(),
         };
         subject.resource = resource.uid_string();
@@ -278,12 +279,12 @@ impl Guard {
             gateway: self.gateway_arn(),
             tool: call.tool,
             metric_tool: self.metric_tool(call.tool),
-            action: format!("AgentCore::Action::{}", Value::String(call.tool.to_owned())),
+            action: self.action_label("AgentCore::Action", call.tool),
             principal: self.principal_label(call.principal),
             resource: self
                 .gateway
                 .as_ref()
-                .map(|g| g.uid.to_string())
+                .map(|g| g.uid_text.clone())
                 .unwrap_or_default(),
             arguments: call.input,
             asked: Asked::Call,
@@ -302,8 +303,8 @@ impl Guard {
         let sets = self.sets.as_ref().map_err(|e| e.clone())?;
         let gateway = self.gateway.as_ref().map_err(Clone::clone)?;
         let tool = ToolName::parse(tool)?;
-        let action = uid("AgentCore::Action", tool.full)?;
-        subject.action = action.to_string();
+        let (action, action_text) = sets.action_uid("AgentCore::Action", tool.full)?;
+        subject.action = action_text;
         self.cedar(sets).analyse_tool(
             &gateway.slices,
             Evaluation {
@@ -321,8 +322,8 @@ impl Guard {
         let sets = self.sets.as_ref().map_err(|e| e.clone())?;
         let gateway = self.gateway.as_ref().map_err(Clone::clone)?;
         let tool = ToolName::parse(call.tool)?;
-        let action = uid("AgentCore::Action", tool.full)?;
-        subject.action = action.to_string();
+        let (action, action_text) = sets.action_uid("AgentCore::Action", tool.full)?;
+        subject.action = action_text;
         let (outcome, shadow) = self.cedar(sets).evaluate_beside_shadow(
             &gateway.slices,
             &self.gateway_shadow,
@@ -372,6 +373,19 @@ impl Guard {
         match ToolName::parse(tool) {
             Ok(name) if declared(name.tool) => name.tool,
             _ => UNKNOWN_TOOL,
+        }
+    }
+
+    /// The action as audit records name it, before (or without) its uid being built.
+    fn action_label(&self, action_type: &str, id: &str) -> String {
+        match self
+            .sets
+            .as_ref()
+            .ok()
+            .and_then(|s| s.action(action_type, id))
+        {
+            Some(declared) => declared.text.clone(),
+            None => format!("{action_type}::{}", Value::String(id.to_owned())),
         }
     }
 

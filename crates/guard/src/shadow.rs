@@ -40,11 +40,20 @@ pub(crate) fn is_shadow(value: Option<&str>) -> Result<bool, String> {
 
 fn policy_is_shadow(policy: &Policy) -> bool {
     // INVARIANT: loading refused every other `@mode` value.
-    is_shadow(policy.annotation(MODE_ANNOTATION)).unwrap_or(false)
+    is_shadow(annotation(policy.annotations(), MODE_ANNOTATION)).unwrap_or(false)
 }
 
 fn template_is_shadow(template: &Template) -> bool {
-    is_shadow(template.annotation(MODE_ANNOTATION)).unwrap_or(false)
+    is_shadow(annotation(template.annotations(), MODE_ANNOTATION)).unwrap_or(false)
+}
+
+/// The value of annotation `key`. Cedar's own `annotation(key)` parses `key` as an identifier
+/// on every call, which costs more than the rest of loading a policy.
+pub(crate) fn annotation<'a>(
+    mut annotations: impl Iterator<Item = (&'a str, &'a str)>,
+    key: &str,
+) -> Option<&'a str> {
+    annotations.find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
 /// Whether `set` holds any shadow policy or template.

@@ -6,7 +6,8 @@ use std::{
 };
 
 use cedar_policy::{
-    ActionConstraint, Entities, EntityUid, PolicyId, PolicySet, PolicySetError, Schema, SlotId,
+    ActionConstraint, Entities, EntityTypeName, EntityUid, PolicyId, PolicySet, PolicySetError,
+    Schema, SlotId,
 };
 
 use crate::{request::TOOL_SEPARATOR, shadow};
@@ -15,7 +16,7 @@ use super::{
     AGENTCORE_SCHEMA, GATEWAY_DIR, PolicySources, RESOURCE_DIR,
     parse::{TEMPLATE_PREFIX, parse_set, rename_templates, validate},
     problem::{LoadError, Problem},
-    schema::{Arguments, load_schema},
+    schema::{Arguments, load_schema, load_schema_json},
 };
 
 /// The loaded, validated policy sets and the schema they were validated against.
@@ -31,6 +32,9 @@ pub struct PolicySets {
     pub(crate) resource_shadow: Slices,
     /// The action entities of the schema, built once.
     pub(crate) action_entities: Entities,
+    /// Whether any action belongs to an action group: only then do requests need the action
+    /// entities.
+    pub(crate) action_groups: bool,
     /// Every action the schema declares.
     pub(crate) actions: HashSet<EntityUid>,
     /// The tools the gateway schema declares (`restart_service`, the part after `___`): the
@@ -38,6 +42,18 @@ pub struct PolicySets {
     pub(crate) tools: HashSet<String>,
     /// The declared `context.input` arguments of each action, for errors that name the field.
     pub(crate) arguments: HashMap<EntityUid, Arguments>,
+    /// Every declared action by its type (`AgentCore::Action`) and id, with its printed form:
+    /// built once, so a decision neither parses nor prints the action's uid.
+    pub(crate) action_refs: HashMap<String, HashMap<String, ActionRef>>,
+    /// The schema's entity type names, parsed once.
+    pub(crate) entity_types: HashMap<String, EntityTypeName>,
+}
+
+/// A declared action's uid and its printed form (`AgentCore::Action::"a___b"`).
+#[derive(Debug, Clone)]
+pub(crate) struct ActionRef {
+    pub uid: EntityUid,
+    pub text: String,
 }
 
 /// Policy sets by the action they can apply to.
@@ -74,7 +90,14 @@ impl PolicySets {
     pub fn load(sources: &PolicySources) -> Result<Self, LoadError> {
         let mut problems = Vec::new();
 
-        let (agentcore_schema, schema, arguments) = load_schema(sources, &mut problems);
+        let (agentcore_schema, schema, arguments) = match sources.prevalidated {
+            // Validated at build time: the schema from its JSON form, no second validation.
+            Some(json) => {
+                let (schema, arguments) = load_schema_json(json, &mut problems);
+                (None, schema, arguments)
+            }
+            None => load_schema(sources, &mut problems),
+        };
         let mut origins = HashMap::new();
         let gateway = parse_set(sources, GATEWAY_DIR, true, &mut origins, &mut problems);
         let resource = parse_set(sources, RESOURCE_DIR, false, &mut origins, &mut problems);
@@ -85,21 +108,29 @@ impl PolicySets {
             ));
         }
 
-        let (Some(agentcore_schema), Some(schema)) = (agentcore_schema, schema) else {
+        let Some(schema) = schema else {
             return Err(LoadError { problems });
         };
         if !problems.is_empty() {
             return Err(LoadError { problems });
         }
-
-        validate(
-            &gateway,
-            &agentcore_schema,
-            sources,
-            &origins,
-            &mut problems,
-        );
-        validate(&resource, &schema, sources, &origins, &mut problems);
+        match (agentcore_schema, sources.prevalidated) {
+            (_, Some(_)) => {}
+            (Some(agentcore_schema), None) => {
+                validate(
+                    &gateway,
+                    &agentcore_schema,
+                    sources,
+                    &origins,
+                    &mut problems,
+                );
+                validate(&resource, &schema, sources, &origins, &mut problems);
+            }
+            (None, None) => problems.push(Problem::file(
+                AGENTCORE_SCHEMA,
+                "missing: the gateway policies are validated against it",
+            )),
+        }
         if !problems.is_empty() {
             return Err(LoadError { problems });
         }
@@ -117,7 +148,32 @@ impl PolicySets {
                     .map(|(_, tool)| tool.to_owned())
             })
             .collect();
+        let mut action_refs: HashMap<String, HashMap<String, ActionRef>> = HashMap::new();
+        for action in &actions {
+            action_refs
+                .entry(action.type_name().to_string())
+                .or_default()
+                .insert(
+                    action.id().unescaped().to_owned(),
+                    ActionRef {
+                        uid: action.clone(),
+                        text: action.to_string(),
+                    },
+                );
+        }
+        let action_groups = actions.iter().any(|a| {
+            action_entities
+                .ancestors(a)
+                .is_some_and(|mut ancestors| ancestors.next().is_some())
+        });
+        let entity_types = schema
+            .entity_types()
+            .map(|t| (t.to_string(), t.clone()))
+            .collect();
         let mut sets = Self {
+            action_refs,
+            action_groups,
+            entity_types,
             gateway_templates: rename_templates(gateway),
             resource,
             resource_slices: Slices::new(),
@@ -139,6 +195,11 @@ impl PolicySets {
                 shadow::shadowed(sets.slices(&sets.resource, None).map_err(slice_error)?);
         }
         Ok(sets)
+    }
+
+    /// A declared action of type `action_type` (`AgentCore::Action`), by id.
+    pub(crate) fn action(&self, action_type: &str, id: &str) -> Option<&ActionRef> {
+        self.action_refs.get(action_type)?.get(id)
     }
 
     /// Whether the schema declares `tool` (its tool part, `terminate_instance`).
@@ -244,4 +305,96 @@ fn build_set(
         )?;
     }
     Ok(built)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn texts(set: &PolicySet) -> BTreeMap<String, String> {
+        set.policies()
+            .map(|p| (p.id().to_string(), p.to_string()))
+            .chain(set.templates().map(|t| (t.id().to_string(), t.to_string())))
+            .collect()
+    }
+
+    fn slice_ids(slices: &Slices) -> BTreeMap<String, BTreeMap<String, String>> {
+        slices
+            .iter()
+            .map(|(action, set)| (action.to_string(), texts(set)))
+            .collect()
+    }
+
+    /// The embedded policies load from build.rs's forms (schema as JSON, validated at build
+    /// time); the same files given as files load the long way. Both must be the same sets.
+    #[test]
+    fn the_build_time_forms_load_what_the_files_load() {
+        let embedded = PolicySources::embedded();
+        assert!(embedded.prevalidated.is_some());
+        let files = PolicySources::from_files("files", embedded.files().to_vec());
+        let (Ok(fast), Ok(slow)) = (PolicySets::load(&embedded), PolicySets::load(&files)) else {
+            panic!("the shipped policies load both ways");
+        };
+        assert_eq!(
+            texts(&fast.gateway_templates),
+            texts(&slow.gateway_templates)
+        );
+        assert_eq!(texts(&fast.resource), texts(&slow.resource));
+        assert_eq!(
+            slice_ids(&fast.resource_slices),
+            slice_ids(&slow.resource_slices)
+        );
+        assert_eq!(
+            slice_ids(&fast.resource_shadow),
+            slice_ids(&slow.resource_shadow)
+        );
+        assert_eq!(fast.actions, slow.actions);
+        assert_eq!(fast.tools, slow.tools);
+        assert_eq!(fast.arguments, slow.arguments);
+        assert_eq!(fast.action_groups, slow.action_groups);
+        let types = |s: &PolicySets| {
+            let mut t: Vec<String> = s.schema.entity_types().map(ToString::to_string).collect();
+            t.sort();
+            t
+        };
+        assert_eq!(types(&fast), types(&slow));
+        let ancestors = |s: &PolicySets, a: &EntityUid| {
+            let mut found: Vec<String> = s
+                .action_entities
+                .ancestors(a)
+                .map(|i| i.map(ToString::to_string).collect())
+                .unwrap_or_default();
+            found.sort();
+            found
+        };
+        for action in &slow.actions {
+            assert_eq!(
+                ancestors(&fast, action),
+                ancestors(&slow, action),
+                "{action}"
+            );
+        }
+    }
+
+    /// Files from anywhere but the build are validated when loaded: a policy that names an
+    /// attribute the schema lacks is refused.
+    #[test]
+    fn files_are_validated_when_loaded() {
+        let mut files = PolicySources::embedded().files().to_vec();
+        files.push(crate::PolicyFile {
+            name: "resource/typo.cedar".to_owned(),
+            text: "@id(\"typo\")\nforbid (principal, action, resource)\n\
+                   when { resource.no_such_attribute == \"x\" };\n"
+                .to_owned(),
+        });
+        let Err(e) = PolicySets::load(&PolicySources::from_files("files", files)) else {
+            panic!("an invalid policy must not load");
+        };
+        assert!(
+            e.problems.iter().any(|p| p.file == "resource/typo.cedar"),
+            "{e:?}"
+        );
+    }
 }

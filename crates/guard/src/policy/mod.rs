@@ -51,6 +51,10 @@ pub struct PolicySources {
     /// Where the files came from, for messages (`embedded policies/` or a directory).
     pub origin: String,
     pub(crate) files: Vec<PolicyFile>,
+    /// For the embedded policies only: each schema file as JSON, made by build.rs, which also
+    /// validated the policies against the schema. Files from anywhere else are validated when
+    /// loaded.
+    pub(crate) prevalidated: Option<&'static [(&'static str, &'static str)]>,
 }
 
 impl PolicySources {
@@ -65,6 +69,7 @@ impl PolicySources {
                     text: (*text).to_owned(),
                 })
                 .collect(),
+            prevalidated: Some(embedded::SCHEMA_JSON),
         }
     }
 
@@ -111,6 +116,7 @@ impl PolicySources {
             Ok(Self {
                 origin: dir.display().to_string(),
                 files,
+                prevalidated: None,
             })
         } else {
             Err(LoadError { problems })
@@ -122,6 +128,7 @@ impl PolicySources {
         Self {
             origin: origin.into(),
             files,
+            prevalidated: None,
         }
     }
 

@@ -8,7 +8,7 @@ use cedar_policy::{
 };
 use miette::Diagnostic;
 
-use crate::shadow;
+use crate::shadow::{self, annotation};
 
 use super::{
     PolicyFile, PolicySources,
@@ -40,12 +40,16 @@ pub(crate) fn parse_set(
             .policies()
             .map(|p| {
                 let text = p.to_cedar().unwrap_or_default();
-                (p.annotation("id"), offset_of(file, &text), Named::Policy(p))
+                (
+                    annotation(p.annotations(), "id"),
+                    offset_of(file, &text),
+                    Named::Policy(p),
+                )
             })
             .chain(parsed.templates().map(|t| {
                 let text = t.to_cedar();
                 (
-                    t.annotation("id"),
+                    annotation(t.annotations(), "id"),
                     offset_of(file, &text),
                     Named::Template(t),
                 )
@@ -82,8 +86,8 @@ pub(crate) fn parse_set(
                 },
             );
             let mode = match item {
-                Named::Policy(p) => p.annotation(shadow::MODE_ANNOTATION),
-                Named::Template(t) => t.annotation(shadow::MODE_ANNOTATION),
+                Named::Policy(p) => annotation(p.annotations(), shadow::MODE_ANNOTATION),
+                Named::Template(t) => annotation(t.annotations(), shadow::MODE_ANNOTATION),
             };
             if let Err(message) = shadow::is_shadow(mode) {
                 problems.push(Problem::at(
