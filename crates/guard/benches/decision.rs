@@ -1,15 +1,18 @@
-//! The guard's cost, side by side (DESIGN.md §9):
+//! The guard's cost, each figure beside Cedar alone on the same request (DESIGN.md §9):
 //!
-//! - `bare_is_authorized`: Cedar alone, on a request, entities and policy set built in advance;
-//! - `guard_decision`: the same question from JSON arguments to a decision and its audit record,
-//!   as the gateway interceptor asks it (known caller), and as a tool Lambda asks it (unknown
-//!   caller, partial evaluation), and the resource check on a real instance;
-//! - `guard_construction`: parse, validate and link the shipped policies;
-//! - `guard_decision_1000_policies`: the full decision with 1,000 more gateway policies, all on
-//!   the tool asked about or spread over the four tools (the guard evaluates only the policies
-//!   whose action scope can match), beside Cedar alone on the same 1,004 policies.
+//! - `bare_cedar/*`: Cedar alone, the request, entities and policy set built in advance: the
+//!   known-caller gateway request (`is_authorized`), the same with the caller unknown
+//!   (`is_authorized_partial`, as a tool Lambda asks), and the resource request on a real
+//!   instance (partial, caller unknown) against the resource set;
+//! - `guard_decision/*`: the same questions from JSON arguments and resource facts to a
+//!   decision and its audit record;
+//! - `guard_construction/shipped`: build a guard from the policies compiled in (validated at
+//!   build time);
+//! - `*/1000_policies_*`: 1,000 more gateway policies, all on the tool asked about or spread
+//!   over the four tools (the guard evaluates only the policies whose action scope can match).
 //!
-//! Run with `cargo bench -p guard --bench decision`.
+//! Run with `cargo bench -p guard --bench decision`; `tests/bench.sh` runs it with the
+//! cold-start and cedarpy comparisons and prints the ratios.
 
 #![expect(
     clippy::unwrap_used,
@@ -22,7 +25,7 @@
 
 use std::{hint::black_box, str::FromStr, sync::Arc};
 
-use cedar_policy::{Authorizer, Context, Entities, EntityUid, Request};
+use cedar_policy::{Authorizer, Context, Entities, EntityTypeName, EntityUid, Request};
 use criterion::{Criterion, criterion_group, criterion_main};
 use guard::{
     EXAMPLE_GATEWAY_ARN, Guard, GuardConfig, NoAudit, PolicyFile, PolicySources, Principal,
@@ -148,39 +151,123 @@ fn decisions(c: &mut Criterion) {
     };
     assert!(shipped.check_resource(&terminate, &instance).is_allow());
 
+    // The same two questions for Cedar alone: the caller unknown, and the resource check.
+    let unknown_request = Request::builder()
+        .unknown_principal_with_type(EntityTypeName::from_str("AgentCore::OAuthUser").unwrap())
+        .action(EntityUid::from_str(&format!("AgentCore::Action::\"{RESTART}\"")).unwrap())
+        .resource(
+            EntityUid::from_str(&format!("AgentCore::Gateway::\"{EXAMPLE_GATEWAY_ARN}\"")).unwrap(),
+        )
+        .context(
+            Context::from_json_value(
+                json!({ "input": input }),
+                Some((
+                    schema,
+                    &EntityUid::from_str(&format!("AgentCore::Action::\"{RESTART}\"")).unwrap(),
+                )),
+            )
+            .unwrap(),
+        )
+        .schema(schema)
+        .build()
+        .unwrap();
+    let action_entities = schema.action_entities().unwrap();
+    assert_eq!(
+        authorizer
+            .is_authorized_partial(&unknown_request, gateway_set, &action_entities)
+            .decision(),
+        Some(cedar_policy::Decision::Allow)
+    );
+    let terminate_action = EntityUid::from_str("Guard::Action::\"terminate_instance\"").unwrap();
+    let resource_request = Request::builder()
+        .unknown_principal_with_type(EntityTypeName::from_str("AgentCore::OAuthUser").unwrap())
+        .action(terminate_action.clone())
+        .resource(EntityUid::from_str("Guard::Ec2Instance::\"i-0abc\"").unwrap())
+        .context(
+            Context::from_json_value(
+                json!({ "input": terminate_input }),
+                Some((schema, &terminate_action)),
+            )
+            .unwrap(),
+        )
+        .schema(schema)
+        .build()
+        .unwrap();
+    let instance_entities = Entities::from_json_value(
+        json!([{
+            "uid": {"type": "Guard::Ec2Instance", "id": "i-0abc"},
+            "attrs": {"state": "running", "termination_protected": false},
+            "parents": [],
+            "tags": {"environment": "staging"},
+        }]),
+        Some(schema),
+    )
+    .unwrap();
+    let resource_set = sets.resource_set();
+    assert_eq!(
+        authorizer
+            .is_authorized_partial(&resource_request, resource_set, &instance_entities)
+            .decision(),
+        Some(cedar_policy::Decision::Allow)
+    );
+
     let big = guard(with_extra_policies(1000, false));
     assert!(big.check_call(&known).is_allow());
     assert_eq!(big.policy_sets().unwrap().gateway_len(), 1004);
     let spread = guard(with_extra_policies(1000, true));
     assert!(spread.check_call(&known).is_allow());
+    let big_set = big.gateway_set().unwrap();
 
-    let mut group = c.benchmark_group("guard");
-    group.bench_function("bare_is_authorized", |b| {
+    let mut bare = c.benchmark_group("bare_cedar");
+    bare.bench_function("known_caller", |b| {
         b.iter(|| authorizer.is_authorized(black_box(&request), gateway_set, &entities))
     });
-    group.bench_function("guard_decision/known_caller", |b| {
-        b.iter(|| shipped.check_call(black_box(&known)))
+    bare.bench_function("unknown_caller", |b| {
+        b.iter(|| {
+            authorizer.is_authorized_partial(
+                black_box(&unknown_request),
+                gateway_set,
+                &action_entities,
+            )
+        })
     });
-    group.bench_function("guard_decision/unknown_caller", |b| {
-        b.iter(|| shipped.check_call(black_box(&unknown)))
+    bare.bench_function("resource_check", |b| {
+        b.iter(|| {
+            authorizer.is_authorized_partial(
+                black_box(&resource_request),
+                resource_set,
+                &instance_entities,
+            )
+        })
     });
-    group.bench_function("guard_decision/resource_check", |b| {
-        b.iter(|| shipped.check_resource(black_box(&terminate), black_box(&instance)))
-    });
-    group.bench_function("guard_decision_1000_policies/same_tool", |b| {
-        b.iter(|| big.check_call(black_box(&known)))
-    });
-    group.bench_function("guard_decision_1000_policies/four_tools", |b| {
-        b.iter(|| spread.check_call(black_box(&known)))
-    });
-    let big_set = big.gateway_set().unwrap();
-    group.bench_function("bare_is_authorized_1000_policies/same_tool", |b| {
+    bare.bench_function("1000_policies_same_tool", |b| {
         b.iter(|| authorizer.is_authorized(black_box(&request), big_set, &entities))
     });
-    group.bench_function("guard_construction", |b| {
+    bare.finish();
+
+    let mut decision = c.benchmark_group("guard_decision");
+    decision.bench_function("known_caller", |b| {
+        b.iter(|| shipped.check_call(black_box(&known)))
+    });
+    decision.bench_function("unknown_caller", |b| {
+        b.iter(|| shipped.check_call(black_box(&unknown)))
+    });
+    decision.bench_function("resource_check", |b| {
+        b.iter(|| shipped.check_resource(black_box(&terminate), black_box(&instance)))
+    });
+    decision.bench_function("1000_policies_same_tool", |b| {
+        b.iter(|| big.check_call(black_box(&known)))
+    });
+    decision.bench_function("1000_policies_four_tools", |b| {
+        b.iter(|| spread.check_call(black_box(&known)))
+    });
+    decision.finish();
+
+    let mut construction = c.benchmark_group("guard_construction");
+    construction.bench_function("shipped", |b| {
         b.iter(|| guard(black_box(PolicySources::embedded())))
     });
-    group.finish();
+    construction.finish();
 }
 
 criterion_group!(benches, decisions);

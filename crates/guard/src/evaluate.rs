@@ -1,11 +1,15 @@
 //! Building Cedar requests from tool calls and asking Cedar: with a known caller, or with the
 //! caller unknown (partial evaluation, fail closed when the answer depends on it).
 
-use std::{collections::BTreeMap, str::FromStr};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    str::FromStr,
+    sync::OnceLock,
+};
 
 use cedar_policy::{
     Authorizer, Context, Decision as CedarDecision, Effect, Entities, EntityId, EntityTypeName,
-    EntityUid, PartialResponse, Policy, Request, RequestValidationError,
+    EntityUid, PartialResponse, Policy, PolicySet, Request, RequestValidationError,
 };
 use serde_json::Value;
 
@@ -36,6 +40,62 @@ pub(crate) struct Cedar<'a> {
     pub authorizer: &'a Authorizer,
     pub sets: &'a PolicySets,
     pub caller_type: CallerType,
+    /// The action entities each action's requests need (see [`ActionStores`]).
+    pub action_stores: &'a ActionStores,
+}
+
+/// For each action, the action entities a request for it can reach: the action, every action
+/// named as a literal in any policy, and their ancestors (action groups). No other action
+/// entity can be looked up while deciding: the only action-typed values are `action` and the
+/// literals (tool arguments, tags and resource facts never become entity references), and
+/// action entities carry nothing but their groups. So a decision with this store is the
+/// decision with every action entity, without copying them all and recomputing their
+/// hierarchy for every request. Each store is built the first time its action is asked
+/// about, so a cold start pays only for the actions it serves.
+#[derive(Debug, Default)]
+pub(crate) struct ActionStores {
+    literals: HashSet<EntityUid>,
+    stores: HashMap<EntityUid, OnceLock<Option<Entities>>>,
+}
+
+impl ActionStores {
+    /// The stores for `sets` and the linked gateway set, if any.
+    pub(crate) fn new(sets: &PolicySets, gateway: Option<&PolicySet>) -> Self {
+        let literals = sets
+            .resource
+            .policies()
+            .chain(gateway.into_iter().flat_map(PolicySet::policies))
+            .flat_map(Policy::entity_literals)
+            .filter(|uid| sets.actions.contains(uid))
+            .collect();
+        let stores = sets
+            .actions
+            .iter()
+            .map(|a| (a.clone(), OnceLock::new()))
+            .collect();
+        Self { literals, stores }
+    }
+
+    /// The store for `action`; `None` (every action entity is used) for an action not
+    /// declared, or if the store could not be built.
+    fn get(&self, sets: &PolicySets, action: &EntityUid) -> Option<&Entities> {
+        self.stores
+            .get(action)?
+            .get_or_init(|| {
+                let mut reach: HashSet<&EntityUid> = HashSet::new();
+                for uid in std::iter::once(action).chain(&self.literals) {
+                    reach.insert(uid);
+                    if let Some(ancestors) = sets.action_entities.ancestors(uid) {
+                        reach.extend(ancestors);
+                    }
+                }
+                let entities = reach
+                    .into_iter()
+                    .filter_map(|uid| sets.action_entities.get(uid).cloned());
+                Entities::from_entities(entities, None).ok()
+            })
+            .as_ref()
+    }
 }
 
 impl Cedar<'_> {
@@ -61,7 +121,12 @@ impl Cedar<'_> {
         let context = Context::from_pairs([("input".to_owned(), input)])
             .map_err(|err| invalid_input(describe(&err)))?;
 
-        let entities = entities(sets, e.principal, e.resource_entity)?;
+        let entities = entities(
+            sets,
+            self.action_stores.get(sets, &e.action),
+            e.principal,
+            e.resource_entity,
+        )?;
         let entities = entities.as_ref().unwrap_or(&sets.action_entities);
         let action = e.action.clone();
         let request_error = |err: RequestValidationError| match err {
@@ -147,7 +212,7 @@ impl Cedar<'_> {
         let Some(set) = slices.get(&action) else {
             return Err(GuardError::UnknownTool(tool.to_owned()));
         };
-        let entities = entities(sets, principal, None)?;
+        let entities = entities(sets, self.action_stores.get(sets, &action), principal, None)?;
         let entities = entities.as_ref().unwrap_or(&sets.action_entities);
         let builder = Request::builder();
         let builder = match principal {
@@ -220,6 +285,7 @@ fn denied(forbids: Vec<String>) -> (Reason, Vec<String>) {
 /// The entities a request needs beyond the schema's actions; `None` when it needs none.
 fn entities(
     sets: &PolicySets,
+    actions: Option<&Entities>,
     principal: Option<&Principal>,
     resource: Option<&ResourceFacts>,
 ) -> Result<Option<Entities>, GuardError> {
@@ -253,13 +319,8 @@ fn entities(
         return Ok(None);
     }
     // With the schema, Cedar checks each entity against its type. The action entities are
-    // only needed when actions have groups (`action in Group`): otherwise no policy can tell
-    // them apart from absent ones, and copying them costs more than the rest of the request.
-    let base = if sets.action_groups {
-        sets.action_entities.clone()
-    } else {
-        Entities::empty()
-    };
+    // the action's store, or all of them when it has none.
+    let base = actions.unwrap_or(&sets.action_entities).clone();
     base.add_entities(extra, Some(&sets.schema))
         .map(Some)
         .map_err(|e| GuardError::InvalidEntity {

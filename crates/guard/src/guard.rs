@@ -13,7 +13,7 @@ use crate::{
     config::GuardConfig,
     decision::{Check, Decision, Mode, Reason},
     error::GuardError,
-    evaluate::{Cedar, Evaluated, Evaluation, resource_uid},
+    evaluate::{ActionStores, Cedar, Evaluated, Evaluation, resource_uid},
     gateway::LinkedGateway,
     policy::{LoadError, PolicySets, PolicySources, Slices},
     request::{CallerType, Principal, RequestIds, ResourceFacts, ToolCall, ToolName},
@@ -33,6 +33,8 @@ pub struct Guard {
     authorizer: Authorizer,
     /// Linked gateway slices holding shadow policies (`crate::shadow`).
     gateway_shadow: Slices,
+    /// The action entities each action's requests need.
+    action_stores: ActionStores,
 }
 
 impl std::fmt::Debug for Guard {
@@ -80,10 +82,15 @@ impl Guard {
             (Ok(sets), Ok(g)) => sets.gateway_shadow_slices(&g.uid).unwrap_or_default(),
             _ => Slices::new(),
         };
+        let action_stores = match &sets {
+            Ok(sets) => ActionStores::new(sets, gateway.as_ref().ok().map(|g| &g.set)),
+            Err(_) => ActionStores::default(),
+        };
         Self {
             sets,
             gateway,
             gateway_shadow,
+            action_stores,
             mode: config.mode,
             caller_type: config.caller_type,
             audit,
@@ -271,6 +278,7 @@ impl Guard {
             authorizer: &self.authorizer,
             sets,
             caller_type: self.caller_type,
+            action_stores: &self.action_stores,
         }
     }
 

@@ -441,3 +441,46 @@ fn a_refusal_is_audited_as_an_error() {
     assert_eq!(audit.records()[0].outcome, Outcome::Error);
     assert_eq!(audit.records()[0].errors, ["misrouted"]);
 }
+
+/// Requests carry only the action entities they can reach (the action, its groups, and any
+/// action a policy names). A policy that names another tool's action, and an action group,
+/// is decided as if every action entity were there.
+#[test]
+fn action_groups_and_action_literals_are_decided_as_with_every_action_entity() {
+    let policy = r#"
+@id("forbid_by_groups")
+forbid (principal, action in AgentCore::Action::"CallTool", resource == ?resource)
+when {
+  context.input has service && context.input.service == "by-groups" &&
+  AgentCore::Action::"get-metrics___get_metrics" in AgentCore::Action::"Mcp"
+};
+"#;
+    let (guard, _) = guard_with(with_file("gateway/groups.cedar", policy), Mode::Enforce);
+    assert!(guard.health().is_ok(), "{:?}", guard.policy_sets().err());
+    let ids = RequestIds::default();
+    let principal = Principal::OAuthUser {
+        id: "agent-7".to_owned(),
+        tags: [("scope".to_owned(), "devops".to_owned())].into(),
+    };
+    for (service, denied) in [("by-groups", true), ("api-gateway", false)] {
+        let input = json!({"environment": "staging", "service": service});
+        let unknown = call(RESTART, &input, &ids);
+        let known = ToolCall {
+            principal: Some(&principal),
+            ..unknown
+        };
+        for asked in [known, unknown] {
+            let decision = guard.check_call(&asked);
+            if denied {
+                assert_eq!(
+                    decision.reason,
+                    Reason::Forbidden,
+                    "{service}: {decision:?}"
+                );
+                assert_eq!(decision.policies, vec!["forbid_by_groups".to_owned()]);
+            } else {
+                assert!(decision.is_allow(), "{service}: {decision:?}");
+            }
+        }
+    }
+}

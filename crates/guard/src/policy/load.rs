@@ -32,9 +32,6 @@ pub struct PolicySets {
     pub(crate) resource_shadow: Slices,
     /// The action entities of the schema, built once.
     pub(crate) action_entities: Entities,
-    /// Whether any action belongs to an action group: only then do requests need the action
-    /// entities.
-    pub(crate) action_groups: bool,
     /// Every action the schema declares.
     pub(crate) actions: HashSet<EntityUid>,
     /// The tools the gateway schema declares (`restart_service`, the part after `___`): the
@@ -161,18 +158,12 @@ impl PolicySets {
                     },
                 );
         }
-        let action_groups = actions.iter().any(|a| {
-            action_entities
-                .ancestors(a)
-                .is_some_and(|mut ancestors| ancestors.next().is_some())
-        });
         let entity_types = schema
             .entity_types()
             .map(|t| (t.to_string(), t.clone()))
             .collect();
         let mut sets = Self {
             action_refs,
-            action_groups,
             entity_types,
             gateway_templates: rename_templates(gateway),
             resource,
@@ -264,6 +255,11 @@ impl PolicySets {
         self.gateway_templates.num_of_templates() + self.gateway_templates.num_of_policies()
     }
 
+    /// The resource set, enforced and shadow policies alike.
+    pub fn resource_set(&self) -> &PolicySet {
+        &self.resource
+    }
+
     /// Number of resource policies.
     pub fn resource_len(&self) -> usize {
         self.resource.num_of_policies()
@@ -353,7 +349,6 @@ mod tests {
         assert_eq!(fast.actions, slow.actions);
         assert_eq!(fast.tools, slow.tools);
         assert_eq!(fast.arguments, slow.arguments);
-        assert_eq!(fast.action_groups, slow.action_groups);
         let types = |s: &PolicySets| {
             let mut t: Vec<String> = s.schema.entity_types().map(ToString::to_string).collect();
             t.sort();
