@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The benchmark command (README "Performance"): every figure beside its reference, in one run.
+#
+# - criterion, release profile: Cedar alone / the guard's decisions on the same requests / guard
+#   construction (crates/guard/benches/decision.rs);
+# - cold start: the four tools, a lambda_runtime hello world and an SDK hello world, built with
+#   the shipped release profile, each started 20 times (interleaved) against a local Runtime API
+#   on 127.0.0.1, timed from process start to its first `GET /invocation/next`; peak RSS and the
+#   zipped `bootstrap` size (crates/coldstart);
+# - cedarpy (into .venv) on the same policies and request (tests/bench/cedarpy_compare.py).
+# Then one table of ratios against the targets (tests/bench/report.py). Figures are reported,
+# never asserted: a missed target is marked, and the command still succeeds.
+#
+# Needs what the test command needs; the release builds take 15-25 minutes from clean on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/env.sh
+
+BENCH_REQUIREMENTS="tests/bench/requirements.txt"
+if ! cmp -s "$BENCH_REQUIREMENTS" "$VENV/.installed-bench-requirements"; then
+  step "installing cedarpy into .venv"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$BENCH_REQUIREMENTS"
+  cp "$BENCH_REQUIREMENTS" "$VENV/.installed-bench-requirements"
+fi
+OUT="target/bench"
+mkdir -p "$OUT"
+
+step "release builds: the four tools and the two references (the shipped profile)"
+cargo build --release --locked -p coldstart -p restart_service -p terminate_instance \
+  -p clean_logs -p get_metrics
+
+step "criterion: Cedar alone / guard decisions / guard construction"
+cargo bench --locked -p guard --bench decision
+
+step "cold start: 20 interleaved runs of each binary through a local Runtime API"
+R=target/release
+"$R/coldstart" --runs 20 --json "$OUT/coldstart.json" \
+  hello_world="$R/hello_world" sdk_hello_world="$R/sdk_hello_world" \
+  restart_service="$R/restart_service" terminate_instance="$R/terminate_instance" \
+  clean_logs="$R/clean_logs" get_metrics="$R/get_metrics"
+
+step "cedarpy on the same policies and request"
+cargo run --quiet --locked --bin guard -- render >"$OUT/rendered.cedar"
+python tests/bench/cedarpy_compare.py "$OUT/rendered.cedar" policies --json "$OUT/cedarpy.json"
+
+python tests/bench/report.py --criterion target/criterion --coldstart "$OUT/coldstart.json" \
+  --cedarpy "$OUT/cedarpy.json"
