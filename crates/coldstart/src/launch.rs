@@ -123,7 +123,7 @@ pub fn measure(binary: &Binary, timeout: Duration) -> Result<Start, LaunchError>
         .join("");
     reaped?;
 
-    let (line, arrived) = match waited {
+    let Poll { line, arrived, .. } = match waited {
         Ok(Polled::Request(request)) => request.map_err(LaunchError::RuntimeApi)?,
         Ok(Polled::Exited(status)) => return Err(LaunchError::Exited { status, output }),
         Err(()) => return Err(LaunchError::TimedOut { timeout, output }),
@@ -140,7 +140,18 @@ pub fn measure(binary: &Binary, timeout: Duration) -> Result<Start, LaunchError>
     })
 }
 
-type Request = io::Result<(String, Instant)>;
+/// The first request of a binary.
+struct Poll {
+    /// Its request line.
+    line: String,
+    /// When the line was complete.
+    arrived: Instant,
+    /// Its connection, kept open until the binary is killed: a runtime whose poll is cut off
+    /// logs an error and polls again.
+    _connection: TcpStream,
+}
+
+type Request = io::Result<Poll>;
 
 enum Polled {
     Request(Request),
@@ -175,12 +186,16 @@ fn wait_for_poll(
 /// Accepts one connection and reads its request line; the instant is taken as soon as the
 /// line is complete.
 fn first_request_line(listener: &TcpListener, timeout: Duration) -> Request {
-    let (stream, _) = listener.accept()?;
-    stream.set_read_timeout(Some(timeout))?;
+    let (connection, _) = listener.accept()?;
+    connection.set_read_timeout(Some(timeout))?;
     let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line)?;
+    BufReader::new(&connection).read_line(&mut line)?;
     let arrived = Instant::now();
-    Ok((line.trim_end().to_owned(), arrived))
+    Ok(Poll {
+        line: line.trim_end().to_owned(),
+        arrived,
+        _connection: connection,
+    })
 }
 
 /// Waits for the Runtime API thread, first unblocking it if it still waits in `accept` (its
@@ -253,6 +268,35 @@ pub fn check_executable(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_poll_is_read_and_its_connection_left_open() {
+        use std::io::Write;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let mut runtime = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        runtime
+            .write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let poll = first_request_line(&listener, Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            poll.line,
+            "GET /2018-06-01/runtime/invocation/next HTTP/1.1"
+        );
+        // Still waiting for its invocation: no answer, and no end of the connection either.
+        runtime
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let read = runtime.read(&mut [0; 16]);
+        assert!(
+            read.as_ref().is_err_and(|e| matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            )),
+            "{read:?}"
+        );
+        drop(poll);
+        assert_eq!(runtime.read(&mut [0; 16]).unwrap(), 0);
+    }
 
     #[test]
     fn peak_rss_is_read_from_vmhwm() {
