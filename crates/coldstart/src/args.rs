@@ -1,18 +1,20 @@
 //! The command line: `coldstart [--runs N] [--warmup N] [--timeout-secs S] [--json FILE]
-//! name=path...`.
+//! [--tolerate name=TEXT]... name=path...`.
 
 use std::{path::PathBuf, time::Duration};
 
 /// How `coldstart` is called; printed with every argument error.
 pub const USAGE: &str = "usage: coldstart [--runs N] [--warmup N] [--timeout-secs S] [--json FILE] \
-                         name=path [name=path...]\n\
+                         [--tolerate name=TEXT]... name=path [name=path...]\n\
     Starts each executable against a local Lambda Runtime API on 127.0.0.1, interleaved \
     (round 1 runs every binary once in order, then round 2, ...), and reports the time from \
     spawn to its first `GET /2018-06-01/runtime/invocation/next`, its peak RSS and its size.\n\
     --runs N          measured rounds (default 20)\n\
     --warmup N        unmeasured rounds first, so every binary starts from the page cache (default 1)\n\
     --timeout-secs S  a binary that has not polled after S seconds is an error (default 10)\n\
-    --json FILE       also write the figures as JSON";
+    --json FILE       also write the figures as JSON\n\
+    --tolerate name=TEXT  a WARN or ERROR log line of binary `name` containing TEXT does not fail \
+    the run (any other one does: the binary would not start as deployed)";
 
 /// One executable to measure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,8 @@ pub struct Binary {
     pub name: String,
     /// The executable.
     pub path: PathBuf,
+    /// Texts of WARN or ERROR log lines it may print while starting (`--tolerate`).
+    pub tolerated: Vec<String>,
 }
 
 /// A parsed command line.
@@ -63,6 +67,9 @@ pub enum ArgsError {
     /// Two binaries with one name.
     #[error("binary name `{0}` is given twice")]
     Duplicate(String),
+    /// A `--tolerate` for a binary that is not measured.
+    #[error("`--tolerate` names `{0}`, which is not a binary given")]
+    UnknownBinary(String),
     /// Nothing to measure.
     #[error("no binary to measure")]
     NoBinary,
@@ -78,6 +85,7 @@ impl Args {
             timeout: Duration::from_secs(10),
             json: None,
         };
+        let mut tolerate: Vec<(String, String)> = Vec::new();
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             if let Some(option) = arg.strip_prefix("--") {
@@ -99,6 +107,13 @@ impl Args {
                         );
                     }
                     "json" => parsed.json = Some(PathBuf::from(value)),
+                    "tolerate" => {
+                        let (name, text) = value
+                            .split_once('=')
+                            .filter(|(name, text)| !name.is_empty() && !text.is_empty())
+                            .ok_or_else(|| ArgsError::NotAPair(value.clone()))?;
+                        tolerate.push((name.to_owned(), text.to_owned()));
+                    }
                     _ => return Err(ArgsError::UnknownOption(arg)),
                 }
             } else {
@@ -112,11 +127,21 @@ impl Args {
                 parsed.binaries.push(Binary {
                     name: name.to_owned(),
                     path: PathBuf::from(path),
+                    tolerated: Vec::new(),
                 });
             }
         }
         if parsed.binaries.is_empty() {
             return Err(ArgsError::NoBinary);
+        }
+        for (name, text) in tolerate {
+            parsed
+                .binaries
+                .iter_mut()
+                .find(|b| b.name == name)
+                .ok_or(ArgsError::UnknownBinary(name))?
+                .tolerated
+                .push(text);
         }
         Ok(parsed)
     }
@@ -163,9 +188,12 @@ mod tests {
             "--timeout-secs",
             "3",
             "--json=out.json",
+            "--tolerate",
+            "a=budgets unusable",
             "a=/x/a",
         ])
         .unwrap();
+        assert_eq!(args.binaries[0].tolerated, ["budgets unusable"]);
         assert_eq!(args.runs, 5);
         assert_eq!(args.warmup, 0);
         assert_eq!(args.timeout, Duration::from_secs(3));
@@ -199,6 +227,14 @@ mod tests {
         assert_eq!(
             parse(&["a=/x", "a=/y"]),
             Err(ArgsError::Duplicate("a".to_owned()))
+        );
+        assert_eq!(
+            parse(&["--tolerate=b=x", "a=/x"]),
+            Err(ArgsError::UnknownBinary("b".to_owned()))
+        );
+        assert_eq!(
+            parse(&["--tolerate=b", "a=/x"]),
+            Err(ArgsError::NotAPair("b".to_owned()))
         );
     }
 }

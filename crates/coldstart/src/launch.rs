@@ -131,7 +131,7 @@ pub fn measure(binary: &Binary, timeout: Duration) -> Result<Start, LaunchError>
     if !is_next_invocation(&line) {
         return Err(LaunchError::UnexpectedRequest(line));
     }
-    if let Some(problem) = logged_problem(&output) {
+    if let Some(problem) = logged_problem(&output, &binary.tolerated) {
         return Err(LaunchError::LoggedProblem(problem.to_owned()));
     }
     Ok(Start {
@@ -238,11 +238,15 @@ pub fn peak_rss_kib(status: &str) -> Option<u64> {
     })
 }
 
-/// The first log line at WARN or ERROR in a binary's output: `lambda_runtime`'s subscriber
-/// writes JSON (`"level":"ERROR"`) or text (`ERROR message`). A function that starts as
-/// deployed logs neither; the tools log their configuration problems this way.
-pub fn logged_problem(output: &str) -> Option<&str> {
+/// The first log line at WARN or ERROR in a binary's output that contains none of the
+/// `tolerated` texts: `lambda_runtime`'s subscriber writes JSON (`"level":"ERROR"`) or text
+/// (`ERROR message`). A function that starts as deployed logs neither; the tools log their
+/// configuration problems this way.
+pub fn logged_problem<'a>(output: &'a str, tolerated: &[String]) -> Option<&'a str> {
     output.lines().find(|line| {
+        if tolerated.iter().any(|text| line.contains(text.as_str())) {
+            return false;
+        }
         let line = line.trim();
         let json_level = serde_json::from_str::<serde_json::Value>(line)
             .ok()
@@ -325,15 +329,19 @@ mod tests {
     fn warnings_and_errors_in_the_log_are_problems() {
         let json_error = r#"{"level":"ERROR","fields":{"message":"the function is misconfigured: every call is refused"}}"#;
         let output = format!("{{\"level\":\"INFO\",\"fields\":{{}}}}\n{json_error}\n");
-        assert_eq!(logged_problem(&output), Some(json_error));
+        assert_eq!(logged_problem(&output, &[]), Some(json_error));
+        assert_eq!(logged_problem(&output, &["misconfigured".to_owned()]), None);
         assert_eq!(
-            logged_problem(" WARN BUDGETS=OFF: budgets over time are not enforced\n"),
+            logged_problem(
+                " WARN BUDGETS=OFF: budgets over time are not enforced\n",
+                &[]
+            ),
             Some(" WARN BUDGETS=OFF: budgets over time are not enforced")
         );
         assert_eq!(
-            logged_problem(" INFO started\n{\"level\":\"INFO\"}\n"),
+            logged_problem(" INFO started\n{\"level\":\"INFO\"}\n", &[]),
             None
         );
-        assert_eq!(logged_problem(""), None);
+        assert_eq!(logged_problem("", &[]), None);
     }
 }
