@@ -67,6 +67,15 @@ pub enum LaunchError {
         /// The process.
         pid: u32,
     },
+    /// Its output stayed open after it was killed.
+    #[error(
+        "its stdout or stderr stayed open after it (pid {pid}) was killed: a process it started \
+         still holds them (a wrapper such as strace that leaves its tracee running?)"
+    )]
+    OutputHeld {
+        /// The process.
+        pid: u32,
+    },
     /// Waiting on the process failed.
     #[error("waiting for it failed: {0}")]
     Wait(#[source] io::Error),
@@ -103,8 +112,9 @@ pub fn measure(binary: &Binary, timeout: Duration) -> Result<Start, LaunchError>
             });
         }
     };
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let (drained, output) = mpsc::channel();
+    drain(child.stdout.take(), drained.clone());
+    drain(child.stderr.take(), drained);
 
     let waited = wait_for_poll(&mut child, &poll, spawned_at + timeout);
     // Read while the binary waits for its invocation, before it is killed.
@@ -116,12 +126,14 @@ pub fn measure(binary: &Binary, timeout: Duration) -> Result<Start, LaunchError>
     let _ = child.kill();
     let reaped = child.wait().map_err(LaunchError::Wait);
     release(port, runtime_api);
-    let output = [stdout, stderr]
-        .into_iter()
-        .map(|drain| drain.join().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("");
     reaped?;
+    // Both pipes close when the binary is gone, unless a process it started holds them.
+    let output_deadline = Instant::now() + OUTPUT_GRACE;
+    let output = (0..2)
+        .map(|_| output.recv_timeout(output_deadline.saturating_duration_since(Instant::now())))
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|_| LaunchError::OutputHeld { pid })?
+        .join("");
 
     let Poll { line, arrived, .. } = match waited {
         Ok(Polled::Request(request)) => request.map_err(LaunchError::RuntimeApi)?,
@@ -208,8 +220,12 @@ fn release(port: u16, runtime_api: JoinHandle<()>) {
     let _ = runtime_api.join();
 }
 
-/// Reads a pipe to its end on a thread of its own, so a talkative binary never blocks on it.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+/// How long a killed binary's output may take to close.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+
+/// Reads a pipe to its end on a thread of its own, so a talkative binary never blocks on it,
+/// and sends what it read to `drained`.
+fn drain(pipe: Option<impl Read + Send + 'static>, drained: mpsc::Sender<String>) {
     thread::spawn(move || {
         let mut text = String::new();
         if let Some(mut pipe) = pipe {
@@ -217,8 +233,9 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
             let _ = pipe.read_to_end(&mut bytes);
             text = String::from_utf8_lossy(&bytes).into_owned();
         }
-        text
-    })
+        // The receiver is gone only when the output was given up on.
+        let _ = drained.send(text);
+    });
 }
 
 /// Whether `line` is the request line of the poll for the next invocation.

@@ -1,5 +1,6 @@
 //! The harness against stand-in functions: bash scripts that poll the local Runtime API the way
-//! a runtime does (bash's `/dev/tcp`), log a problem first, or never poll.
+//! a runtime does (bash's `/dev/tcp`), log a problem first, never poll, or leave a process
+//! behind that holds their output.
 
 #![expect(
     clippy::unwrap_used,
@@ -93,4 +94,16 @@ fn a_function_that_never_polls_is_a_timeout_error() {
         stderr.contains("did not poll the Runtime API within 1s"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_process_left_holding_the_output_is_an_error_not_a_hang() {
+    let dir = TempDir::new().unwrap();
+    // The poller runs in a background child that survives its parent's death (for 3 s).
+    let brief_poller = script(&dir, "polls", &POLLS.replace("sleep 30", "sleep 3"));
+    let leaves_child = format!("#!/bin/bash\n(exec {}) &\nwait\n", brief_poller.display());
+    let wrapper = script(&dir, "wrapper", &leaves_child);
+    let (ok, _, stderr) = coldstart(&["--warmup=0".to_owned(), format!("w={}", wrapper.display())]);
+    assert!(!ok);
+    assert!(stderr.contains("stayed open after it"), "{stderr}");
 }
