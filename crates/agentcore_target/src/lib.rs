@@ -41,8 +41,15 @@ pub async fn serve<T: Tool>(
     }
     let guard = std::sync::Arc::new(guard::Guard::from_env());
     // Budgets over time are counted in DynamoDB; unset or broken settings refuse every
-    // mutating call rather than run without them.
-    let budgets = BudgetLedger::from_env(&sdk, &guard);
+    // counted call rather than run without them. A read-only tool is counted only when a
+    // budget names it: otherwise it needs no table (the template gives it none).
+    let counted = matches!(T::ACCESS, Access::Mutating)
+        || ::budget::Budgets::embedded().is_ok_and(|b| b.for_tool(T::NAME).next().is_some());
+    let budgets = if counted {
+        BudgetLedger::from_env(&sdk, &guard)
+    } else {
+        BudgetLedger::off()
+    };
     let host = std::sync::Arc::new(ToolHost::from_env(tool, guard).with_budgets(budgets));
     lambda_host::run(move |event| {
         let host = host.clone();
