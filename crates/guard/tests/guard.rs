@@ -484,3 +484,58 @@ when {
         }
     }
 }
+
+/// A caller is checked against the schema: with a schema whose OAuth user has no tags, a
+/// caller with tags is refused as an error, one without is decided.
+#[test]
+fn a_caller_that_does_not_fit_the_schema_is_refused() {
+    let schema = PolicySources::embedded()
+        .files()
+        .iter()
+        .find(|f| f.name == "schema/agentcore.cedarschema")
+        .map(|f| {
+            f.text.replace(
+                "entity OAuthUser { id: String } tags String;",
+                "entity OAuthUser { id: String };",
+            )
+        })
+        .unwrap_or_default();
+    assert!(schema.contains("entity OAuthUser { id: String };"));
+    let ids = RequestIds::default();
+    let input = json!({"environment": "staging", "service": "api-gateway"});
+    let tagged = Principal::OAuthUser {
+        id: "agent-7".to_owned(),
+        tags: [("scope".to_owned(), "devops".to_owned())].into(),
+    };
+    let untagged = Principal::OAuthUser {
+        id: "agent-7".to_owned(),
+        tags: Default::default(),
+    };
+    for (schema_text, tagged_fits) in [(None, true), (Some(schema.as_str()), false)] {
+        let sources = match schema_text {
+            Some(text) => with_file("schema/agentcore.cedarschema", text),
+            None => PolicySources::embedded(),
+        };
+        let (guard, _) = guard_with(sources, Mode::Enforce);
+        // The shipped gateway policies read no caller tags, so they load under both schemas.
+        assert!(guard.health().is_ok(), "{:?}", guard.policy_sets().err());
+        for (principal, fits) in [(&tagged, tagged_fits), (&untagged, true)] {
+            let asked = ToolCall {
+                principal: Some(principal),
+                ..call(RESTART, &input, &ids)
+            };
+            let decision = guard.check_call(&asked);
+            if fits {
+                assert!(decision.is_allow(), "{decision:?}");
+            } else {
+                assert!(
+                    matches!(
+                        decision.reason,
+                        Reason::Error(GuardError::InvalidEntity { .. })
+                    ),
+                    "{decision:?}"
+                );
+            }
+        }
+    }
+}
