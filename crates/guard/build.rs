@@ -7,8 +7,10 @@
 //! each schema file parses, the gateway policies validate (strict) against the AgentCore schema
 //! alone and the resource policies against the whole schema. A policy that does not validate
 //! fails the build. What passes is embedded beside the files in the forms that load fastest at
-//! cold start: each schema as JSON (Cedar's schema text is several times slower to parse), and
-//! the knowledge that validation already passed. The load still checks everything else (ids,
+//! cold start: each schema as JSON (Cedar's schema text is several times slower to parse), each
+//! policy file in Cedar's JSON policy form (a deployed function then never builds Cedar's policy
+//! parser, which costs more than parsing all the policies), and the knowledge that validation
+//! already passed. The load still checks everything else (ids,
 //! modes, templates, links), so a guard built from these is the guard built from the files.
 
 use std::{
@@ -62,11 +64,19 @@ fn run() -> BuildResult<()> {
     }
     out.push_str("];\n");
 
-    let schemas = check(&files)?;
+    let (schemas, policies) = check(&files)?;
     out.push_str("\n/// Each schema file as a JSON schema fragment, in the order of `EMBEDDED`.\n");
     out.push_str("pub(crate) const SCHEMA_JSON: &[(&str, &str)] = &[\n");
     for (name, json) in schemas {
         writeln!(out, "    ({name:?}, {json:?}),")?;
+    }
+    out.push_str("];\n");
+    out.push_str(
+        "\n/// Each policy file in Cedar's JSON form, with each policy's offset in the file.\n",
+    );
+    out.push_str("pub(crate) const POLICY_EST: &[super::PolicyEst] = &[\n");
+    for (name, json, offsets) in policies {
+        writeln!(out, "    ({name:?}, {json:?}, &{offsets:?}),")?;
     }
     out.push_str("];\n");
 
@@ -77,8 +87,12 @@ fn run() -> BuildResult<()> {
     Ok(())
 }
 
-/// Validates the shipped policies; returns each schema file's JSON form.
-fn check(files: &[(String, String)]) -> BuildResult<Vec<(String, String)>> {
+/// Each policy file's JSON form (EST) and the offset of each of its policies, by parsed id.
+type PolicyEst = Vec<(String, String, Vec<(String, usize)>)>;
+
+/// Validates the shipped policies; returns each schema file's JSON form and each policy
+/// file's.
+fn check(files: &[(String, String)]) -> BuildResult<(Vec<(String, String)>, PolicyEst)> {
     let under = |dir: &'static str| {
         files
             .iter()
@@ -86,6 +100,7 @@ fn check(files: &[(String, String)]) -> BuildResult<Vec<(String, String)>> {
     };
     let mut problems = Vec::new();
     let mut json = Vec::new();
+    let mut est = Vec::new();
     let mut fragments = Vec::new();
     let mut agentcore = None;
     for (name, text) in under("schema") {
@@ -128,10 +143,18 @@ fn check(files: &[(String, String)]) -> BuildResult<Vec<(String, String)>> {
                     .map(|e| format!("{name}: {e}"))
                     .chain(result.validation_warnings().map(|w| format!("{name}: {w}"))),
             );
+            // Where each policy starts in its file, for the load's messages (ids, modes).
+            let offsets = set
+                .policies()
+                .map(|p| (p.id().to_string(), p.to_cedar().unwrap_or_default()))
+                .chain(set.templates().map(|t| (t.id().to_string(), t.to_cedar())))
+                .map(|(id, policy)| (id, text.find(&policy).unwrap_or(0)))
+                .collect();
+            est.push((name.clone(), set.to_json()?.to_string(), offsets));
         }
     }
     if problems.is_empty() {
-        Ok(json)
+        Ok((json, est))
     } else {
         Err(failed(problems, "the shipped policies do not validate"))
     }

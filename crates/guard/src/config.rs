@@ -97,11 +97,11 @@ impl GuardConfig {
     }
 
     /// The policy sources this configuration names: the directory override, or the embedded
-    /// policies.
+    /// policies in their fastest-loading form.
     pub fn sources(&self) -> Result<PolicySources, LoadError> {
         match &self.policy_dir {
             Some(dir) => PolicySources::from_dir(dir),
-            None => Ok(PolicySources::embedded()),
+            None => Ok(PolicySources::compiled()),
         }
     }
 }
@@ -169,7 +169,7 @@ mod tests {
             (name == "GUARD_POLICY_DIR").then(|| "/tmp/permit-all".to_owned())
         });
         assert_eq!(config.policy_dir, None);
-        assert_eq!(config.sources(), Ok(PolicySources::embedded()));
+        assert_eq!(config.sources(), Ok(PolicySources::compiled()));
     }
 
     #[test]

@@ -89,8 +89,8 @@ impl PolicySets {
 
         let (agentcore_schema, schema, arguments) = match sources.prevalidated {
             // Validated at build time: the schema from its JSON form, no second validation.
-            Some(json) => {
-                let (schema, arguments) = load_schema_json(json, &mut problems);
+            Some(prevalidated) => {
+                let (schema, arguments) = load_schema_json(prevalidated.schema_json, &mut problems);
                 (None, schema, arguments)
             }
             None => load_schema(sources, &mut problems),
@@ -309,10 +309,15 @@ mod tests {
 
     use super::*;
 
+    /// Each policy by id, in Cedar's JSON form (the same whether parsed from text or JSON).
     fn texts(set: &PolicySet) -> BTreeMap<String, String> {
         set.policies()
-            .map(|p| (p.id().to_string(), p.to_string()))
-            .chain(set.templates().map(|t| (t.id().to_string(), t.to_string())))
+            .map(|p| (p.id().to_string(), p.to_json().map(|j| j.to_string())))
+            .chain(
+                set.templates()
+                    .map(|t| (t.id().to_string(), t.to_json().map(|j| j.to_string()))),
+            )
+            .map(|(id, json)| (id, json.unwrap_or_else(|e| e.to_string())))
             .collect()
     }
 
@@ -324,15 +329,25 @@ mod tests {
     }
 
     /// The embedded policies load from build.rs's forms (schema as JSON, validated at build
-    /// time); the same files given as files load the long way. Both must be the same sets.
+    /// time; policies from JSON too for deployed functions); the same files given as files
+    /// load the long way. All must be the same sets.
     #[test]
     fn the_build_time_forms_load_what_the_files_load() {
         let embedded = PolicySources::embedded();
         assert!(embedded.prevalidated.is_some());
         let files = PolicySources::from_files("files", embedded.files().to_vec());
-        let (Ok(fast), Ok(slow)) = (PolicySets::load(&embedded), PolicySets::load(&files)) else {
-            panic!("the shipped policies load both ways");
+        let Ok(slow) = PolicySets::load(&files) else {
+            panic!("the shipped policies load from their files");
         };
+        for fast_sources in [embedded, PolicySources::compiled()] {
+            let Ok(fast) = PolicySets::load(&fast_sources) else {
+                panic!("the shipped policies load from build.rs's forms");
+            };
+            same_sets(&fast, &slow);
+        }
+    }
+
+    fn same_sets(fast: &PolicySets, slow: &PolicySets) {
         assert_eq!(
             texts(&fast.gateway_templates),
             texts(&slow.gateway_templates)
@@ -354,7 +369,7 @@ mod tests {
             t.sort();
             t
         };
-        assert_eq!(types(&fast), types(&slow));
+        assert_eq!(types(fast), types(slow));
         let ancestors = |s: &PolicySets, a: &EntityUid| {
             let mut found: Vec<String> = s
                 .action_entities
@@ -365,11 +380,7 @@ mod tests {
             found
         };
         for action in &slow.actions {
-            assert_eq!(
-                ancestors(&fast, action),
-                ancestors(&slow, action),
-                "{action}"
-            );
+            assert_eq!(ancestors(fast, action), ancestors(slow, action), "{action}");
         }
     }
 

@@ -51,11 +51,23 @@ pub struct PolicySources {
     /// Where the files came from, for messages (`embedded policies/` or a directory).
     pub origin: String,
     pub(crate) files: Vec<PolicyFile>,
-    /// For the embedded policies only: each schema file as JSON, made by build.rs, which also
-    /// validated the policies against the schema. Files from anywhere else are validated when
-    /// loaded.
-    pub(crate) prevalidated: Option<&'static [(&'static str, &'static str)]>,
+    /// For the embedded policies only: what build.rs made of them after validating them.
+    /// Files from anywhere else are validated when loaded.
+    pub(crate) prevalidated: Option<Prevalidated>,
 }
+
+/// The embedded files as build.rs left them, validated against the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Prevalidated {
+    /// Each schema file as a JSON schema fragment.
+    pub schema_json: &'static [(&'static str, &'static str)],
+    /// Each policy file in Cedar's JSON policy form, with each policy's offset in the file;
+    /// `None` to parse the policy text (see [`PolicySources::compiled`]).
+    pub policy_est: Option<&'static [PolicyEst]>,
+}
+
+/// One policy file's name, its JSON form, and each of its policies' offsets by parsed id.
+pub(crate) type PolicyEst = (&'static str, &'static str, &'static [(&'static str, usize)]);
 
 impl PolicySources {
     /// The policies compiled into this binary from the repository's `policies/`.
@@ -69,8 +81,25 @@ impl PolicySources {
                     text: (*text).to_owned(),
                 })
                 .collect(),
-            prevalidated: Some(embedded::SCHEMA_JSON),
+            prevalidated: Some(Prevalidated {
+                schema_json: embedded::SCHEMA_JSON,
+                policy_est: None,
+            }),
         }
+    }
+
+    /// The embedded policies in the form a deployed function loads fastest: the policies from
+    /// Cedar's JSON form, so Cedar's policy parser is never built. A guard built from these
+    /// decides exactly as one built from [`PolicySources::embedded`]; its policies print in
+    /// Cedar's canonical layout rather than as written, which is why the `guard` CLI (which
+    /// renders and explains policies) uses `embedded`.
+    pub fn compiled() -> Self {
+        let mut sources = Self::embedded();
+        sources.prevalidated = Some(Prevalidated {
+            schema_json: embedded::SCHEMA_JSON,
+            policy_est: Some(embedded::POLICY_EST),
+        });
+        sources
     }
 
     /// Reads `gateway/*.cedar`, `resource/*.cedar` and `schema/*.cedarschema` under `dir`.

@@ -29,30 +29,41 @@ pub(crate) fn parse_set(
 ) -> PolicySet {
     let mut set = PolicySet::new();
     for file in sources.under(dir) {
-        let parsed = match PolicySet::from_str(&file.text) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                problems.extend(Problem::from_diagnostic(file, &e));
-                continue;
-            }
+        // The JSON form build.rs made of an embedded file, when the sources ask for it.
+        let est = sources
+            .prevalidated
+            .and_then(|p| p.policy_est)
+            .and_then(|all| all.iter().find(|(name, _, _)| *name == file.name));
+        let parsed = match est {
+            Some((_, json, _)) => PolicySet::from_json_str(json).map_err(|e| {
+                problems.push(Problem::file(file.name.clone(), e.to_string()));
+            }),
+            None => PolicySet::from_str(&file.text)
+                .map_err(|e| problems.extend(Problem::from_diagnostic(file, &e))),
+        };
+        let Ok(parsed) = parsed else {
+            continue;
+        };
+        // Where a policy starts in its file: recorded by build.rs for the JSON form, found in
+        // the text otherwise (policies parsed from text keep their text).
+        let offset = |id: &PolicyId, text: &dyn Fn() -> String| {
+            est.and_then(|(_, _, offsets)| {
+                offsets
+                    .iter()
+                    .find(|(parsed_id, _)| *parsed_id == AsRef::<str>::as_ref(id))
+                    .map(|(_, offset)| *offset)
+            })
+            .unwrap_or_else(|| offset_of(file, &text()))
         };
         let mut named: Vec<(Option<&str>, usize, Named)> = parsed
             .policies()
             .map(|p| {
-                let text = p.to_cedar().unwrap_or_default();
-                (
-                    annotation(p.annotations(), "id"),
-                    offset_of(file, &text),
-                    Named::Policy(p),
-                )
+                let at = offset(p.id(), &|| p.to_cedar().unwrap_or_default());
+                (annotation(p.annotations(), "id"), at, Named::Policy(p))
             })
             .chain(parsed.templates().map(|t| {
-                let text = t.to_cedar();
-                (
-                    annotation(t.annotations(), "id"),
-                    offset_of(file, &text),
-                    Named::Template(t),
-                )
+                let at = offset(t.id(), &|| t.to_cedar());
+                (annotation(t.annotations(), "id"), at, Named::Template(t))
             }))
             .collect();
         named.sort_by_key(|(_, offset, _)| *offset);
