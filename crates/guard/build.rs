@@ -22,6 +22,7 @@ use std::{
 };
 
 use cedar_policy::{PolicySet, Schema, SchemaFragment, ValidationMode, Validator};
+use miette::Diagnostic;
 
 const SETS: [(&str, &str); 3] = [
     ("gateway", "cedar"),
@@ -106,14 +107,14 @@ fn check(files: &[(String, String)]) -> BuildResult<(Vec<(String, String)>, Poli
     for (name, text) in under("schema") {
         match SchemaFragment::from_cedarschema_str(text) {
             Ok((fragment, warnings)) => {
-                problems.extend(warnings.map(|w| format!("{name}: {w}")));
+                problems.extend(warnings.flat_map(|w| located(name, text, &w)));
                 json.push((name.clone(), fragment.clone().to_json_string()?));
                 if name == AGENTCORE_SCHEMA {
                     agentcore = Some(fragment.clone());
                 }
                 fragments.push(fragment);
             }
-            Err(e) => problems.push(format!("{name}: {e}")),
+            Err(e) => problems.extend(located(name, text, &e)),
         }
     }
     let schema = Schema::from_schema_fragments(fragments)
@@ -132,17 +133,17 @@ fn check(files: &[(String, String)]) -> BuildResult<(Vec<(String, String)>, Poli
             let set = match PolicySet::from_str(text) {
                 Ok(set) => set,
                 Err(e) => {
-                    problems.push(format!("{name}: {e}"));
+                    problems.extend(located(name, text, &e));
                     continue;
                 }
             };
             let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
-            problems.extend(
-                result
-                    .validation_errors()
-                    .map(|e| format!("{name}: {e}"))
-                    .chain(result.validation_warnings().map(|w| format!("{name}: {w}"))),
-            );
+            for e in result.validation_errors() {
+                problems.extend(located(name, text, e));
+            }
+            for w in result.validation_warnings() {
+                problems.extend(located(name, text, w));
+            }
             // Where each policy starts in its file, for the load's messages (ids, modes).
             let offsets = set
                 .policies()
@@ -161,11 +162,36 @@ fn check(files: &[(String, String)]) -> BuildResult<(Vec<(String, String)>, Poli
 }
 
 fn failed(problems: Vec<String>, what: &str) -> Box<dyn std::error::Error> {
-    format!(
-        "{what} (run `guard validate --policies policies` for files and lines):\n  {}",
-        problems.join("\n  ")
-    )
-    .into()
+    format!("{what}:\n  {}", problems.join("\n  ")).into()
+}
+
+/// Each problem a Cedar diagnostic reports, as `file:line: message` (the line of its first
+/// label, when it has one).
+fn located(name: &str, text: &str, diagnostic: &dyn Diagnostic) -> Vec<String> {
+    let one = |d: &dyn Diagnostic| {
+        let line = d
+            .labels()
+            .and_then(|mut labels| labels.next())
+            .and_then(|label| text.get(..label.offset()))
+            .map(|before| before.matches('\n').count() + 1);
+        let mut message = d.to_string();
+        if let Some(help) = d.help() {
+            message.push_str(&format!(" (help: {help})"));
+        }
+        match line {
+            Some(line) => format!("{name}:{line}: {message}"),
+            None => format!("{name}: {message}"),
+        }
+    };
+    let related: Vec<String> = diagnostic
+        .related()
+        .map(|related| related.map(one).collect())
+        .unwrap_or_default();
+    if related.is_empty() {
+        vec![one(diagnostic)]
+    } else {
+        related
+    }
 }
 
 fn files_in(dir: &Path, ext: &str) -> std::io::Result<Vec<PathBuf>> {

@@ -106,6 +106,19 @@ impl BudgetLedger {
         }
     }
 
+    /// Whether a tool whose calls are `access` is counted: a mutating tool always is; a
+    /// read-only one only when a budget names it (it then needs a table like any other), or
+    /// when the budgets cannot be read, so that a broken budget file refuses rather than
+    /// silently counts nothing.
+    pub fn counts(tool: &str, access: crate::Access) -> bool {
+        match access {
+            crate::Access::Mutating => true,
+            crate::Access::ReadOnly => {
+                budgets_from_env().map_or(true, |b| b.for_tool(tool).next().is_some())
+            }
+        }
+    }
+
     /// The ledger of a Lambda function: `BUDGETS`, `BUDGET_TABLE`, the budgets compiled in
     /// (or `$GUARD_POLICY_DIR/budgets.json` in development), checked against the tools the
     /// guard's schema declares. Problems are logged and refuse every mutating call.
@@ -122,12 +135,7 @@ impl BudgetLedger {
                 .filter(|v| !v.is_empty())
                 .as_deref(),
             var(TABLE_VAR),
-            // The guard's own reading of `GUARD_POLICY_DIR`: honoured only in builds with the
-            // development feature, never in a shipped function.
-            || match guard::GuardConfig::from_env().0.policy_dir {
-                Some(dir) => Budgets::from_dir(&dir),
-                None => Budgets::embedded(),
-            },
+            budgets_from_env,
             guard,
             || Client::new(sdk),
         );
@@ -412,6 +420,16 @@ pub fn refused_before_acting(error: &ToolError) -> bool {
     )
 }
 
+/// The budgets a function counts: the ones compiled in, or `$GUARD_POLICY_DIR/budgets.json`
+/// by the guard's own reading of it (honoured only in builds with the development feature,
+/// never in a shipped function).
+fn budgets_from_env() -> Result<Budgets, BudgetError> {
+    match guard::GuardConfig::from_env().0.policy_dir {
+        Some(dir) => Budgets::from_dir(&dir),
+        None => Budgets::embedded(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -536,5 +554,15 @@ mod tests {
                 "{kind:?}"
             );
         }
+    }
+
+    /// A read-only tool sets up no ledger (and needs no table) unless a budget names it.
+    #[test]
+    fn only_tools_a_budget_names_or_that_mutate_are_counted() {
+        use crate::Access;
+        assert!(BudgetLedger::counts("get_metrics", Access::Mutating));
+        assert!(!BudgetLedger::counts("get_metrics", Access::ReadOnly));
+        // clean_logs has a budget: were it read-only, it would still be counted.
+        assert!(BudgetLedger::counts("clean_logs", Access::ReadOnly));
     }
 }

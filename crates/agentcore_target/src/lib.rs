@@ -43,9 +43,7 @@ pub async fn serve<T: Tool>(
     // Budgets over time are counted in DynamoDB; unset or broken settings refuse every
     // counted call rather than run without them. A read-only tool is counted only when a
     // budget names it: otherwise it needs no table (the template gives it none).
-    let counted = matches!(T::ACCESS, Access::Mutating)
-        || ::budget::Budgets::embedded().is_ok_and(|b| b.for_tool(T::NAME).next().is_some());
-    let budgets = if counted {
+    let budgets = if BudgetLedger::counts(T::NAME, T::ACCESS) {
         BudgetLedger::from_env(&sdk, &guard)
     } else {
         BudgetLedger::off()

@@ -282,7 +282,9 @@ fn denied(forbids: Vec<String>) -> (Reason, Vec<String>) {
     }
 }
 
-/// The entities a request needs beyond the schema's actions; `None` when it needs none.
+/// The entities a request needs: the caller and the resource, if any, with the action
+/// entities of `actions` (or all of them); `None` when there is neither caller nor resource
+/// (the request then uses all the action entities, unchanged).
 fn entities(
     sets: &PolicySets,
     actions: Option<&Entities>,

@@ -22,9 +22,17 @@ fn case_files() -> Vec<PathBuf> {
     files
 }
 
+/// Against the policies as `guard test` loads them (text) and as a deployed function loads
+/// them (build.rs's JSON forms): the same cases, the same answers.
 #[test]
 fn every_shipped_case_file_passes() {
-    let runner = CaseRunner::new(&PolicySources::embedded(), EXAMPLE_GATEWAY_ARN).unwrap();
+    for sources in [PolicySources::embedded(), PolicySources::compiled()] {
+        every_case_file_passes(&sources);
+    }
+}
+
+fn every_case_file_passes(sources: &PolicySources) {
+    let runner = CaseRunner::new(sources, EXAMPLE_GATEWAY_ARN).unwrap();
     let mut results = Vec::new();
     for file in case_files() {
         let text = std::fs::read_to_string(&file).unwrap();
