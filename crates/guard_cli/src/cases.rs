@@ -250,26 +250,28 @@ pub fn decide_with_budgets(
         }
     };
     let ids = RequestIds::default();
-    let call = ToolCall {
-        tool: &case.tool,
-        input: &case.params,
-        principal: case.principal.as_ref(),
-        ids: &ids,
-    };
+    let call = case.call(&ids);
     decisions.push(guard.record_budget(&call, resource, outcome, Duration::ZERO));
     (outcome_of(&decisions), decisions)
+}
+
+impl Case {
+    /// The tool call this case describes.
+    fn call<'a>(&'a self, ids: &'a RequestIds) -> ToolCall<'a> {
+        ToolCall {
+            tool: &self.tool,
+            input: &self.params,
+            principal: self.principal.as_ref(),
+            ids,
+        }
+    }
 }
 
 /// Runs the checks of `case` in a tool's order; returns what happened to the call and the
 /// decisions taken.
 pub fn decide(guard: &Guard, case: &Case) -> (Expected, Vec<Decision>) {
     let ids = RequestIds::default();
-    let call = ToolCall {
-        tool: &case.tool,
-        input: &case.params,
-        principal: case.principal.as_ref(),
-        ids: &ids,
-    };
+    let call = case.call(&ids);
     let mut decisions = vec![guard.check_call(&call)];
     if let (Some(resource), true) = (&case.resource, decisions.iter().all(Decision::proceeds)) {
         decisions.push(guard.check_resource(&call, resource));

@@ -72,6 +72,20 @@ pub(crate) type PolicyEst = (&'static str, &'static str, &'static [(&'static str
 impl PolicySources {
     /// The policies compiled into this binary from the repository's `policies/`.
     pub fn embedded() -> Self {
+        Self::built(None)
+    }
+
+    /// The embedded policies in the form a deployed function loads fastest: the policies from
+    /// Cedar's JSON form, so Cedar's policy parser is never built. A guard built from these
+    /// decides exactly as one built from [`PolicySources::embedded`]; its policies print in
+    /// Cedar's canonical layout rather than as written, which is why the `guard` CLI (which
+    /// renders and explains policies) uses `embedded`.
+    pub fn compiled() -> Self {
+        Self::built(Some(embedded::POLICY_EST))
+    }
+
+    /// The embedded files, with build.rs's schema JSON and, when given, its policy JSON.
+    fn built(policy_est: Option<&'static [PolicyEst]>) -> Self {
         Self {
             origin: "embedded policies/".to_owned(),
             files: embedded::EMBEDDED
@@ -83,23 +97,9 @@ impl PolicySources {
                 .collect(),
             prevalidated: Some(Prevalidated {
                 schema_json: embedded::SCHEMA_JSON,
-                policy_est: None,
+                policy_est,
             }),
         }
-    }
-
-    /// The embedded policies in the form a deployed function loads fastest: the policies from
-    /// Cedar's JSON form, so Cedar's policy parser is never built. A guard built from these
-    /// decides exactly as one built from [`PolicySources::embedded`]; its policies print in
-    /// Cedar's canonical layout rather than as written, which is why the `guard` CLI (which
-    /// renders and explains policies) uses `embedded`.
-    pub fn compiled() -> Self {
-        let mut sources = Self::embedded();
-        sources.prevalidated = Some(Prevalidated {
-            schema_json: embedded::SCHEMA_JSON,
-            policy_est: Some(embedded::POLICY_EST),
-        });
-        sources
     }
 
     /// Reads `gateway/*.cedar`, `resource/*.cedar` and `schema/*.cedarschema` under `dir`.
