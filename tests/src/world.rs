@@ -15,7 +15,7 @@ use aws_sdk_ecs::types::{ContainerDefinition, Tag as EcsTag};
 use serde::Serialize;
 
 /// The image every seeded instance runs (the emulator does not check images).
-const IMAGE: &str = "ami-12c6146b";
+pub const IMAGE: &str = "ami-12c6146b";
 /// How old the "old" log events are: older than a week, inside CloudWatch's 14-day limit.
 pub const OLD_EVENT_AGE: Duration = Duration::from_secs(10 * 24 * 3600);
 

@@ -1,13 +1,25 @@
 //! The AWS SDK configuration every tool builds its client from, tags as the guard reads them,
-//! and bounded walks through paginated listings.
+//! bounded walks through paginated listings, and what the attempts of one call did.
 
 use std::{
     collections::{BTreeMap, HashSet},
+    marker::PhantomData,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
 use aws_smithy_async::future::pagination_stream::PaginationStream;
+use aws_smithy_runtime_api::{
+    box_error::BoxError,
+    client::{
+        interceptors::{Intercept, context::FinalizerInterceptorContextRef},
+        runtime_components::RuntimeComponents,
+    },
+};
+use aws_smithy_types::{config_bag::ConfigBag, error::metadata::ProvideErrorMetadata};
+
+use crate::error::{ErrorKind, classify};
 
 /// How long one attempt of an AWS call may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -113,4 +125,126 @@ pub async fn read_pages<O, E>(
         }
     }
     Ok(PagesEnd::PageCap)
+}
+
+/// What the attempts of one AWS call did, across the SDK's retries: attached to a mutating
+/// call (`.customize().interceptor(attempts.clone())`), it tells afterwards whether every
+/// attempt was refused before it could act.
+///
+/// The SDK reports only the last attempt's error. A first attempt that timed out or got a 500
+/// may have acted (terminated the instance, started the deployment) even when the retries that
+/// followed were throttled — so a budget slot is given back only when *no* attempt can have
+/// acted. `E` is the operation's error type (`TerminateInstancesError`), whose code says
+/// whether AWS refused the attempt.
+pub struct Attempts<E> {
+    log: Arc<Mutex<AttemptLog>>,
+    error: PhantomData<fn() -> E>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct AttemptLog {
+    made: u32,
+    may_have_acted: bool,
+}
+
+impl<E> Attempts<E> {
+    /// A log with no attempt yet.
+    pub fn new() -> Self {
+        Self {
+            log: Arc::default(),
+            error: PhantomData,
+        }
+    }
+
+    /// At least one attempt was made, and AWS refused every one before it acted (not found,
+    /// access denied, throttled, invalid, a conflicting state). A timeout, a dropped
+    /// connection or a server error may have acted, and so does not count as refused.
+    pub fn all_refused(&self) -> bool {
+        let log = self.read();
+        log.made > 0 && !log.may_have_acted
+    }
+
+    /// How many attempts were made.
+    pub fn made(&self) -> u32 {
+        self.read().made
+    }
+
+    fn read(&self) -> AttemptLog {
+        match self.log.lock() {
+            Ok(log) => *log,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+}
+
+impl<E> Default for Attempts<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> Clone for Attempts<E> {
+    fn clone(&self) -> Self {
+        Self {
+            log: Arc::clone(&self.log),
+            error: PhantomData,
+        }
+    }
+}
+
+impl<E> std::fmt::Debug for Attempts<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let log = self.read();
+        f.debug_struct("Attempts")
+            .field("made", &log.made)
+            .field("may_have_acted", &log.may_have_acted)
+            .finish()
+    }
+}
+
+impl<E> Intercept for Attempts<E>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn name(&self) -> &'static str {
+        "Attempts"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // Only an error AWS answered with a code that refuses before acting counts as refused;
+        // no answer at all (a timeout, a dropped connection) may have acted.
+        let refused = match context.output_or_error() {
+            Some(Err(error)) => error
+                .as_operation_error()
+                .and_then(|e| e.downcast_ref::<E>())
+                .and_then(ProvideErrorMetadata::code)
+                .is_some_and(|code| refuses_before_acting(classify(code))),
+            _ => false,
+        };
+        let mut log = match self.log.lock() {
+            Ok(log) => log,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        log.made = log.made.saturating_add(1);
+        log.may_have_acted |= !refused;
+        Ok(())
+    }
+}
+
+/// Error kinds AWS answers before doing anything.
+pub(crate) fn refuses_before_acting(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::InvalidInput
+            | ErrorKind::Configuration
+            | ErrorKind::NotFound
+            | ErrorKind::AccessDenied
+            | ErrorKind::Throttled
+            | ErrorKind::Conflict
+    )
 }

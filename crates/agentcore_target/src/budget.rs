@@ -13,9 +13,12 @@
 //! condition never relies on that deletion, which may lag by days.
 //!
 //! **Giving back.** An operation that failed and certainly changed nothing
-//! ([`crate::Tool::changed_nothing`]) deletes its slots again, each on the condition that it
-//! still holds it. A slot kept by mistake only makes a budget stricter; one given back by
-//! mistake would let it be exceeded, so in doubt a slot is kept.
+//! ([`crate::ToolError::changed_nothing`]: nothing was called, or AWS refused every attempt of
+//! the mutating call before it acted), or that succeeded without changing anything
+//! ([`crate::Tool::changed`]: the instance was already terminated, no stream was old enough),
+//! deletes its slots again, each on the condition that it still holds it: budgets count
+//! operations that changed something. A slot kept by mistake only makes a budget stricter; one
+//! given back by mistake would let it be exceeded, so in doubt a slot is kept.
 //!
 //! **Failing closed.** Any error reaching the table, and any problem with the budget file or
 //! the configuration, refuses the call as an error (in `LOG_ONLY` too). Budgets are off only
@@ -32,9 +35,9 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, ReturnValuesOnConditionCheckFailure},
 };
 use budget::{BudgetError, Budgets, Counted, Exhausted};
-use guard::{Decision, Guard, GuardError, Reason, ResourceFacts, ToolCall};
+use guard::{BudgetCount, BudgetOutcome, Decision, Guard, ResourceFacts, ToolCall};
 
-use crate::error::{ErrorKind, ToolError};
+use crate::error::ToolError;
 
 /// `BUDGET_TABLE`: the DynamoDB table the budgets are counted in.
 pub const TABLE_VAR: &str = "BUDGET_TABLE";
@@ -193,8 +196,8 @@ impl BudgetLedger {
         let (budgets, table) = match &self.state {
             State::Off => return None,
             State::Broken(e) => {
-                let error = GuardError::BudgetUnavailable(e.to_string());
-                let decision = guard.record_budget(call, resource, Err(error), started.elapsed());
+                let outcome = BudgetOutcome::Unavailable(e.to_string());
+                let decision = guard.record_budget(call, resource, outcome, started.elapsed());
                 return Some((decision, Reservation::default()));
             }
             State::Counting { budgets, table } => (budgets, table),
@@ -205,10 +208,14 @@ impl BudgetLedger {
         }
         let holder = holder(call);
         let mut reservation = Reservation::default();
+        let mut taken: Vec<BudgetCount> = Vec::with_capacity(counted.len());
         let mut exhausted: Option<Exhausted> = None;
         for c in &counted {
             match table.take_slot(c, &holder, &resource.id).await {
-                Ok(Ok(slot)) => reservation.slots.push(slot),
+                Ok(Ok(slot)) => {
+                    taken.push(c.count(Some(slot.number)));
+                    reservation.slots.push(slot);
+                }
                 Ok(Err(full)) => {
                     exhausted.get_or_insert(full);
                     // ENFORCE stops here; LOG_ONLY goes on, so the call it lets through is
@@ -219,22 +226,18 @@ impl BudgetLedger {
                 }
                 Err(error) => {
                     reservation.give_back().await;
-                    let decision = guard.record_budget(
-                        call,
-                        resource,
-                        Err(GuardError::BudgetUnavailable(error.message)),
-                        started.elapsed(),
-                    );
+                    let outcome = BudgetOutcome::Unavailable(error.message);
+                    let decision = guard.record_budget(call, resource, outcome, started.elapsed());
                     return Some((decision, Reservation::default()));
                 }
             }
         }
         let outcome = match exhausted {
-            Some(full) => Ok((Reason::OverBudget(full.to_string()), vec![full.budget])),
-            None => Ok((
-                Reason::Permitted,
-                counted.iter().map(|c| c.budget.id.clone()).collect(),
-            )),
+            Some(full) => BudgetOutcome::OverBudget {
+                counted: taken,
+                full: full.full(),
+            },
+            None => BudgetOutcome::Within(taken),
         };
         let decision = guard.record_budget(call, resource, outcome, started.elapsed());
         if !decision.proceeds() {
@@ -263,6 +266,11 @@ pub(crate) struct Reservation {
 }
 
 impl Reservation {
+    /// Whether the call took any slot.
+    pub(crate) fn holds_slots(&self) -> bool {
+        !self.slots.is_empty()
+    }
+
     /// Deletes every slot taken, each only while this call still holds it. Failures are
     /// logged and keep the slot: over-counting is the safe side.
     pub(crate) async fn give_back(&mut self) {
@@ -404,22 +412,6 @@ fn epoch_seconds(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Whether a failed single AWS call was refused before it acted — not found, access denied,
-/// throttled, a conflicting state, invalid arguments, misconfiguration — so it changed
-/// nothing. For tools whose operation is one call ([`crate::Tool::changed_nothing`]); a
-/// timeout or an unclassified failure may have acted, so it is not one of these.
-pub fn refused_before_acting(error: &ToolError) -> bool {
-    matches!(
-        error.kind,
-        ErrorKind::InvalidInput
-            | ErrorKind::Configuration
-            | ErrorKind::NotFound
-            | ErrorKind::AccessDenied
-            | ErrorKind::Throttled
-            | ErrorKind::Conflict
-    )
-}
-
 /// The budgets a function counts: the ones compiled in, or `$GUARD_POLICY_DIR/budgets.json`
 /// by the guard's own reading of it (honoured only in builds with the development feature,
 /// never in a shipped function).
@@ -536,24 +528,6 @@ mod tests {
         assert_eq!(decision.outcome(), guard::Outcome::Error);
         assert_eq!(decision.check, guard::Check::Budget);
         assert!(decision.explain().contains("BUDGET_TABLE is not set"));
-    }
-
-    #[test]
-    fn only_refusals_before_acting_give_a_slot_back() {
-        for (kind, back) in [
-            (ErrorKind::NotFound, true),
-            (ErrorKind::Conflict, true),
-            (ErrorKind::Throttled, true),
-            (ErrorKind::Timeout, false),
-            (ErrorKind::Unavailable, false),
-            (ErrorKind::Aws, false),
-        ] {
-            assert_eq!(
-                refused_before_acting(&ToolError::new(kind, "x")),
-                back,
-                "{kind:?}"
-            );
-        }
     }
 
     /// A read-only tool sets up no ledger (and needs no table) unless a budget names it.

@@ -39,6 +39,11 @@ pub struct ToolError {
     pub kind: ErrorKind,
     /// What failed.
     pub message: String,
+    /// Whether the failure certainly changed nothing: nothing was called, or AWS refused every
+    /// attempt of the one mutating call before it acted ([`crate::aws::Attempts`]). Only then
+    /// are the budget slots the call took given back; in doubt they are kept, which can only
+    /// make a budget stricter.
+    pub changed_nothing: bool,
 }
 
 impl ToolError {
@@ -47,17 +52,42 @@ impl ToolError {
         Self {
             kind,
             message: message.into(),
+            changed_nothing: false,
         }
     }
 
-    /// Invalid arguments.
+    /// Invalid arguments; nothing was called.
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InvalidInput, message)
+        Self::new(ErrorKind::InvalidInput, message).unchanged()
     }
 
-    /// A configuration problem.
+    /// A configuration problem; nothing was called.
     pub fn configuration(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Configuration, message)
+        Self::new(ErrorKind::Configuration, message).unchanged()
+    }
+
+    /// The same error, known to have changed nothing.
+    #[must_use]
+    pub fn unchanged(mut self) -> Self {
+        self.changed_nothing = true;
+        self
+    }
+
+    /// The error of a mutating AWS call made with `attempts` attached: it changed nothing only
+    /// if AWS refused every attempt before acting.
+    pub fn aws_attempted<E, R, A>(
+        action: &str,
+        err: &SdkError<E, R>,
+        attempts: &crate::aws::Attempts<A>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        let mut error = Self::aws(action, err);
+        error.changed_nothing =
+            attempts.all_refused() && crate::aws::refuses_before_acting(error.kind);
+        error
     }
 
     /// The resource does not exist.
@@ -110,7 +140,7 @@ impl ToolError {
 /// AWS error codes by kind; codes differ by service (`InvalidInstanceID.NotFound`,
 /// `ResourceNotFoundException`, `ServiceNotFoundException`, `ThrottlingException`,
 /// `RequestLimitExceeded`, `UnauthorizedOperation`, …).
-fn classify(code: &str) -> ErrorKind {
+pub(crate) fn classify(code: &str) -> ErrorKind {
     let has = |needle: &str| code.contains(needle);
     if has("NotFound") || (has("Malformed") && code.starts_with("InvalidInstanceID")) {
         ErrorKind::NotFound

@@ -49,9 +49,9 @@ pub async fn serve<T: Tool>(
         BudgetLedger::off()
     };
     let host = std::sync::Arc::new(ToolHost::from_env(tool, guard).with_budgets(budgets));
-    lambda_host::run(move |event| {
+    lambda_host::run(move |incoming| {
         let host = host.clone();
-        async move { host.handle(event).await }
+        async move { host.answer(incoming).await }
     })
     .await
 }

@@ -5,7 +5,7 @@
 use std::{future::Future, sync::Arc};
 
 use guard::{Decision, Guard, ResourceFacts, ToolCall};
-use lambda_host::{Diagnostic, LambdaEvent};
+use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
@@ -87,11 +87,13 @@ pub trait Tool: Send + Sync + 'static {
         false
     }
 
-    /// Whether a failed operation certainly changed nothing, so the budget slots it took are
-    /// given back. Without an override they are kept: a slot kept in doubt only makes a
-    /// budget stricter, one given back in doubt could let it be exceeded.
-    fn changed_nothing(_error: &ToolError) -> bool {
-        false
+    /// Whether a successful operation changed anything. One that did not (the instance was
+    /// already terminated, no stream was old enough) gives its budget slots back: budgets
+    /// count operations that changed something, so no-ops cannot use one up. Without an
+    /// override every operation counts, which can only make a budget stricter. (A failed
+    /// operation gives its slots back only when [`ToolError::changed_nothing`] says so.)
+    fn changed(_output: &Self::Output) -> bool {
+        true
     }
 }
 
@@ -181,16 +183,63 @@ impl<T: Tool> ToolHost<T> {
         Self::new(tool, guard, target)
     }
 
+    /// Answers whatever reached the function: an event is handled; an invocation that could
+    /// not be read (a payload serde cannot read, a malformed client context) is refused and
+    /// audited, never left to fail without a record.
+    pub async fn answer(&self, incoming: Incoming) -> Result<CallToolResult, Diagnostic> {
+        match incoming {
+            Incoming::Event(event) => self.handle(event).await,
+            Incoming::Malformed(malformed) => Ok(self.finish(self.refuse_malformed(&malformed))),
+        }
+    }
+
     /// Handles one invocation. Tool failures and denials are results with `isError: true`;
     /// the `Err` side is for faults of the function itself, and there are none here.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<CallToolResult, Diagnostic> {
         let report = self.run(&event).await;
+        Ok(self.finish(report))
+    }
+
+    /// The result carrying `report`, logged.
+    fn finish(&self, report: Report) -> CallToolResult {
         let result = CallToolResult::new(&report);
         match report.status {
             crate::result::Status::Ok => tracing::info!(tool = T::NAME, "{}", report.message),
             _ => tracing::warn!(tool = T::NAME, "{}", report.message),
         }
-        Ok(result)
+        result
+    }
+
+    /// This function's own tool, for a call that names no other: a direct invoke, or one that
+    /// could not be read.
+    fn own_invocation(&self, request_id: &str) -> Invocation {
+        Invocation {
+            tool: format!("{}{}{}", self.target, guard::TOOL_SEPARATOR, T::NAME),
+            ids: guard::RequestIds {
+                lambda: Some(request_id.to_owned()).filter(|id| !id.is_empty()),
+                ..guard::RequestIds::default()
+            },
+            from_gateway: false,
+        }
+    }
+
+    fn refuse_malformed(&self, malformed: &Malformed) -> Report {
+        let invocation = self.own_invocation(&malformed.context.request_id);
+        let call = self.call(&invocation, &Value::Null);
+        let decision = self.guard.refuse(
+            &call,
+            format!(
+                "the invocation could not be read ({}): {}",
+                malformed.error.error_type(),
+                malformed.error
+            ),
+        );
+        let guard = GuardReport::new(
+            self.guard.mode(),
+            &invocation.tool,
+            std::slice::from_ref(&decision),
+        );
+        Report::denied(&decision, guard)
     }
 
     async fn run(&self, event: &LambdaEvent<Value>) -> Report {
@@ -207,14 +256,7 @@ impl<T: Tool> ToolHost<T> {
         let invocation = match identify(&event.context, T::NAME, &self.target, gateway_id) {
             Ok(invocation) => invocation,
             Err(misrouted) => {
-                let fallback = Invocation {
-                    tool: format!("{}{}{}", self.target, guard::TOOL_SEPARATOR, T::NAME),
-                    ids: guard::RequestIds {
-                        lambda: Some(event.context.request_id.clone()),
-                        ..guard::RequestIds::default()
-                    },
-                    from_gateway: true,
-                };
+                let fallback = self.own_invocation(&event.context.request_id);
                 let call = self.call(&fallback, payload);
                 let decision = self.guard.refuse(&call, misrouted.to_string());
                 return Report::denied(
@@ -317,14 +359,20 @@ impl<T: Tool> ToolHost<T> {
             call,
         };
         let operated = tool.operate(&input, found.resource, &recheck).await;
-        if let Err(e) = &operated
-            && T::changed_nothing(e)
-        {
+        let changed = match &operated {
+            Ok(output) => T::changed(output),
+            Err(e) => !e.changed_nothing,
+        };
+        let uncounted = !changed && reservation.holds_slots();
+        if uncounted {
             reservation.give_back().await;
         }
         match operated {
             Ok(output) => {
                 let mut message = T::summary(&output);
+                if uncounted {
+                    message.push_str("; nothing changed, so no budget was used");
+                }
                 let would_deny: Vec<String> = decisions
                     .iter()
                     .filter(|d| d.would_deny())
@@ -339,7 +387,13 @@ impl<T: Tool> ToolHost<T> {
                 let result = serde_json::to_value(&output).unwrap_or(Value::Null);
                 Report::ok(message, result, report(&decisions))
             }
-            Err(e) => Report::error(&e, report(&decisions)),
+            Err(mut e) => {
+                if uncounted {
+                    e.message
+                        .push_str("; nothing changed, so no budget was used");
+                }
+                Report::error(&e, report(&decisions))
+            }
         }
     }
 

@@ -105,10 +105,34 @@ pub fn http_api(
                 ),
             ),
         };
+    http_response(&authorization)
+}
+
+fn http_response(authorization: &Authorization) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     response.is_authorized = authorization.allowed();
     response.context = authorization.context();
     response
+}
+
+/// An HTTP API answer to a request refused before it could be read (already audited).
+pub(crate) fn http_refusal(decision: Decision) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
+    http_response(&Authorization {
+        decision,
+        principal: None,
+    })
+}
+
+/// A REST API answer to a request refused before it could be read (already audited): a
+/// `Deny` for every method.
+pub(crate) fn rest_refusal(decision: Decision) -> Value {
+    rest_response(
+        &Authorization {
+            decision,
+            principal: None,
+        },
+        None,
+    )
 }
 
 /// A REST API `REQUEST` authorizer: an IAM policy for `execute-api:Invoke` on the method ARN.
@@ -149,6 +173,10 @@ pub fn rest_api(guard: &Guard, setup: Setup<'_>, event: &Value, ids: &RequestIds
                 None,
             ),
         };
+    rest_response(&authorization, method_arn)
+}
+
+fn rest_response(authorization: &Authorization, method_arn: Option<String>) -> Value {
     // Only the method asked about is allowed; with no method ARN nothing can be.
     let (effect, resource) = match (authorization.allowed(), method_arn) {
         (true, Some(arn)) => (IamPolicyEffect::Allow, arn),

@@ -487,7 +487,7 @@ fn pass_response(mut response: Value) -> Value {
 }
 
 /// Short-circuits the request with a JSON-RPC error that says why.
-fn deny(id: &Value, decision: &Decision) -> Value {
+pub(crate) fn deny(id: &Value, decision: &Decision) -> Value {
     output(
         "transformedGatewayResponse",
         json!({

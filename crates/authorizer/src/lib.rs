@@ -44,7 +44,7 @@ pub mod token;
 pub mod verifier;
 
 use guard::{Guard, RequestIds, ToolCall};
-use lambda_host::{Diagnostic, LambdaEvent};
+use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
 use serde_json::Value;
 
 pub use config::{AuthorizerConfig, ConfigError, Form, InboundAuth, Routes, RoutesError};
@@ -68,6 +68,42 @@ impl Authorizer {
     /// The guard decisions are taken by.
     pub fn guard(&self) -> &Guard {
         &self.guard
+    }
+
+    /// Answers whatever reached the function: an event is handled; an invocation that could
+    /// not be read (a payload serde cannot read, a malformed client context) is refused in the
+    /// configured form and audited, never left to fail without an answer.
+    pub fn answer(&self, incoming: Incoming) -> Result<Value, Diagnostic> {
+        match incoming {
+            Incoming::Event(event) => self.handle(event),
+            Incoming::Malformed(malformed) => self.refuse_malformed(&malformed),
+        }
+    }
+
+    fn refuse_malformed(&self, malformed: &Malformed) -> Result<Value, Diagnostic> {
+        let ids = RequestIds {
+            lambda: Some(malformed.context.request_id.clone()).filter(|id| !id.is_empty()),
+            ..RequestIds::default()
+        };
+        let reason = format!(
+            "the invocation could not be read ({}): {}",
+            malformed.error.error_type(),
+            malformed.error
+        );
+        let call = ToolCall {
+            tool: interceptor::UNKNOWN_TOOL,
+            input: &Value::Null,
+            principal: None,
+            ids: &ids,
+        };
+        let decision = self.guard.refuse(&call, reason);
+        match &self.config.form {
+            Ok(Form::GatewayInterceptor) => Ok(interceptor::deny(&Value::Null, &decision)),
+            Ok(Form::HttpApi) => serde_json::to_value(apigw::http_refusal(decision))
+                .map_err(|e| lambda_host::diagnostic("InvalidResponse", e)),
+            Ok(Form::RestApi) => Ok(apigw::rest_refusal(decision)),
+            Err(e) => Err(lambda_host::diagnostic("InvalidConfiguration", e)),
+        }
     }
 
     /// Answers one invocation in the configured form.

@@ -8,14 +8,14 @@ use guard::Guard;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_host::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    lambda_host::init_tracing();
     let authorizer = Arc::new(Authorizer::new(
         Guard::from_env(),
         AuthorizerConfig::from_env(),
     ));
-    lambda_host::run(move |event| {
+    lambda_host::run(move |incoming| {
         let authorizer = Arc::clone(&authorizer);
-        async move { authorizer.handle(event) }
+        async move { authorizer.answer(incoming) }
     })
     .await
 }

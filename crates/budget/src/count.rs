@@ -2,13 +2,14 @@
 
 use std::{fmt, time::Duration};
 
-use guard::ResourceFacts;
+use guard::{BudgetCount, FullBudget, ResourceFacts, fold_tag_key};
 
 use crate::file::{Budget, Budgets, Per};
 
-/// The tag the environment is read from, matched ignoring ASCII case (`environment`,
-/// `ENVIRONMENT`): the same key the resource policies read.
-pub const ENVIRONMENT_TAG: &str = "Environment";
+/// The tag the environment is read from, as the resource policies read it: after the guard's
+/// own key folding ([`guard::fold_tag_key`]), so `Environment`, `ENVIRONMENT`, `Environment `
+/// and `ＥＮＶＩＲＯＮＭＥＮＴ` are all this key, for the policies and the budgets alike.
+pub const ENVIRONMENT_TAG: &str = "environment";
 
 /// The scope of a resource that carries no `Environment` tag: such resources are counted
 /// together, never left uncounted.
@@ -32,6 +33,16 @@ impl Counted<'_> {
     pub fn key(&self) -> String {
         format!("{}#{}#{}", self.budget.tool, self.budget.id, self.scope)
     }
+
+    /// As an audit record says it, with the slot taken (if any).
+    pub fn count(&self, slot: Option<u32>) -> BudgetCount {
+        BudgetCount {
+            budget: self.budget.id.clone(),
+            per: self.budget.per.as_str().to_owned(),
+            scope: self.scope.clone(),
+            slot,
+        }
+    }
 }
 
 impl Budgets {
@@ -53,14 +64,17 @@ impl Budgets {
     }
 }
 
-/// The resource's real environments, lower-cased, from every tag whose key is `Environment`
-/// ignoring ASCII case; [`UNTAGGED`] when there is none.
+/// The resource's real environments: the value of every tag whose key folds to
+/// [`ENVIRONMENT_TAG`] (as the resource check reads it), folded the same way, so that
+/// `Staging` and `staging` count together; [`UNTAGGED`] when there is none. (A resource with
+/// two such keys is refused by the resource check before any budget is asked; were it counted,
+/// it would count against each, which can only make a budget stricter.)
 pub fn environments(resource: &ResourceFacts) -> Vec<String> {
     let mut found: Vec<String> = resource
         .tags
         .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(ENVIRONMENT_TAG))
-        .map(|(_, v)| v.trim().to_ascii_lowercase())
+        .filter(|(k, _)| fold_tag_key(k) == ENVIRONMENT_TAG)
+        .map(|(_, v)| fold_tag_key(v))
         .collect();
     found.sort();
     found.dedup();
@@ -94,6 +108,22 @@ impl Exhausted {
             per: counted.budget.per,
             scope: counted.scope.clone(),
             frees_in,
+        }
+    }
+}
+
+impl Exhausted {
+    /// As an audit record says it.
+    pub fn full(&self) -> FullBudget {
+        FullBudget {
+            count: BudgetCount {
+                budget: self.budget.clone(),
+                per: self.per.as_str().to_owned(),
+                scope: self.scope.clone(),
+                slot: None,
+            },
+            frees_in_seconds: self.frees_in.map(|d| d.as_secs().max(1)),
+            reason: self.to_string(),
         }
     }
 }
@@ -142,6 +172,20 @@ mod tests {
         );
         assert_eq!(environments(&instance(&[("ENVIRONMENT", "dev")])), ["dev"]);
         assert_eq!(environments(&instance(&[("Name", "x")])), [UNTAGGED]);
+        // The guard's folding, not ASCII case alone: padding and compatibility forms are the
+        // same key to the resource check, so they count under the same environment.
+        assert_eq!(
+            environments(&instance(&[("Environment ", "staging")])),
+            ["staging"]
+        );
+        assert_eq!(
+            environments(&instance(&[("\u{ff25}\u{ff4e}vironment", "staging")])),
+            ["staging"]
+        );
+        assert_eq!(
+            environments(&instance(&[("ENVIRONMENT", "\u{ff33}taging ")])),
+            ["staging"]
+        );
         assert_eq!(
             environments(&instance(&[
                 ("Environment", "staging"),

@@ -50,7 +50,7 @@ impl Past {
                 Per::Environment => self
                     .environment
                     .as_deref()
-                    .is_some_and(|e| e.trim().eq_ignore_ascii_case(&counted.scope)),
+                    .is_some_and(|e| guard::fold_tag_key(e) == counted.scope),
                 Per::Resource => self.resource.as_deref() == Some(counted.scope.as_str()),
                 Per::All => true,
             }
@@ -78,6 +78,23 @@ pub fn check_history(counted: &[Counted<'_>], history: &[Past]) -> Result<(), Ex
         }
     }
     Ok(())
+}
+
+/// The budget check against `history`, decided as the functions decide it against the table:
+/// within (every budget had room), or over the first budget that had none.
+pub fn decide_history(counted: &[Counted<'_>], history: &[Past]) -> guard::BudgetOutcome {
+    match check_history(counted, history) {
+        Ok(()) => guard::BudgetOutcome::Within(counted.iter().map(|c| c.count(None)).collect()),
+        Err(full) => guard::BudgetOutcome::OverBudget {
+            // The budgets checked before the full one, which had room.
+            counted: counted
+                .iter()
+                .take_while(|c| c.budget.id != full.budget || c.scope != full.scope)
+                .map(|c| c.count(None))
+                .collect(),
+            full: full.full(),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -35,4 +35,4 @@ mod history;
 
 pub use count::{Counted, ENVIRONMENT_TAG, Exhausted, UNTAGGED, environments};
 pub use file::{BUDGET_FILE, Budget, BudgetError, Budgets, MAX_LIMIT, MAX_WINDOW, Per};
-pub use history::{Past, check_history};
+pub use history::{Past, check_history, decide_history};

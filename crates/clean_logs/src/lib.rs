@@ -351,9 +351,14 @@ impl Tool for CleanLogs {
     }
 
     // A failed clean may have deleted streams before it failed, so it keeps its budget slot
-    // (the default `changed_nothing`).
+    // (its errors never say `changed_nothing`).
     fn dry_run(input: &CleanInput) -> bool {
         input.dry_run
+    }
+
+    // A clean that found nothing old enough deleted nothing: it uses up no budget.
+    fn changed(out: &CleanOutput) -> bool {
+        !out.deleted.is_empty()
     }
 
     fn summary(out: &CleanOutput) -> String {

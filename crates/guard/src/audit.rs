@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{
+    budget::BudgetRecord,
     decision::{Check, Decision, Mode, Outcome, Verdict},
     request::{Principal, RequestIds, ResourceFacts},
     shadow::ShadowDecision,
@@ -115,6 +116,10 @@ pub struct AuditRecord {
     /// What the shadow policies (`@mode("LOG_ONLY")`) would have decided, when any can apply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shadow: Option<ShadowDecision>,
+    /// A budget check's counts: the budgets and scopes counted, the slots taken, and the
+    /// budget that was full with when it frees up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetRecord>,
     /// The `Tool` metric dimension (not part of the record: it is the line's dimension).
     #[serde(skip)]
     pub metric_tool: String,
@@ -184,6 +189,7 @@ impl AuditRecord {
             resource_facts,
             truncated,
             shadow: subject.shadow,
+            budget: subject.budget,
         }
     }
 
@@ -278,6 +284,7 @@ pub(crate) struct Subject<'a> {
     pub caller: Option<&'a Principal>,
     pub resource_facts: Option<&'a ResourceFacts>,
     pub shadow: Option<ShadowDecision>,
+    pub budget: Option<BudgetRecord>,
 }
 
 /// Where audit records go.

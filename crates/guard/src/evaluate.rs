@@ -354,7 +354,8 @@ fn context_mismatch(
         .iter()
         .filter_map(|(name, value)| match declared.get(name) {
             None => Some(format!(
-                "unknown argument `{name}` (declared: {})",
+                "unknown argument `{}` (declared: {})",
+                name.escape_debug(),
                 declared
                     .keys()
                     .map(String::as_str)

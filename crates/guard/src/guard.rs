@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::{
     audit::{Asked, AuditRecord, AuditSink, EmfStdout, Subject, UNKNOWN_TOOL},
+    budget::{BudgetOutcome, BudgetRecord},
     config::GuardConfig,
     decision::{Check, Decision, Mode, Reason},
     error::GuardError,
@@ -151,6 +152,7 @@ impl Guard {
             caller: call.principal,
             resource_facts: Some(resource),
             shadow: None,
+            budget: None,
         };
         let outcome = tool.and_then(|tool| {
             let sets = self.sets.as_ref().map_err(|e| e.clone())?;
@@ -244,15 +246,15 @@ impl Guard {
         self.refused(Check::Resource, call, reason.into())
     }
 
-    /// Records a budget check decided outside the guard (the counts live in a table the guard
-    /// cannot reach): `Ok((Reason::Permitted, budgets))` within budget,
-    /// `Ok((Reason::OverBudget(why), [budget]))` over it, `Err` when it could not be checked.
-    /// Audited and counted like the other checks; the mode applies as to a policy deny.
+    /// Records a budget check decided outside the guard (the counts live in a table, or a
+    /// stated history, the guard cannot reach): audited and counted like the other checks,
+    /// with what was counted where and what was full in the record. The mode applies to an
+    /// over-budget deny as to a policy deny; an unavailable budget is an error in every mode.
     pub fn record_budget(
         &self,
         call: &ToolCall<'_>,
         resource: &ResourceFacts,
-        outcome: Result<(Reason, Vec<String>), GuardError>,
+        outcome: BudgetOutcome,
         elapsed: Duration,
     ) -> Decision {
         let mut subject = self.call_subject(call);
@@ -262,8 +264,31 @@ impl Guard {
             Err(_) => String::new(),
         };
         subject.resource = resource.uid_string();
+        let (evaluated, record) = match outcome {
+            BudgetOutcome::Within(counted) => {
+                let ids = counted.iter().map(|c| c.budget.clone()).collect();
+                let record = BudgetRecord {
+                    counted,
+                    full: None,
+                };
+                (Ok((Reason::Permitted, ids)), Some(record))
+            }
+            BudgetOutcome::OverBudget { counted, full } => {
+                let evaluated = Ok((
+                    Reason::OverBudget(full.reason.clone()),
+                    vec![full.count.budget.clone()],
+                ));
+                let record = BudgetRecord {
+                    counted,
+                    full: Some(full),
+                };
+                (evaluated, Some(record))
+            }
+            BudgetOutcome::Unavailable(why) => (Err(GuardError::BudgetUnavailable(why)), None),
+        };
+        subject.budget = record;
         let id = Some(resource.id.clone());
-        self.finish(Check::Budget, id, outcome, subject, call, elapsed)
+        self.finish(Check::Budget, id, evaluated, subject, call, elapsed)
     }
 
     fn refused(&self, check: Check, call: &ToolCall<'_>, reason: String) -> Decision {
@@ -299,6 +324,7 @@ impl Guard {
             caller: call.principal,
             resource_facts: None,
             shadow: None,
+            budget: None,
         }
     }
 

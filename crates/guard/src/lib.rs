@@ -52,7 +52,7 @@
 //!   [`ResourceFacts`]; [`Guard::check_tool`] and [`Guard::may_call`] for callers that never
 //!   see the arguments; [`Guard::refuse`] and [`Guard::refuse_resource`] to audit a refusal
 //!   no policy was asked about; [`Guard::record_budget`] to audit a budget check (budgets are
-//!   counted outside the guard, which has no AWS dependency);
+//!   counted outside the guard, which has no AWS dependency) decided as a [`BudgetOutcome`];
 //! - the answer: [`Decision`], [`Outcome`], [`Verdict`], [`Reason`], [`Check`], [`Mode`],
 //!   [`GuardError`];
 //! - audit: [`AuditRecord`] (replayable: [`Asked`], the caller, the resource as read, bounded
@@ -64,6 +64,7 @@
 //!   [`json_type`], [`TOOL_SEPARATOR`], [`EXAMPLE_GATEWAY_ARN`].
 
 mod audit;
+mod budget;
 mod config;
 mod decision;
 mod error;
@@ -79,6 +80,7 @@ pub use audit::{
     Asked, AuditRecord, AuditSink, EmfStdout, MAX_RECORDED_ARGUMENT_BYTES,
     MAX_RECORDED_ATTRIBUTE_BYTES, MAX_RECORDED_TAG_BYTES, MemoryAudit, NoAudit,
 };
+pub use budget::{BudgetCount, BudgetOutcome, BudgetRecord, FullBudget};
 pub use config::{ConfigWarning, GuardConfig};
 pub use decision::{Check, Decision, Mode, Outcome, Reason, UnknownMode, Verdict};
 pub use error::{EntityRole, GuardError};
@@ -91,7 +93,7 @@ pub use request::{
     CallerType, Principal, RequestIds, ResourceFacts, TOOL_SEPARATOR, ToolCall, ToolName,
 };
 pub use shadow::{SHADOW_MODE, ShadowDecision};
-pub use value::json_type;
+pub use value::{fold_tag_key, json_type};
 
 /// The gateway ARN of the article's examples. `guard` (the CLI), the case files and the tests
 /// link the policies to it; a deployed function never uses it (it reads `GATEWAY_ARN`).

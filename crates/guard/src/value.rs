@@ -109,7 +109,7 @@ pub(crate) fn folded_resource(
     let mut folded: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut clashes: Vec<String> = Vec::new();
     for (key, value) in tags {
-        let lower = fold_key(key);
+        let lower = fold_tag_key(key);
         if let Some((first, _)) = folded.get(&lower) {
             clashes.push(format!("`{first}` and `{key}`"));
         } else {
@@ -127,8 +127,10 @@ pub(crate) fn folded_resource(
     Ok((attributes, tags))
 }
 
-/// A tag key as policies name it.
-fn fold_key(key: &str) -> String {
+/// A tag key as policies name it: compatibility forms normalised (NFKC), surrounding white
+/// space dropped, lowercased. The one definition of "the same key", used by the resource check,
+/// the budgets and the tests.
+pub fn fold_tag_key(key: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     key.nfkc().collect::<String>().trim().to_lowercase()
 }

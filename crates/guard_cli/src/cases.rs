@@ -1,10 +1,13 @@
 //! Policy test cases: the article's format, extended, and the runner behind `guard test`.
 //!
 //! A case file is a JSON array of
-//! `{"name", "tool": "<target>___<tool>", "params": {…}, "expected": "ALLOW"|"DENY"}` with
-//! optional `"principal"` (`{"type": "OAuthUser"|"IamEntity", "id", "tags"?}`), `"resource"`
-//! (`{"type": <entity type>, "id", "tags"?, "attributes"?}`) and `"mode"` (`"LOG_ONLY"`; then
-//! `"expected"` may also be `"WOULD_DENY"`). Without `resource` a case is a call check; with it,
+//! `{"name", "tool": "<target>___<tool>", "params": {…}, "expected": "ALLOW"|"DENY"|"ERROR"}`
+//! with optional `"principal"` (`{"type": "OAuthUser"|"IamEntity", "id", "tags"?}`),
+//! `"resource"` (`{"type": <entity type>, "id", "tags"?, "attributes"?}`), `"mode"`
+//! (`"LOG_ONLY"`; then `"expected"` may also be `"WOULD_DENY"`), `"denied_by"` (`"call"`,
+//! `"resource"` or `"budget"`: the check that must decide) and `"policy"` (an id that must be
+//! among that check's deciding policies). `DENY` means a decision denied; a call stopped by
+//! an error (no decision could be reached) is `ERROR`, and fails a case expecting `DENY`. Without `resource` a case is a call check; with it,
 //! both checks run, in the order a tool runs them, and both must allow. With `resource` and
 //! `"history"` (`[{"tool", "environment"?, "resource"?, "ago": "20m"}…]`, the operations done
 //! recently), the budget check runs third, against that history instead of the budget table.
@@ -14,10 +17,10 @@ use std::{fmt, path::Path, sync::Arc, time::Duration};
 use serde::Deserialize;
 use serde_json::Value;
 
-use budget::{BudgetError, Budgets, Past, check_history};
+use budget::{BudgetError, Budgets, Past, decide_history};
 use guard::{
-    Decision, Guard, GuardConfig, GuardError, LoadError, Mode, NoAudit, PolicySources, Principal,
-    Reason, RequestIds, ResourceFacts, ToolCall, ToolName,
+    BudgetOutcome, Check, Decision, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources,
+    Principal, RequestIds, ResourceFacts, ToolCall, ToolName,
 };
 
 /// What a case expects to happen to the call.
@@ -26,10 +29,14 @@ use guard::{
 pub enum Expected {
     /// The call goes through.
     Allow,
-    /// The call is stopped.
+    /// The call is stopped by a decision: a policy, or a budget.
     Deny,
     /// LOG_ONLY: the policies deny, the call goes through, a would-deny is recorded.
     WouldDeny,
+    /// The call is stopped because no decision could be reached (malformed input, a missing
+    /// attribute, an unknown tool): an error, never a policy decision. A case expecting `DENY`
+    /// fails on one, so a typo in a case cannot pass as a deny.
+    Error,
 }
 
 impl fmt::Display for Expected {
@@ -38,6 +45,7 @@ impl fmt::Display for Expected {
             Self::Allow => "ALLOW",
             Self::Deny => "DENY",
             Self::WouldDeny => "WOULD_DENY",
+            Self::Error => "ERROR",
         })
     }
 }
@@ -66,6 +74,15 @@ pub struct Case {
     /// The operations done recently; when present (with `resource`), the budget check runs.
     #[serde(default)]
     pub history: Option<Vec<Past>>,
+    /// The check that must decide the outcome (`call`, `resource` or `budget`): the one that
+    /// stopped the call, or would have (`WOULD_DENY`), or failed (`ERROR`), or, for `ALLOW`,
+    /// the last one asked. Without it a case could pass for another reason than the one it
+    /// names.
+    #[serde(default)]
+    pub denied_by: Option<Check>,
+    /// A policy (or budget) id that must be among the deciding ones of that check.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 /// What is wrong with a case file or one of its cases.
@@ -116,12 +133,15 @@ pub struct CaseResult {
     pub got: Option<Expected>,
     /// The decisions, explained, with their determining policies.
     pub detail: String,
+    /// Why the case fails although `expected` and `got` agree: another check, or other
+    /// policies, decided than the case names.
+    pub mismatch: Option<String>,
 }
 
 impl CaseResult {
-    /// Expected and got agree.
+    /// Expected and got agree, for the reason the case names.
     pub fn passed(&self) -> bool {
-        self.expected.is_some() && self.expected == self.got
+        self.expected.is_some() && self.expected == self.got && self.mismatch.is_none()
     }
 }
 
@@ -130,13 +150,16 @@ impl fmt::Display for CaseResult {
         let show = |o: Option<Expected>| o.map_or_else(|| "-".to_owned(), |o| o.to_string());
         write!(
             f,
-            "{} {}: expected {}, got {} ({})",
+            "{} {}: expected {}, got {}",
             if self.passed() { "PASS" } else { "FAIL" },
             self.name,
             show(self.expected),
             show(self.got),
-            self.detail
-        )
+        )?;
+        if let Some(mismatch) = &self.mismatch {
+            write!(f, ", but {mismatch}")?;
+        }
+        write!(f, " ({})", self.detail)
     }
 }
 
@@ -192,6 +215,7 @@ impl CaseRunner {
                 .map(Decision::explain)
                 .collect::<Vec<_>>()
                 .join("; "),
+            mismatch: mismatch(case, &decisions),
         }
     }
 
@@ -232,22 +256,13 @@ pub fn decide_with_budgets(
     let (Some(history), Some(resource)) = (&case.history, &case.resource) else {
         return (got, decisions);
     };
-    if got == Expected::Deny || dry_run {
+    if matches!(got, Expected::Deny | Expected::Error) || dry_run {
         return (got, decisions);
     }
     let tool = ToolName::parse(&case.tool).map_or(case.tool.as_str(), |t| t.tool);
     let outcome = match budgets {
-        Err(e) => Err(GuardError::BudgetUnavailable(e.to_string())),
-        Ok(budgets) => {
-            let counted = budgets.counted(tool, resource);
-            match check_history(&counted, history) {
-                Ok(()) => Ok((
-                    Reason::Permitted,
-                    counted.iter().map(|c| c.budget.id.clone()).collect(),
-                )),
-                Err(full) => Ok((Reason::OverBudget(full.to_string()), vec![full.budget])),
-            }
-        }
+        Err(e) => BudgetOutcome::Unavailable(e.to_string()),
+        Ok(budgets) => decide_history(&budgets.counted(tool, resource), history),
     };
     let ids = RequestIds::default();
     let call = case.call(&ids);
@@ -280,13 +295,50 @@ pub fn decide(guard: &Guard, case: &Case) -> (Expected, Vec<Decision>) {
 }
 
 fn outcome_of(decisions: &[Decision]) -> Expected {
-    if !decisions.iter().all(Decision::proceeds) {
-        Expected::Deny
-    } else if decisions.iter().any(Decision::would_deny) {
-        Expected::WouldDeny
-    } else {
-        Expected::Allow
+    match deciding(decisions) {
+        Some(d) if d.error().is_some() => Expected::Error,
+        Some(d) if !d.proceeds() => Expected::Deny,
+        Some(d) if d.would_deny() => Expected::WouldDeny,
+        _ => Expected::Allow,
     }
+}
+
+/// The decision that decided the outcome: the one that stopped the call, else the first that
+/// would have (LOG_ONLY), else the last one asked.
+fn deciding(decisions: &[Decision]) -> Option<&Decision> {
+    decisions
+        .iter()
+        .find(|d| !d.proceeds())
+        .or_else(|| decisions.iter().find(|d| d.would_deny()))
+        .or_else(|| decisions.last())
+}
+
+/// Why the outcome, though expected, was not decided as the case says: by another check, or
+/// without the named policy among the deciding ones.
+fn mismatch(case: &Case, decisions: &[Decision]) -> Option<String> {
+    let decided = deciding(decisions)?;
+    if let Some(check) = case.denied_by
+        && decided.check != check
+    {
+        return Some(format!(
+            "the {} check decided it, not the {check} check",
+            decided.check
+        ));
+    }
+    if let Some(policy) = &case.policy
+        && !decided.policies.contains(policy)
+    {
+        return Some(format!(
+            "`{policy}` is not among the deciding {} ({})",
+            if decided.policies.is_empty() {
+                "policies: none".to_owned()
+            } else {
+                "policies".to_owned()
+            },
+            decided.policies.join(", ")
+        ));
+    }
+    None
 }
 
 fn malformed(file: &str, error: &CaseFileError) -> CaseResult {
@@ -295,6 +347,7 @@ fn malformed(file: &str, error: &CaseFileError) -> CaseResult {
         expected: None,
         got: None,
         detail: error.to_string(),
+        mismatch: None,
     }
 }
 

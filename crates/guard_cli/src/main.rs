@@ -131,6 +131,8 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
                 // `check` explains the policy checks; budgets need a history (`guard test`).
                 history: None,
                 mode: Some(*mode),
+                denied_by: None,
+                policy: None,
             };
             command::check::run(sources, gateway_arn, &case)
         }

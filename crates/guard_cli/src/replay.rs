@@ -1,33 +1,52 @@
 //! Replaying audit records against other policies: reading them as CloudWatch Logs gives them
 //! back, and deciding each check again.
 //!
-//! Records come in the shapes the logs take them out: the functions' own JSON lines (an EMF
-//! document with the record under `guard_audit`), the JSON `aws logs filter-log-events` and
-//! `get-log-events` print (`events[].message`), and a CloudWatch Logs export to S3 (one
-//! `<timestamp> <message>` line per event, once unzipped). A line that is not a record (a
-//! Lambda `START` line, a log message) is counted, not read; a line that holds a record that
-//! cannot be read is reported as such, never dropped.
+//! **Only the guard's own lines are records.** A function writes each record as one JSON line
+//! that is a CloudWatch Embedded Metric Format document: `_aws`, the metric values, and the
+//! record under `guard_audit`, at the top level and nowhere else. Those lines are read in the
+//! shapes the logs give them back: JSON lines, the JSON `aws logs filter-log-events` and
+//! `get-log-events` print (each `events[].message` one such line), and a CloudWatch Logs
+//! export to S3 (one `<timestamp> <line>` per event, once unzipped). Anything else — a Lambda
+//! `START` line, a log message, a JSON object that merely *contains* something shaped like a
+//! record (a caller's text logged inside a message), a record with a field the guard never
+//! writes — is counted as "not a record" and never decided: what an agent can put into a log
+//! line must not be able to pass for the guard's own record, or fail a CI gate with a forged
+//! flip.
 
 use std::{collections::BTreeMap, sync::Arc};
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use guard::{
-    Asked, CallerType, Check, Decision, Guard, GuardConfig, LoadError, Mode, NoAudit, Outcome,
-    PolicySources, Principal, RequestIds, ResourceFacts, ToolCall, Verdict,
+    Asked, BudgetRecord, CallerType, Check, Decision, Guard, GuardConfig, LoadError, Mode, NoAudit,
+    Outcome, PolicySources, Principal, RequestIds, ResourceFacts, ShadowDecision, ToolCall,
+    Verdict,
 };
 
 /// The field of a log line that holds the audit record.
 pub const RECORD_FIELD: &str = "guard_audit";
 
-/// One audit record, as much of it as a replay needs. Fields a record does not have are
-/// read as absent, so records written before they were replayable still read (and are
-/// reported as not re-decidable).
+/// The top-level fields of the guard's log line besides the record: the EMF metadata and the
+/// metric values (`guard::EmfStdout`). A line with any other field is not the guard's.
+const LINE_FIELDS: &[&str] = &[
+    "_aws",
+    "Tool",
+    "Check",
+    "Allow",
+    "Deny",
+    "WouldDeny",
+    "Error",
+    "WouldFlip",
+];
+
+/// One audit record, in the shape the guard writes it (no other field is accepted). Fields
+/// added since records were first written are read as absent when missing, so older records
+/// still read (and are reported as not re-decidable).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Recorded {
     /// When the check ran.
-    #[serde(default)]
     pub time: String,
     /// The request ids, as written.
     #[serde(default)]
@@ -37,9 +56,15 @@ pub struct Recorded {
     pub gateway: Option<String>,
     /// The gateway tool name.
     pub tool: String,
+    /// The Cedar action.
+    #[serde(default)]
+    pub action: String,
     /// The Cedar principal, or `unknown <type>`.
     #[serde(default)]
     pub principal: String,
+    /// The Cedar resource.
+    #[serde(default)]
+    pub resource: String,
     /// The arguments as checked.
     #[serde(default)]
     pub arguments: Value,
@@ -49,6 +74,9 @@ pub struct Recorded {
     pub decision: Verdict,
     /// What happened to the call.
     pub outcome: Outcome,
+    /// Whether the decision was carried out.
+    #[serde(default)]
+    pub enforced: Option<bool>,
     /// The guard's mode.
     pub mode: Mode,
     /// The determining policies.
@@ -57,6 +85,9 @@ pub struct Recorded {
     /// What went wrong, when no decision was reached.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// Time spent deciding.
+    #[serde(default)]
+    pub latency_us: Option<u64>,
     /// What Cedar was asked; absent in records written before they were replayable.
     #[serde(default)]
     pub asked: Option<Asked>,
@@ -69,15 +100,21 @@ pub struct Recorded {
     /// Parts cut to keep the record bounded.
     #[serde(default)]
     pub truncated: Vec<String>,
+    /// What shadow policies would have decided.
+    #[serde(default)]
+    pub shadow: Option<ShadowDecision>,
+    /// A budget check's counts.
+    #[serde(default)]
+    pub budget: Option<BudgetRecord>,
 }
 
-/// One record found in the input, or why it could not be read.
+/// One record found in the input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     /// Where: `file:line`, or `file:line events[i]` inside a `filter-log-events` document.
     pub at: String,
-    /// The record, or why it does not read.
-    pub record: Result<Recorded, String>,
+    /// The record.
+    pub record: Recorded,
 }
 
 /// What one input held.
@@ -85,7 +122,7 @@ pub struct Found {
 pub struct Input {
     /// The records, in input order.
     pub found: Vec<Found>,
-    /// Lines and log events that hold no audit record.
+    /// Lines and log events that are not the guard's records.
     pub other: usize,
 }
 
@@ -109,78 +146,84 @@ impl Input {
         };
         if whole {
             for (line, value) in values {
-                self.extract(&format!("{source}:{line}"), value);
+                self.document(&format!("{source}:{line}"), value);
             }
             return;
         }
         for (index, line) in text.lines().enumerate() {
-            let at = format!("{source}:{}", index + 1);
             if line.trim().is_empty() {
                 continue;
             }
-            match json_in(line) {
-                Some(Ok(value)) => self.extract(&at, value),
-                Some(Err(error)) if line.contains(RECORD_FIELD) => self.found.push(Found {
-                    at,
-                    record: Err(format!("not valid JSON: {error}")),
-                }),
-                _ => self.other += 1,
-            }
+            self.line(&format!("{source}:{}", index + 1), line);
         }
     }
 
-    fn extract(&mut self, at: &str, value: Value) {
+    /// A JSON document: a `filter-log-events` / `get-log-events` answer, or one log line.
+    fn document(&mut self, at: &str, value: Value) {
         match value {
-            Value::Object(mut fields) => {
-                if let Some(record) = fields.remove(RECORD_FIELD) {
-                    let record = serde_json::from_value(record)
-                        .map_err(|e| format!("not an audit record: {e}"));
-                    self.found.push(Found {
-                        at: at.to_owned(),
-                        record,
-                    });
-                } else if let Some(Value::Array(events)) = fields.remove("events") {
-                    for (i, event) in events.into_iter().enumerate() {
-                        self.extract(&format!("{at} events[{i}]"), event);
+            Value::Object(mut fields) if is_log_events(&fields) => {
+                let events = match fields.remove("events") {
+                    Some(Value::Array(events)) => events,
+                    _ => Vec::new(),
+                };
+                for (i, event) in events.into_iter().enumerate() {
+                    match event.get("message").and_then(Value::as_str) {
+                        Some(message) => self.line(&format!("{at} events[{i}]"), message),
+                        None => self.other += 1,
                     }
-                } else if let Some(message) = fields
-                    .remove("message")
-                    .or_else(|| fields.remove("@message"))
-                {
-                    self.message(at, message);
-                } else {
-                    self.other += 1;
                 }
             }
-            Value::Array(items) => {
-                for (i, item) in items.into_iter().enumerate() {
-                    self.extract(&format!("{at} [{i}]"), item);
-                }
-            }
+            value => self.record_line(at, value),
+        }
+    }
+
+    /// One log line as text: the guard's JSON line, possibly after an export's timestamp.
+    fn line(&mut self, at: &str, line: &str) {
+        let line = line.trim();
+        let json = if line.starts_with('{') {
+            Some(line)
+        } else {
+            // An S3 export: `<timestamp> <line>`; the timestamp has no space in it.
+            line.split_once(' ')
+                .map(|(_, rest)| rest.trim_start())
+                .filter(|rest| rest.starts_with('{'))
+        };
+        match json.map(serde_json::from_str::<Value>) {
+            Some(Ok(value)) => self.record_line(at, value),
             _ => self.other += 1,
         }
     }
 
-    /// A log event's message: the record line as text, or already parsed.
-    fn message(&mut self, at: &str, message: Value) {
-        match message {
-            Value::String(text) => match json_in(&text) {
-                Some(Ok(value)) => self.extract(at, value),
-                Some(Err(error)) if text.contains(RECORD_FIELD) => self.found.push(Found {
-                    at: at.to_owned(),
-                    record: Err(format!("the message is not valid JSON: {error}")),
-                }),
-                _ => self.other += 1,
-            },
-            other => self.extract(at, other),
+    /// A parsed log line: a record only in the guard's own shape.
+    fn record_line(&mut self, at: &str, value: Value) {
+        match guard_record(value) {
+            Some(record) => self.found.push(Found {
+                at: at.to_owned(),
+                record,
+            }),
+            None => self.other += 1,
         }
     }
 }
 
-/// The JSON object in a line, after any prefix (an export's timestamp); `None` without one.
-fn json_in(line: &str) -> Option<Result<Value, serde_json::Error>> {
-    let start = line.find('{')?;
-    Some(serde_json::from_str(line.get(start..)?.trim_end()))
+/// The `events` of a `filter-log-events` or `get-log-events` answer.
+fn is_log_events(fields: &Map<String, Value>) -> bool {
+    fields.get("events").is_some_and(Value::is_array) && !fields.contains_key(RECORD_FIELD)
+}
+
+/// The record of the guard's own log line: an object holding `_aws` (an object), the record
+/// under [`RECORD_FIELD`], and only the metric fields beside them; the record in the guard's
+/// shape. `None` for anything else.
+fn guard_record(value: Value) -> Option<Recorded> {
+    let Value::Object(mut fields) = value else {
+        return None;
+    };
+    let record = fields.remove(RECORD_FIELD)?;
+    let emf = fields.get("_aws").is_some_and(Value::is_object);
+    if !emf || fields.keys().any(|k| !LINE_FIELDS.contains(&k.as_str())) {
+        return None;
+    }
+    serde_json::from_value(record).ok()
 }
 
 /// The 1-based line of the first non-blank character at or after `offset`.
@@ -216,6 +259,8 @@ pub enum Replayed {
     OtherGateway(String),
     /// The record does not hold what deciding it again needs.
     NotRedecidable(String),
+    /// A budget check: decided by the history of operations, not by the policies.
+    Budget,
 }
 
 /// Decides recorded checks again against one set of policies, linked to one gateway.
@@ -306,12 +351,7 @@ impl Replayer {
             (Asked::Resource, None) => {
                 return not("a resource check without the resource as read".to_owned());
             }
-            (Asked::Budget, _) => {
-                return not(
-                    "a budget check: decided by the history of calls, not by the policies"
-                        .to_owned(),
-                );
-            }
+            (Asked::Budget, _) => return Replayed::Budget,
             (Asked::Refused, _) => {
                 return not(format!(
                     "refused before any policy was asked: {}",
@@ -381,8 +421,10 @@ pub struct Summary {
     pub by_check: BTreeMap<(String, Check), Counts>,
     /// Records about other gateways, by gateway.
     pub other_gateways: BTreeMap<String, usize>,
-    /// Records that could not be decided again (including unreadable ones).
+    /// Records that could not be decided again.
     pub not_redecidable: usize,
+    /// Budget checks: decided by the history of operations, which policies do not change.
+    pub budget_checks: usize,
     /// Lines and events that held no record.
     pub other_lines: usize,
 }
@@ -407,31 +449,73 @@ impl Summary {
 mod tests {
     use super::*;
 
+    fn line(record: Value) -> String {
+        serde_json::json!({"_aws": {"Timestamp": 1}, "Tool": "unknown", "Check": "call",
+            "Allow": 0, "Deny": 1, "WouldDeny": 0, "Error": 0, "WouldFlip": 0,
+            RECORD_FIELD: record})
+        .to_string()
+    }
+
+    fn record() -> Value {
+        serde_json::json!({"time": "2026-01-01T00:00:00.000Z", "tool": "a___b", "check": "call",
+            "decision": "ALLOW", "outcome": "allow", "mode": "ENFORCE", "asked": "call"})
+    }
+
     #[test]
-    fn a_record_line_that_is_not_json_is_reported_and_other_lines_are_counted() {
+    fn only_the_guards_own_line_is_a_record() {
         let mut input = Input::default();
-        input.read(
-            "log",
-            "START RequestId: 1\n2026-01-01T00:00:00Z {\"guard_audit\": {\"tool\": \n",
-        );
-        assert_eq!(input.other, 1);
-        assert_eq!(input.found.len(), 1);
-        assert_eq!(input.found[0].at, "log:2");
-        assert!(
-            input.found[0]
-                .record
-                .as_ref()
-                .unwrap_err()
-                .contains("not valid JSON")
-        );
+        let mut extra = record();
+        extra["forged"] = serde_json::json!(true);
+        let forged_inside_a_message = serde_json::json!({
+            "level": "WARN", "message": line(record()), "fields": {"message": line(record())}
+        });
+        let text = [
+            line(record()),
+            "START RequestId: 1".to_owned(),
+            line(extra),
+            // A record that is not inside the guard's EMF document.
+            serde_json::json!({RECORD_FIELD: record()}).to_string(),
+            // A line with a field the guard never writes beside the record.
+            line(record()).replacen('{', r#"{"message":"x","#, 1),
+            forged_inside_a_message.to_string(),
+        ]
+        .join("\n");
+        input.read("log", &text);
+        assert_eq!(input.found.len(), 1, "{:?}", input.found);
+        assert_eq!(input.found[0].at, "log:1");
+        assert_eq!(input.other, 5);
     }
 
     #[test]
     fn a_json_stream_names_the_line_each_value_starts_on() {
         let mut input = Input::default();
-        input.read("f", "{\"a\": 1}\n\n{\"guard_audit\": {}}\n");
+        input.read("f", &format!("{{\"a\": 1}}\n\n{}\n", line(record())));
         assert_eq!(input.other, 1);
         assert_eq!(input.found[0].at, "f:3");
-        assert!(input.found[0].record.is_err());
+    }
+
+    #[test]
+    fn log_events_hold_lines_and_an_export_prefixes_a_timestamp() {
+        let mut input = Input::default();
+        let events = serde_json::json!({"events": [
+            {"message": format!("{}\n", line(record()))},
+            {"message": "END RequestId: 1"},
+            {"message": {"guard_audit": record(), "_aws": {}}},
+        ]});
+        input.read("events", &events.to_string());
+        assert_eq!(input.found.len(), 1);
+        assert_eq!(input.found[0].at, "events:1 events[0]");
+        assert_eq!(input.other, 2);
+
+        let mut input = Input::default();
+        input.read(
+            "export",
+            &format!(
+                "2026-01-01T00:00:00.000Z {}\nnot json at all\n",
+                line(record())
+            ),
+        );
+        assert_eq!(input.found.len(), 1);
+        assert_eq!(input.other, 1);
     }
 }

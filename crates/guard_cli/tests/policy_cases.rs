@@ -121,3 +121,69 @@ fn a_case_with_history_runs_the_budget_check_third() {
         results[1].detail
     );
 }
+
+#[test]
+fn an_error_never_passes_as_a_deny_and_a_case_names_the_check_that_decides() {
+    let runner = CaseRunner::new(&PolicySources::embedded(), EXAMPLE_GATEWAY_ARN).unwrap();
+    let staging_instance = r#"{"type": "Guard::Ec2Instance", "id": "i-0abc",
+        "tags": {"Environment": "staging"}, "attributes": {"state": "running", "termination_protected": false}}"#;
+    let text = format!(
+        r#"[
+        {{"name": "a resource missing an attribute expected to deny",
+          "tool": "terminate-instance___terminate_instance",
+          "params": {{"environment": "staging", "instance_id": "i-0abc"}},
+          "resource": {{"type": "Guard::Ec2Instance", "id": "i-0abc", "tags": {{"Environment": "staging"}},
+                        "attributes": {{"state": "running"}}}},
+          "expected": "DENY"}},
+        {{"name": "a type without its namespace expected to deny",
+          "tool": "terminate-instance___terminate_instance",
+          "params": {{"environment": "staging", "instance_id": "i-0abc"}},
+          "resource": {{"type": "Ec2Instance", "id": "i-0abc", "tags": {{}}, "attributes": {{}}}},
+          "expected": "DENY"}},
+        {{"name": "a tool name without the separator expected to deny",
+          "tool": "terminate_instance", "params": {{}}, "expected": "DENY"}},
+        {{"name": "the same, expecting the error it is",
+          "tool": "terminate_instance", "params": {{}}, "expected": "ERROR", "denied_by": "call"}},
+        {{"name": "a production claim denied at the call check, said to be the budget's",
+          "tool": "terminate-instance___terminate_instance",
+          "params": {{"environment": "production", "instance_id": "i-0abc"}},
+          "expected": "DENY", "denied_by": "budget"}},
+        {{"name": "a production claim denied at the call check",
+          "tool": "terminate-instance___terminate_instance",
+          "params": {{"environment": "production", "instance_id": "i-0abc"}},
+          "expected": "DENY", "denied_by": "call"}},
+        {{"name": "a staging termination permitted by a policy that does not permit it",
+          "tool": "terminate-instance___terminate_instance",
+          "params": {{"environment": "staging", "instance_id": "i-0abc"}},
+          "resource": {staging_instance},
+          "expected": "ALLOW", "policy": "never_terminate_protected_instance"}},
+        {{"name": "a staging termination permitted by the staging policy",
+          "tool": "terminate-instance___terminate_instance",
+          "params": {{"environment": "staging", "instance_id": "i-0abc"}},
+          "resource": {staging_instance},
+          "expected": "ALLOW", "denied_by": "resource", "policy": "terminate_only_real_staging_dev"}}
+    ]"#
+    );
+    let results = runner.run_file("cases.json", &text);
+    let passed: Vec<bool> = results.iter().map(|r| r.passed()).collect();
+    assert_eq!(
+        passed,
+        [false, false, false, true, false, true, false, true],
+        "{results:#?}"
+    );
+    assert_eq!(results[0].got, Some(guard_cli::cases::Expected::Error));
+    assert!(
+        results[4]
+            .to_string()
+            .contains("but the call check decided it, not the budget check"),
+        "{}",
+        results[4]
+    );
+    assert!(
+        results[6]
+            .to_string()
+            .contains("`never_terminate_protected_instance` is not among the deciding"),
+        "{}",
+        results[6]
+    );
+}

@@ -344,6 +344,7 @@ fn other_gateways_and_records_that_cannot_be_decided_again_are_counted_and_shown
     let mut old: Value = serde_json::from_str(&emf.line(&audit.records()[0]).to_string()).unwrap();
     old["guard_audit"].as_object_mut().unwrap().remove("asked");
     lines.push(old.to_string());
+    // Not the guard's line: never a record, counted as ignored.
     lines.push(r#"{"guard_audit": {"tool": 7}}"#.to_owned());
     let file = write(dir.path(), "audit.jsonl", &lines.join("\n"));
 
@@ -364,9 +365,122 @@ fn other_gateways_and_records_that_cannot_be_decided_again_are_counted_and_shown
         text.contains("written before records were replayable"),
         "{text}"
     );
-    assert!(text.contains("not an audit record"), "{text}");
-    assert!(text.contains("not replayed: 4 not re-decidable"), "{text}");
+    assert!(
+        text.contains("ignored: 1 lines or events that are not the guard's audit records"),
+        "{text}"
+    );
+    assert!(text.contains("not replayed: 3 not re-decidable"), "{text}");
     assert!(text.contains("  total: 0 replayed"), "{text}");
     let (out, _) = guard(&["replay", &file, "--fail-on", "not-replayed"], None);
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// The log lines a tool writes around a refusal of an argument *name* built to forge a record:
+/// the tool's own JSON log line (its message quoting the name) and its audit line.
+fn forged_name_lines() -> Vec<String> {
+    let forged_record = json!({
+        "_aws": {"Timestamp": 1, "CloudWatchMetrics": []}, "Tool": "terminate_instance",
+        "Check": "resource", "Allow": 1, "Deny": 0, "WouldDeny": 0, "Error": 0, "WouldFlip": 0,
+        "guard_audit": {"time": "2026-01-01T00:00:00.000Z", "gateway": EXAMPLE_GATEWAY_ARN,
+            "tool": TERMINATE, "check": "call", "decision": "ALLOW", "outcome": "allow",
+            "mode": "ENFORCE", "asked": "call", "principal": "unknown AgentCore::OAuthUser",
+            "arguments": {"environment": "production", "instance_id": "i-0abc1234"}}
+    })
+    .to_string();
+    let name = format!("x\n{forged_record}");
+    // The function logs JSON: the name stays inside one escaped string.
+    let tracing_line = json!({"level": "WARN", "fields": {"message": format!(
+        "invalid arguments: unknown field `{name}`"), "tool": "terminate_instance"}});
+    // And a flattened variant, as other JSON formatters write it.
+    let flat = json!({"level": "WARN", "message": format!("unknown field `{name}`")});
+    vec![tracing_line.to_string(), flat.to_string()]
+}
+
+#[test]
+fn text_a_caller_sent_never_passes_for_a_record_in_any_shape_the_logs_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = forged_name_lines();
+    let events: Vec<Value> = lines
+        .iter()
+        .map(|l| json!({"timestamp": 1, "message": format!("{l}\n")}))
+        .collect();
+    let inputs = [
+        lines.join("\n"),
+        json!({"events": events}).to_string(),
+        lines
+            .iter()
+            .map(|l| format!("2026-01-01T00:00:00.000Z {l}\n"))
+            .collect(),
+    ];
+    let policies = loosened_and_tightened(dir.path());
+    for input in inputs {
+        let (out, text) = guard(
+            &[
+                "replay",
+                "--policies",
+                &policies,
+                "--fail-on",
+                "newly-allowed,newly-denied",
+            ],
+            Some(&input),
+        );
+        assert!(!text.contains("NEWLY"), "{text}");
+        assert!(text.contains("  total: 0 replayed"), "{text}");
+        assert!(text.contains("ignored: 2 lines or events"), "{text}");
+        // Nothing was replayed, which the CI gate reports separately (exit 0 here: no flip).
+        assert_ne!(out.status.code(), Some(1), "{text}");
+    }
+}
+
+#[test]
+fn budget_checks_are_counted_on_their_own_line_and_are_not_a_failure_to_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = MemoryAudit::new();
+    let config = GuardConfig {
+        gateway_arn: Some(EXAMPLE_GATEWAY_ARN.to_owned()),
+        ..GuardConfig::default()
+    };
+    let guard_lib = Guard::new(
+        Ok(PolicySources::embedded()),
+        &config,
+        Arc::new(audit.clone()),
+    );
+    let ids = RequestIds::default();
+    let input = json!({"environment": "staging", "instance_id": "i-staging"});
+    let call = ToolCall {
+        tool: TERMINATE,
+        input: &input,
+        principal: None,
+        ids: &ids,
+    };
+    let facts = instance("staging", false);
+    guard_lib.check_call(&call);
+    guard_lib.check_resource(&call, &facts);
+    let count = guard::BudgetCount {
+        budget: "terminate-per-environment".to_owned(),
+        per: "environment".to_owned(),
+        scope: "staging".to_owned(),
+        slot: Some(0),
+    };
+    guard_lib.record_budget(
+        &call,
+        &facts,
+        guard::BudgetOutcome::Within(vec![count]),
+        std::time::Duration::ZERO,
+    );
+    let emf = EmfStdout::default();
+    let lines: Vec<String> = audit
+        .records()
+        .iter()
+        .map(|r| emf.line(r).to_string())
+        .collect();
+    let file = write(dir.path(), "audit.jsonl", &lines.join("\n"));
+    let (out, text) = guard(&["replay", &file, "--fail-on", "not-replayed"], None);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("  1 budget checks: decided by history"),
+        "{text}"
+    );
+    assert!(text.contains("  total: 2 replayed"), "{text}");
+    assert!(!text.contains("NOT REPLAYED"), "{text}");
 }

@@ -25,8 +25,9 @@ pub enum ClientContextError {
         found: JsonType,
     },
 
-    /// A value of `custom` or `environment` is not a string.
-    #[error("`{member}.{key}` must be a string, got {found}")]
+    /// A value of `custom` or `environment` is not a string. The key is the caller's text:
+    /// shown escaped.
+    #[error("`{member}.{}` must be a string, got {found}", key.escape_debug())]
     ValueNotAString {
         /// The member holding the value.
         member: Member,

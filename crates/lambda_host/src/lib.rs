@@ -7,15 +7,22 @@
 //! malformed one fails *that* invocation with a clear error, and the function keeps serving.
 //!
 //! Nor does the Runtime API itself end the loop: a dropped connection, a response that is not
-//! HTTP or an oversized header is logged and polling resumes after a bounded backoff; an event
-//! that cannot be read fails its invocation. Each answer echoes the invocation's
+//! HTTP or an oversized header is logged and polling resumes after a bounded backoff. An
+//! invocation whose event or client context cannot be read still reaches the handler, as
+//! [`Incoming::Malformed`]: the handler answers it (a refusal) and records it, so whatever a
+//! caller sends gets an answer and an audit record, never a bare runtime error. Each answer echoes the invocation's
 //! `Lambda-Runtime-Invocation-Id`, so a late answer of a timed-out invocation is never taken for
 //! a newer one's. Only configuration that makes the Runtime API unreachable by construction
 //! (`AWS_LAMBDA_RUNTIME_API` unset or not an address) ends [`run`], before the first poll.
 //!
-//! Handlers are ordinary `lambda_runtime` handlers over [`LambdaEvent`]s, so they read and test
-//! like any other (`LambdaEvent::new(payload, Context::default())`). The handler runs on its own
-//! task: a panic fails its invocation, not the function.
+//! Handlers take an [`Incoming`]: an ordinary `lambda_runtime` [`LambdaEvent`] (so they read
+//! and test like any other, `LambdaEvent::new(payload, Context::default())`), or a
+//! [`Malformed`] invocation. The handler runs on its own task: a panic fails its invocation,
+//! not the function.
+//!
+//! Logs are JSON lines ([`init_tracing`]), whatever `AWS_LAMBDA_LOG_FORMAT` says: text a caller
+//! sent (an argument name holding a newline and a forged record) stays inside one escaped
+//! string, and can never become a line of its own.
 
 mod client_context;
 mod invocation;
@@ -27,7 +34,28 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use client_context::{ClientContextError, JsonType, Member, client_context};
+pub use invocation::Malformation;
 pub use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+
+/// What reached the function.
+#[derive(Debug)]
+pub enum Incoming {
+    /// An event, with its context.
+    Event(LambdaEvent<Value>),
+    /// An invocation that could not be read as an event. It must still be answered and
+    /// recorded: the handler refuses it.
+    Malformed(Malformed),
+}
+
+/// An invocation whose event or context could not be read.
+#[derive(Debug)]
+pub struct Malformed {
+    /// What could be read of its context: always the request id; the deadline when sent; never
+    /// the client context (which may be what is malformed).
+    pub context: Context,
+    /// Why it could not be read.
+    pub error: Malformation,
+}
 
 /// Why [`run`] could not start serving: the Runtime API's address is missing or malformed.
 /// Nothing else ends it.
@@ -61,20 +89,43 @@ pub enum Error {
     },
 }
 
-/// Sets up `tracing` the way `lambda_runtime` does, honouring `AWS_LAMBDA_LOG_FORMAT` and
-/// `AWS_LAMBDA_LOG_LEVEL`.
+/// Sets up `tracing` as `lambda_runtime` does (level from `AWS_LAMBDA_LOG_LEVEL`, else
+/// `RUST_LOG`, else INFO; no timestamps, Lambda adds them), but always as JSON lines: the
+/// text format writes a message's newlines as they are, so a caller's text in a message could
+/// start a line of its own (a forged audit record). The template sets `LogFormat: JSON`, so
+/// deployed logs agree; run locally, they are JSON too.
 pub fn init_tracing() {
-    lambda_runtime::tracing::init_default_subscriber();
+    use lambda_runtime::tracing::subscriber::{
+        self,
+        filter::{EnvFilter, LevelFilter},
+    };
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|l| l.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let filter = EnvFilter::builder()
+        .with_default_directive(level.into())
+        .from_env_lossy();
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = subscriber::fmt()
+        .json()
+        .with_target(false)
+        .without_time()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .try_init();
 }
 
 /// Polls the Runtime API (`AWS_LAMBDA_RUNTIME_API`) for invocations and answers each with
-/// `handler`'s result, or with its [`Diagnostic`] as an invocation error.
+/// `handler`'s result, or with its [`Diagnostic`] as an invocation error. Every invocation
+/// reaches `handler`, readable or not ([`Incoming`]).
 ///
 /// Returns only when `AWS_LAMBDA_RUNTIME_API` is unusable; once polling has begun it never
 /// returns (Lambda ends the sandbox).
 pub async fn run<F, Fut, R>(handler: F) -> Result<(), Error>
 where
-    F: Fn(LambdaEvent<Value>) -> Fut,
+    F: Fn(Incoming) -> Fut,
     Fut: Future<Output = Result<R, Diagnostic>> + Send + 'static,
     R: Serialize + Send + 'static,
 {

@@ -3,7 +3,8 @@
 //! Nothing the Runtime API sends ends the loop. A request that fails in transport (refused or
 //! dropped connection, a response that is not HTTP, a head over the client's 1 MiB buffer) or a
 //! `/next` that is not an invocation is logged and polled again after a [`Backoff`]; an
-//! invocation whose body cannot be read is answered with an error. Lambda restarts a sandbox
+//! invocation whose body or context cannot be read goes to the handler as
+//! [`Incoming::Malformed`], which answers it like any other. Lambda restarts a sandbox
 //! whose invocations time out, so a Runtime API that never recovers is still dealt with, by the
 //! one party that can.
 
@@ -11,13 +12,15 @@ use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::BodyExt;
-use lambda_runtime::{Config, Diagnostic, LambdaEvent};
+use lambda_runtime::{Config, Diagnostic};
 use lambda_runtime_api_client::{BoxError, PooledClient, body::Body};
 use serde::Serialize;
-use serde_json::Value;
 use tracing::Instrument;
 
-use crate::invocation::{self, InvocationError};
+use crate::{
+    Incoming,
+    invocation::{self, InvocationError, Malformation},
+};
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
@@ -52,7 +55,7 @@ enum PollError {
 struct Next {
     to: Addressee,
     headers: HeaderMap,
-    body: Result<Vec<u8>, InvocationError>,
+    body: Result<Vec<u8>, Malformation>,
 }
 
 /// What an answer must carry to reach its invocation.
@@ -65,7 +68,7 @@ struct Addressee {
 /// Serves invocations from the Runtime API at `endpoint` with `handler`, for ever.
 pub(crate) async fn serve<F, Fut, R>(endpoint: Uri, config: Arc<Config>, handler: F) -> Infallible
 where
-    F: Fn(LambdaEvent<Value>) -> Fut,
+    F: Fn(Incoming) -> Fut,
     Fut: Future<Output = Result<R, Diagnostic>> + Send + 'static,
     R: Serialize + Send + 'static,
 {
@@ -85,8 +88,8 @@ where
         let Next { to, headers, body } = next;
         let span = tracing::info_span!("invocation", requestId = %to.request_id);
         let outcome = async {
-            let event = invocation::event(&headers, &config, &to.request_id, &body?)?;
-            let result = invocation::call(&handler, event).await?;
+            let incoming = invocation::incoming(&headers, &config, &to.request_id, body);
+            let result = invocation::call(&handler, incoming).await?;
             let json = serde_json::to_vec(&result).map_err(InvocationError::ResponseNotJson)?;
             Ok::<_, Diagnostic>(json)
         }
@@ -124,7 +127,7 @@ async fn next(client: &PooledClient) -> Result<Next, PollError> {
         .collect()
         .await
         .map(|collected| Vec::from(collected.to_bytes()))
-        .map_err(|e| InvocationError::UnreadableBody(e.into()));
+        .map_err(|e| Malformation::UnreadableBody(e.into()));
     Ok(Next {
         to: Addressee {
             request_id,

@@ -6,10 +6,12 @@
 //! of what is called.
 
 use agentcore_target::{
-    Access, ErrorKind, Found, Recheck, Tool, ToolError, aws::tag_map, config::ClusterMap,
+    Access, ErrorKind, Found, Recheck, Tool, ToolError,
+    aws::{Attempts, tag_map},
+    config::ClusterMap,
     input::check_identifier,
 };
-use aws_sdk_ecs::Client;
+use aws_sdk_ecs::{Client, operation::update_service::UpdateServiceError};
 use guard::ResourceFacts;
 use serde::{Deserialize, Serialize};
 
@@ -196,7 +198,8 @@ impl Tool for RestartService {
                     "service `{}` in cluster `{}` is {}, not {ACTIVE}; only an active service can be restarted",
                     service.name, service.cluster, service.status
                 ),
-            ));
+            )
+            .unchanged());
         }
         let unchanged = RestartOutput {
             cluster: service.cluster.clone(),
@@ -213,15 +216,19 @@ impl Tool for RestartService {
         }
         // INVARIANT: the service updated is the one the resource check judged: its ARN, not
         // its name again.
+        let attempts = Attempts::<UpdateServiceError>::new();
         let updated = self
             .ecs
             .update_service()
             .cluster(&service.cluster_ref)
             .service(&service.arn)
             .force_new_deployment(true)
+            // The budget slot goes back only if AWS refused every attempt before acting.
+            .customize()
+            .interceptor(attempts.clone())
             .send()
             .await
-            .map_err(|e| ToolError::aws("ecs:UpdateService", &e))?;
+            .map_err(|e| ToolError::aws_attempted("ecs:UpdateService", &e, &attempts))?;
         // ECS accepted the restart: it is reported as done even if the answer lacks details.
         let after = updated.service();
         Ok(RestartOutput {
@@ -237,9 +244,8 @@ impl Tool for RestartService {
         input.dry_run
     }
 
-    // One AWS call: refused before acting means nothing changed, and the budget slot goes back.
-    fn changed_nothing(error: &ToolError) -> bool {
-        agentcore_target::budget::refused_before_acting(error)
+    fn changed(out: &RestartOutput) -> bool {
+        out.changed
     }
 
     fn summary(out: &RestartOutput) -> String {

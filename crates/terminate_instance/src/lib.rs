@@ -4,11 +4,14 @@
 //! check → `TerminateInstances` (with EC2's own `DryRun` when `dry_run`).
 
 use agentcore_target::{
-    Access, Found, Recheck, Tool, ToolError, aws::tag_map, input::check_identifier,
+    Access, Found, Recheck, Tool, ToolError,
+    aws::{Attempts, tag_map},
+    input::check_identifier,
 };
 use aws_sdk_ec2::{
     Client,
     error::{ProvideErrorMetadata, SdkError},
+    operation::terminate_instances::TerminateInstancesError,
     types::InstanceAttributeName,
 };
 use guard::ResourceFacts;
@@ -184,10 +187,15 @@ impl Tool for TerminateInstance {
                 )),
             };
         }
+        // Every attempt is watched: the budget slot goes back only if AWS refused them all
+        // before acting (a first attempt that timed out may have terminated the instance).
+        let attempts = Attempts::<TerminateInstancesError>::new();
         let out = request
+            .customize()
+            .interceptor(attempts.clone())
             .send()
             .await
-            .map_err(|e| ToolError::aws("ec2:TerminateInstances", &e))?;
+            .map_err(|e| ToolError::aws_attempted("ec2:TerminateInstances", &e, &attempts))?;
         let change = out
             .terminating_instances()
             .iter()
@@ -210,9 +218,9 @@ impl Tool for TerminateInstance {
         input.dry_run
     }
 
-    // One AWS call: refused before acting means nothing changed, and the budget slot goes back.
-    fn changed_nothing(error: &ToolError) -> bool {
-        agentcore_target::budget::refused_before_acting(error)
+    // An already terminated instance is a no-op: it uses up no budget.
+    fn changed(out: &TerminateOutput) -> bool {
+        out.changed
     }
 
     fn summary(out: &TerminateOutput) -> String {

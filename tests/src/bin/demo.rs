@@ -171,13 +171,11 @@ fn replay(log_lines: &[String]) -> Result<bool, String> {
             ""
         }
     );
-    // Budget records depend on the history of calls, not on the policies: listed as not
-    // replayed. Every other record must be decided again.
-    let only_budgets_skipped = text
-        .lines()
-        .filter(|l| l.trim_start().starts_with("NOT REPLAYED"))
-        .all(|l| l.contains("a budget check"));
-    Ok(newly_allowed && text.contains("NEWLY DENIED") && only_budgets_skipped)
+    // Budget records depend on the history of calls, not on the policies: counted on their
+    // own line. Every other record must be decided again.
+    let all_replayed =
+        !text.contains("NOT REPLAYED") && text.contains("budget checks: decided by history");
+    Ok(newly_allowed && text.contains("NEWLY DENIED") && all_replayed)
 }
 
 /// The article's sequence, as the confused agent runs it.

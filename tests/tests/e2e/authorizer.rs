@@ -131,29 +131,44 @@ fn a_built_function_ignores_a_policy_directory_override() {
 }
 
 #[test]
-fn malformed_invocations_fail_alone_and_the_function_keeps_serving() {
+fn malformed_invocations_are_denied_and_audited_and_the_function_keeps_serving() {
     let (api, mut function) = start("ENFORCE");
     let production = event("interceptor-tools-call-production.json");
-    for raw in ["not json", r#"{"custom":{"x":1}}"#, r#"{"client":7}"#] {
+    let mut invocations: Vec<Invocation> = ["not json", r#"{"custom":{"x":1}}"#, r#"{"client":7}"#]
+        .into_iter()
+        .map(|raw| Invocation::json(&production).with_client_context(raw))
+        .collect();
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    for body in [
+        b"\xff\xfe".to_vec(),
+        br#"{"interceptorInputVersion":"1.0","mcp":{"x":"\udc00"}}"#.to_vec(),
+        br#"{"n":1e400}"#.to_vec(),
+        deep.into_bytes(),
+    ] {
+        invocations.push(Invocation {
+            body,
+            client_context: None,
+        });
+    }
+    let count = invocations.len();
+    for invocation in invocations {
         let answer = api
-            .invoke(
-                Invocation::json(&production).with_client_context(raw),
-                std::time::Duration::from_secs(30),
-            )
+            .invoke(invocation, std::time::Duration::from_secs(30))
             .unwrap();
+        let output = answer.response().unwrap();
+        let error = &output["mcp"]["transformedGatewayResponse"]["body"]["error"];
+        assert_eq!(error["code"], -32002, "{output}");
         assert!(
-            matches!(&answer, Answer::Error { error_type, .. } if error_type == "InvalidClientContext"),
-            "{raw}: {answer:?}"
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("could not be read"),
+            "{output}"
         );
     }
-    let garbage = Invocation {
-        body: b"\xff\xfe".to_vec(),
-        client_context: None,
-    };
-    let answer = api
-        .invoke(garbage, std::time::Duration::from_secs(30))
-        .unwrap();
-    assert!(matches!(answer, Answer::Error { .. }));
+    let audit = function.audit_records_at_least(count);
+    assert_eq!(audit.len(), count, "{audit:?}");
+    assert!(audit.iter().all(|r| r["asked"] == "refused"), "{audit:?}");
     // A body that is JSON but not an interceptor event: a deny, not a crash.
     let answer = api.invoke_json(&json!({"hello": "world"})).unwrap();
     assert!(matches!(answer, Answer::Response(_) | Answer::Error { .. }));

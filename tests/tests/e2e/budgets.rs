@@ -245,3 +245,121 @@ async fn without_a_budget_table_or_budgets_off_every_mutating_call_is_refused() 
     );
     assert_eq!(s.snapshot().await.unwrap().instance(id), "running");
 }
+
+/// `count` running instances tagged `key` = `staging`, for keys the resource check folds.
+async fn instances_tagged(s: &Stage, key: &str, count: i32) -> Vec<String> {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    let ec2 = aws_sdk_ec2::Client::new(&s.config);
+    let out = ec2
+        .run_instances()
+        .image_id(world::IMAGE)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(count)
+        .max_count(count)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key(key).value("staging").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.instances()
+        .iter()
+        .filter_map(|i| i.instance_id().map(ToOwned::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_budget_counts_the_environment_the_resource_check_decided_on_whatever_its_key_spelling()
+{
+    let s = stage("terminate_instance", "ENFORCE", &[]).await;
+    // Keys the resource check folds to `environment`: each is staging to the policies, so each
+    // must count against staging, not against `(untagged)`.
+    let mut targets = Vec::new();
+    for key in [
+        "Environment ",
+        "\u{ff25}nvironment",
+        "ENVIRONMENT",
+        "environment",
+    ] {
+        targets.extend(instances_tagged(&s, key, 1).await);
+    }
+    let reports: Vec<Value> = targets.iter().map(|id| terminate(&s, id, false)).collect();
+    let ok = reports.iter().filter(|r| r["status"] == "ok").count();
+    assert_eq!(ok, TERMINATE_LIMIT, "{reports:#?}");
+    let last = &reports[TERMINATE_LIMIT];
+    assert_eq!(budget_check(last).unwrap()["outcome"], "deny", "{last}");
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .contains("used up for environment `staging`"),
+        "{last}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn budget_records_say_what_was_counted_where_and_which_budget_was_full() {
+    let s = stage("restart_service", "ENFORCE", &[]).await;
+    let restart = || {
+        let payload = json!({"environment": "staging", "service": "api-gateway"});
+        report(s.invoke(&payload).unwrap()).unwrap().0
+    };
+    assert_eq!(restart()["status"], "ok");
+    assert_eq!(restart()["status"], "denied");
+    let audit = s.function.audit_records_at_least(6);
+    let budget: Vec<&Value> = audit.iter().filter(|r| r["check"] == "budget").collect();
+    assert_eq!(budget.len(), 2, "{audit:#?}");
+
+    let counted = budget[0]["budget"]["counted"].as_array().unwrap();
+    let scopes: Vec<(&str, &str)> = counted
+        .iter()
+        .map(|c| (c["budget"].as_str().unwrap(), c["scope"].as_str().unwrap()))
+        .collect();
+    assert_eq!(scopes.len(), 2, "{counted:?}");
+    assert_eq!(scopes[0].0, "restart-per-service");
+    assert!(scopes[0].1.ends_with("/api-gateway"), "{scopes:?}");
+    assert_eq!(scopes[1], ("restart-per-environment", "staging"));
+    assert!(counted.iter().all(|c| c["slot"].is_u64()), "{counted:?}");
+
+    let full = &budget[1]["budget"]["full"];
+    assert_eq!(full["budget"], "restart-per-service", "{full}");
+    assert!(full["frees_in_seconds"].as_u64().unwrap() > 500, "{full}");
+    assert!(
+        full["reason"]
+            .as_str()
+            .unwrap()
+            .contains("budget `restart-per-service` is used up"),
+        "{full}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn terminating_an_already_terminated_instance_uses_up_no_budget() {
+    let s = stage("terminate_instance", "ENFORCE", &[]).await;
+    let targets = staging_instances(&s, 3).await;
+    let first = terminate(&s, &targets[0], false);
+    assert_eq!(first["status"], "ok", "{first}");
+    // Three "terminations" of the instance already gone: each a no-op, counted nowhere.
+    for _ in 0..3 {
+        let again = terminate(&s, &targets[0], false);
+        assert_eq!(again["status"], "ok", "{again}");
+        assert_eq!(again["result"]["changed"], false, "{again}");
+        assert!(
+            again["message"]
+                .as_str()
+                .unwrap()
+                .contains("nothing changed, so no budget was used"),
+            "{again}"
+        );
+    }
+    // The budget still has room for the two real terminations left.
+    for id in &targets[1..] {
+        let r = terminate(&s, id, false);
+        assert_eq!(r["status"], "ok", "{r}");
+    }
+    let after = s.snapshot().await.unwrap();
+    assert!(targets.iter().all(|id| after.instance(id) == "terminated"));
+}

@@ -320,7 +320,7 @@ async fn misrouted_and_malformed_invocations_change_nothing_and_the_function_kee
             .contains("misrouted call"),
         "{report}"
     );
-    // Client contexts Lambda's front door would never pass: one failed invocation each.
+    // Client contexts Lambda's front door would never pass: one audited refusal each.
     for raw in [
         r#"{"custom":{"bedrockAgentCoreToolName":["restart_service"]}}"#,
         "{restart",
@@ -332,11 +332,22 @@ async fn misrouted_and_malformed_invocations_change_nothing_and_the_function_kee
                 std::time::Duration::from_secs(30),
             )
             .unwrap();
+        let (refusal, is_error) = e2e::stage::report(answer).unwrap();
+        assert!(is_error, "{raw}: {refusal}");
         assert!(
-            matches!(&answer, e2e::Answer::Error { error_type, .. } if error_type == "InvalidClientContext"),
-            "{raw}: {answer:?}"
+            refusal["message"]
+                .as_str()
+                .unwrap()
+                .contains("InvalidClientContext"),
+            "{raw}: {refusal}"
         );
     }
+    let refused = s.function.audit_records_at_least(3);
+    assert_eq!(
+        refused.iter().filter(|r| r["asked"] == "refused").count(),
+        3,
+        "{refused:?}"
+    );
     assert_eq!(s.snapshot().await.unwrap(), before);
 
     // Still serving, and still guarding.

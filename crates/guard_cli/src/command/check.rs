@@ -35,7 +35,7 @@ pub fn run(
             "(no --resource: the resource check a tool runs on the real resource was not run)"
         );
     }
-    Ok(if got == Expected::Deny {
+    Ok(if matches!(got, Expected::Deny | Expected::Error) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

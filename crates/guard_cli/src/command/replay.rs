@@ -60,14 +60,7 @@ pub fn run(
         ..Summary::default()
     };
     for found in &input.found {
-        let record = match &found.record {
-            Ok(record) => record,
-            Err(why) => {
-                println!("NOT REPLAYED  {}: {why}", found.at);
-                summary.not_redecidable += 1;
-                continue;
-            }
-        };
+        let record = &found.record;
         match replayer.replay(record) {
             Replayed::Decided { decision, change } => {
                 summary
@@ -84,11 +77,16 @@ pub fn run(
             }
             Replayed::NotRedecidable(why) => {
                 println!(
-                    "NOT REPLAYED  {} {} check `{}` at {}: {why}",
-                    found.at, record.check, record.tool, record.time
+                    "NOT REPLAYED  {} {} check {} at {}: {}",
+                    found.at,
+                    record.check,
+                    shown(&record.tool),
+                    shown(&record.time),
+                    why.escape_debug()
                 );
                 summary.not_redecidable += 1;
             }
+            Replayed::Budget => summary.budget_checks += 1,
         }
     }
     print_summary(&sources.origin, gateway_arn, &summary);
@@ -113,10 +111,10 @@ fn print_flip(at: &str, record: &Recorded, change: Change, decision: &guard::Dec
         Change::Unchanged => "UNCHANGED    ",
     };
     println!(
-        "{label} {} check `{}` at {} ({at}{})",
+        "{label} {} check {} at {} ({at}{})",
         record.check,
-        record.tool,
-        record.time,
+        shown(&record.tool),
+        shown(&record.time),
         ids(&record.request_ids)
     );
     println!("  arguments: {}", record.arguments);
@@ -125,7 +123,7 @@ fn print_flip(at: &str, record: &Recorded, change: Change, decision: &guard::Dec
             "  caller:    {}",
             serde_json::to_string(caller).unwrap_or_default()
         ),
-        None => println!("  caller:    {}", record.principal),
+        None => println!("  caller:    {}", record.principal.escape_debug()),
     }
     if let Some(facts) = &record.resource_facts {
         println!(
@@ -152,10 +150,15 @@ fn print_flip(at: &str, record: &Recorded, change: Change, decision: &guard::Dec
 /// What decided the recorded check: its determining policies, its error, or no permit.
 fn then(record: &Recorded) -> String {
     if !record.policies.is_empty() {
-        let policies: Vec<String> = record.policies.iter().map(|p| format!("`{p}`")).collect();
+        let policies: Vec<String> = record.policies.iter().map(|p| shown(p)).collect();
         format!("by {}", policies.join(", "))
     } else if !record.errors.is_empty() {
-        format!("error, not a policy decision: {}", record.errors.join("; "))
+        let errors: Vec<String> = record
+            .errors
+            .iter()
+            .map(|e| e.escape_debug().to_string())
+            .collect();
+        format!("error, not a policy decision: {}", errors.join("; "))
     } else {
         "no policy permitted it".to_owned()
     }
@@ -167,20 +170,32 @@ fn ids(request_ids: &Value) -> String {
         .as_object()
         .map(|ids| {
             ids.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| format!(", {k} {v}")))
+                .filter_map(|(k, v)| {
+                    v.as_str()
+                        .map(|v| format!(", {} {}", k.escape_debug(), v.escape_debug()))
+                })
                 .collect()
         })
         .unwrap_or_default()
 }
 
+/// Text from a record, in backticks and escaped: a record's strings came from a caller, and
+/// must not be able to start a line of this output (which CI reads).
+fn shown(text: &str) -> String {
+    format!("`{}`", text.escape_debug())
+}
+
 fn print_summary(origin: &str, gateway_arn: &str, summary: &Summary) {
     println!("replayed against {origin} for `{gateway_arn}`:");
     for ((tool, check), counts) in &summary.by_check {
-        println!("  {tool} {check}: {counts}");
+        println!("  {} {check}: {counts}", tool.escape_debug());
     }
     println!("  total: {}", summary.total());
     for (gateway, count) in &summary.other_gateways {
-        println!("  not replayed: {count} from another gateway (`{gateway}`)");
+        println!(
+            "  not replayed: {count} from another gateway (`{}`)",
+            gateway.escape_debug()
+        );
     }
     if summary.not_redecidable > 0 {
         println!(
@@ -188,9 +203,15 @@ fn print_summary(origin: &str, gateway_arn: &str, summary: &Summary) {
             summary.not_redecidable
         );
     }
+    if summary.budget_checks > 0 {
+        println!(
+            "  {} budget checks: decided by history",
+            summary.budget_checks
+        );
+    }
     if summary.other_lines > 0 {
         println!(
-            "  ignored: {} lines or events that hold no audit record",
+            "  ignored: {} lines or events that are not the guard's audit records",
             summary.other_lines
         );
     }

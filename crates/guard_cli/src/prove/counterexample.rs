@@ -82,6 +82,8 @@ pub fn replay(
         resource,
         mode: None,
         history: None,
+        denied_by: None,
+        policy: None,
     };
     let first = decide(guard, case);
     if first.confirmed() {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -26,6 +26,11 @@ enum Reply {
         request_id: &'static str,
         invocation_id: Option<&'static str>,
         event: Value,
+    },
+    /// Answers `/next` with an invocation whose body is these bytes, JSON or not.
+    RawInvocation {
+        request_id: &'static str,
+        body: &'static str,
     },
     /// Answers `/next` with an invocation whose body breaks off.
     TruncatedInvocation {
@@ -58,8 +63,15 @@ impl Seen {
     }
 }
 
-/// Fails when the event says `"fail": true`, else echoes it.
-async fn handler(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+/// Fails when the event says `"fail": true`, else echoes it; answers a malformed invocation
+/// with what was wrong.
+async fn handler(incoming: Incoming) -> Result<Value, Diagnostic> {
+    let event = match incoming {
+        Incoming::Event(event) => event,
+        Incoming::Malformed(m) => {
+            return Ok(json!({ "refused": m.error.error_type(), "request": m.context.request_id }));
+        }
+    };
     if event.payload["fail"] == true {
         Err(crate::diagnostic("Refused", "the event asked to fail"))
     } else {
@@ -160,6 +172,12 @@ async fn respond(stream: &mut TcpStream, reply: Reply) {
             )
             .into_bytes()
         }
+        Reply::RawInvocation { request_id, body } => format!(
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: {request_id}\r\n\
+             {deadline}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
         Reply::TruncatedInvocation {
             request_id,
             invocation_id,
@@ -274,7 +292,7 @@ async fn transport_failures_of_the_runtime_api_do_not_end_the_loop() {
 }
 
 #[tokio::test]
-async fn an_event_that_breaks_off_fails_its_invocation_and_the_loop_goes_on() {
+async fn an_event_that_breaks_off_reaches_the_handler_and_the_loop_goes_on() {
     let seen = run_against(vec![
         Reply::TruncatedInvocation {
             request_id: "req-cut",
@@ -290,14 +308,49 @@ async fn an_event_that_breaks_off_fails_its_invocation_and_the_loop_goes_on() {
     ])
     .await;
 
-    let error = &seen[1];
-    assert_eq!(error.path, "/2018-06-01/runtime/invocation/req-cut/error");
-    assert_eq!(error.header(INVOCATION_ID), Some("inv-cut"));
-    assert_eq!(error.json()["errorType"], "InvalidInvocation");
+    let answer = &seen[1];
+    assert_eq!(
+        answer.path,
+        "/2018-06-01/runtime/invocation/req-cut/response"
+    );
+    assert_eq!(answer.header(INVOCATION_ID), Some("inv-cut"));
+    assert_eq!(
+        answer.json(),
+        json!({ "refused": "InvalidInvocation", "request": "req-cut" })
+    );
     assert_eq!(
         seen[3].path,
         "/2018-06-01/runtime/invocation/req-next/response"
     );
+}
+
+#[tokio::test]
+async fn payloads_that_are_not_readable_json_are_answered_by_the_handler() {
+    let mut script = Vec::new();
+    for (request_id, body) in [
+        ("req-surrogate", r#"{"environment":"\ud800"}"#),
+        ("req-huge-number", r#"{"n":1e400}"#),
+        ("req-not-json", "{oops"),
+    ] {
+        script.push(Reply::RawInvocation { request_id, body });
+        script.push(Reply::Accepted);
+    }
+    let seen = run_against(script).await;
+    for (answer, request_id) in
+        seen.iter()
+            .skip(1)
+            .step_by(2)
+            .zip(["req-surrogate", "req-huge-number", "req-not-json"])
+    {
+        assert_eq!(
+            answer.path,
+            format!("/2018-06-01/runtime/invocation/{request_id}/response")
+        );
+        assert_eq!(
+            answer.json(),
+            json!({ "refused": "InvalidPayload", "request": request_id })
+        );
+    }
 }
 
 #[test]
