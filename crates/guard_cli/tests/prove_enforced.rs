@@ -218,3 +218,47 @@ when { resource.hasTag("donottouch") };
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("donottouch"), "{text}");
 }
+
+/// A shadow permit that would let production be restarted: enforced, nothing changes (PROVED,
+/// EQUIVALENT); what it would do once it enforces is said apart.
+#[test]
+fn a_loosening_shadow_permit_is_reported_apart_from_the_enforced_verdicts() {
+    let (_tmp, policies) = shipped_copy();
+    fs::write(
+        policies.join("resource/trial.cedar"),
+        r#"
+@id("trial_restart_anywhere")
+@mode("LOG_ONLY")
+permit (principal, action == Guard::Action::"restart_service", resource is Guard::EcsService);
+"#,
+    )
+    .unwrap();
+    let out = prove(&policies);
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("PROVED restart_only_real_staging_dev:"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "SHADOW restart_only_real_staging_dev: with the shadow policies \
+             `trial_restart_anywhere` enforcing: FAILED"
+        ),
+        "{text}"
+    );
+
+    let out = guard(&[
+        "prove",
+        "--equivalent",
+        "policies",
+        policies.to_str().unwrap(),
+    ]);
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("EQUIVALENT "), "{text}");
+    assert!(
+        text.contains("SHADOW with the shadow policies enforcing: DIFFERENT, in Guard::Action::\"restart_service\""),
+        "{text}"
+    );
+}
