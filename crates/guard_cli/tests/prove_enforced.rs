@@ -107,6 +107,9 @@ fn equivalent_compares_the_enforced_policies_and_says_when_the_shadow_ones_diffe
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.starts_with("DIFFERENT "), "{text}");
     assert!(text.contains("Guard::Action::\"clean_logs\""), "{text}");
+    // The request is one a tool decides differently: the call check lets it through.
+    assert!(text.contains("OLD guard: DENY"), "{text}");
+    assert!(text.contains("NEW guard: ALLOW"), "{text}");
     assert!(
         text.contains("OLD none; NEW `never_clean_compliance_log_group`: they differ"),
         "{text}"

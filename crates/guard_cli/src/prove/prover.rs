@@ -162,8 +162,10 @@ impl Prover {
     }
 
     /// Whether `old` and `new` decide every request alike — every request about a resource
-    /// the guard can build (`folding`): the call check and the resource check each compared
-    /// on their own, in every environment of the schemas, with the policies of `scope`.
+    /// the guard can build (`folding`), in every environment of the schemas, with the
+    /// policies of `scope`: the call check on its own, the resource check as a tool runs it
+    /// (each side's call check carried along), so a request telling them apart is one a tool
+    /// decides differently and the replays show it.
     pub async fn compare(
         &mut self,
         old: &Shipped,
@@ -182,8 +184,8 @@ impl Prover {
         for env in &new_envs {
             let context = || format!("comparing in {}", describe(env));
             let symcc = |e: cedar_policy_symcc::err::Error| symcc_error(context(), &e);
-            let old_set = folding.within(&old.own(env, scope), env)?;
-            let new_set = folding.within(&new.own(env, scope), env)?;
+            let old_set = folding.within(&old.for_env(env, scope)?.set, env)?;
+            let new_set = folding.within(&new.for_env(env, scope)?.set, env)?;
             // One schema for both, so both sets are compiled over the same symbolic request.
             let a = CompiledPolicySet::compile(&old_set, env, &new.schema).map_err(symcc)?;
             let b = CompiledPolicySet::compile(&new_set, env, &new.schema).map_err(symcc)?;

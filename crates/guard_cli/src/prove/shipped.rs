@@ -144,16 +144,6 @@ impl Shipped {
         is_call_action(env.action())
     }
 
-    /// The set that decides requests of `env` on its own: the gateway set for a call check,
-    /// the resource set for a resource check.
-    pub fn own(&self, env: &RequestEnv, scope: Scope) -> PolicySet {
-        if Self::is_call(env) {
-            self.gateway.get(scope)
-        } else {
-            self.resource.get(scope)
-        }
-    }
-
     /// Every policy, enforced and shadow, gateway (rendered) and resource.
     pub fn policies(&self) -> impl Iterator<Item = &Policy> {
         [&self.gateway, &self.resource]
