@@ -6,6 +6,7 @@ use crate::{
     error::GuardError,
     evaluate::uid,
     policy::{PolicySets, Slices},
+    shadow::EnforcementMode,
 };
 
 /// The gateway set, linked to the configured gateway.
@@ -69,29 +70,60 @@ pub struct RenderError {
     pub message: String,
 }
 
-/// The gateway set as static policies, one statement per policy, sorted by id, for upload to
-/// an AgentCore Policy Engine (which takes static policies naming its gateway).
-pub fn render_static(linked: &PolicySet) -> Result<String, RenderError> {
+/// One gateway policy as AgentCore Policy takes it: a static statement naming the gateway, and
+/// the `EnforcementMode` to create it with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderedPolicy {
+    /// The policy's `@id`.
+    pub id: String,
+    /// `LOG_ONLY` for a shadow policy, else `ACTIVE`: a `CreatePolicy` parameter, which the
+    /// statement's `@mode` annotation does not set.
+    pub enforcement_mode: EnforcementMode,
+    /// The Cedar statement, linked to the gateway, annotations kept.
+    pub statement: String,
+}
+
+/// The gateway set as static policies, sorted by id, each with the `EnforcementMode` to
+/// upload it with.
+pub fn render_statements(linked: &PolicySet) -> Result<Vec<RenderedPolicy>, RenderError> {
     let mut policies: Vec<&Policy> = linked.policies().collect();
     policies.sort_by_key(|p| p.id().to_string());
+    policies
+        .into_iter()
+        .map(|policy| {
+            let error = |message: String| RenderError {
+                policy: policy.id().to_string(),
+                message,
+            };
+            let text = match policy.to_cedar() {
+                Some(text) => text,
+                // A linked template has no text of its own: print it through its JSON form.
+                None => {
+                    let json = policy.to_json().map_err(|e| error(e.to_string()))?;
+                    Policy::from_json(Some(policy.id().clone()), json)
+                        .map_err(|e| error(e.to_string()))?
+                        .to_cedar()
+                        .ok_or_else(|| error("Cedar printed nothing".to_owned()))?
+                }
+            };
+            Ok(RenderedPolicy {
+                id: policy.id().to_string(),
+                enforcement_mode: EnforcementMode::of(policy),
+                statement: text.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The gateway set as static policies, one statement per policy, sorted by id, for upload to
+/// an AgentCore Policy Engine (which takes static policies naming its gateway). A shadow
+/// policy keeps its `@mode("LOG_ONLY")` here, but AgentCore needs it said as the policy's
+/// `EnforcementMode` ([`render_statements`]).
+pub fn render_static(linked: &PolicySet) -> Result<String, RenderError> {
     let mut out = String::new();
-    for policy in policies {
-        let error = |message: String| RenderError {
-            policy: policy.id().to_string(),
-            message,
-        };
-        let text = match policy.to_cedar() {
-            Some(text) => text,
-            // A linked template has no text of its own: print it through its JSON form.
-            None => {
-                let json = policy.to_json().map_err(|e| error(e.to_string()))?;
-                Policy::from_json(Some(policy.id().clone()), json)
-                    .map_err(|e| error(e.to_string()))?
-                    .to_cedar()
-                    .ok_or_else(|| error("Cedar printed nothing".to_owned()))?
-            }
-        };
-        out.push_str(text.trim());
+    for rendered in render_statements(linked)? {
+        out.push_str(&rendered.statement);
         out.push_str("\n\n");
     }
     Ok(out)

@@ -60,8 +60,11 @@
 //!   Lambda default), [`MemoryAudit`], [`NoAudit`];
 //! - shadow policies: a policy annotated `@mode("LOG_ONLY")` ([`SHADOW_MODE`]) never changes a
 //!   decision; the record's [`ShadowDecision`] says whether it would have;
-//! - offline tooling: [`render_static`] (the gateway set for AgentCore Policy),
-//!   [`json_type`], [`TOOL_SEPARATOR`], [`EXAMPLE_GATEWAY_ARN`].
+//! - folding, what the guard changes in a real resource before Cedar sees it (tag keys and
+//!   names, [`FOLDED_ATTRIBUTES`]): [`fold_tag_key`], [`fold_name`] and what they can produce;
+//! - offline tooling: [`render_static`] and [`render_statements`] (the gateway set for
+//!   AgentCore Policy, each statement with its [`EnforcementMode`]), [`json_type`],
+//!   [`TOOL_SEPARATOR`], [`EXAMPLE_GATEWAY_ARN`].
 
 mod audit;
 mod budget;
@@ -69,6 +72,7 @@ mod config;
 mod decision;
 mod error;
 mod evaluate;
+mod fold;
 mod gateway;
 mod guard;
 mod policy;
@@ -84,7 +88,11 @@ pub use budget::{BudgetCount, BudgetOutcome, BudgetRecord, FullBudget};
 pub use config::{ConfigWarning, GuardConfig};
 pub use decision::{Check, Decision, Mode, Outcome, Reason, UnknownMode, Verdict};
 pub use error::{EntityRole, GuardError};
-pub use gateway::{RenderError, render_static};
+pub use fold::{
+    FOLDED_ATTRIBUTES, fold_name, fold_tag_key, is_folded_name, is_folded_tag_key,
+    name_pattern_can_match,
+};
+pub use gateway::{RenderError, RenderedPolicy, render_statements, render_static};
 pub use guard::Guard;
 pub use policy::{
     AGENTCORE_SCHEMA, LinkError, LoadError, PolicyFile, PolicySets, PolicySources, Problem,
@@ -92,8 +100,8 @@ pub use policy::{
 pub use request::{
     CallerType, Principal, RequestIds, ResourceFacts, TOOL_SEPARATOR, ToolCall, ToolName,
 };
-pub use shadow::{SHADOW_MODE, ShadowDecision};
-pub use value::{fold_tag_key, json_type};
+pub use shadow::{EnforcementMode, SHADOW_MODE, ShadowDecision};
+pub use value::json_type;
 
 /// The gateway ARN of the article's examples. `guard` (the CLI), the case files and the tests
 /// link the policies to it; a deployed function never uses it (it reads `GATEWAY_ARN`).

@@ -43,6 +43,46 @@ fn policy_is_shadow(policy: &Policy) -> bool {
     is_shadow(annotation(policy.annotations(), MODE_ANNOTATION)).unwrap_or(false)
 }
 
+/// How AgentCore Policy is to apply a policy: its `EnforcementMode`, a parameter of
+/// `CreatePolicy` (and of `AWS::BedrockAgentCore::Policy`), not part of the statement. The
+/// guard's `@mode("LOG_ONLY")` annotation travels in the statement, but AgentCore does not
+/// read it: a shadow policy uploaded without `LOG_ONLY` would enforce at the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EnforcementMode {
+    /// Enforced.
+    Active,
+    /// Evaluated and logged, never enforced: a shadow policy.
+    LogOnly,
+}
+
+impl EnforcementMode {
+    /// The mode of `policy`: `LOG_ONLY` for a shadow policy (`@mode("LOG_ONLY")`), else
+    /// `ACTIVE`. A policy that did not load through the guard and carries an unknown `@mode`
+    /// counts as `ACTIVE`, as the guard would never have loaded it.
+    pub fn of(policy: &Policy) -> Self {
+        if policy_is_shadow(policy) {
+            Self::LogOnly
+        } else {
+            Self::Active
+        }
+    }
+
+    /// AgentCore's spelling: `ACTIVE` or `LOG_ONLY`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::LogOnly => SHADOW_MODE,
+        }
+    }
+}
+
+impl std::fmt::Display for EnforcementMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 fn template_is_shadow(template: &Template) -> bool {
     is_shadow(annotation(template.annotations(), MODE_ANNOTATION)).unwrap_or(false)
 }
@@ -161,6 +201,24 @@ fn verdict(reason: &Reason) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shadow_policy_uploads_as_log_only_and_every_other_as_active() {
+        let shadow: Policy = r#"@mode("LOG_ONLY") forbid (principal, action, resource);"#
+            .parse()
+            .unwrap();
+        let active: Policy = r#"@mode("ACTIVE") permit (principal, action, resource);"#
+            .parse()
+            .unwrap();
+        let plain: Policy = "permit (principal, action, resource);".parse().unwrap();
+        assert_eq!(EnforcementMode::of(&shadow), EnforcementMode::LogOnly);
+        assert_eq!(EnforcementMode::of(&active), EnforcementMode::Active);
+        assert_eq!(EnforcementMode::of(&plain), EnforcementMode::Active);
+        assert_eq!(
+            serde_json::to_value([EnforcementMode::LogOnly, EnforcementMode::Active]).unwrap(),
+            serde_json::json!(["LOG_ONLY", "ACTIVE"])
+        );
+    }
 
     #[test]
     fn only_log_only_active_and_enforce_are_modes() {

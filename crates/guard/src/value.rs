@@ -93,61 +93,8 @@ pub(crate) fn entity(
     Entity::new_with_tags(uid, attrs, std::iter::empty(), tags).map_err(|e| e.to_string())
 }
 
-/// Attributes and tags, folded.
-pub(crate) type Folded = (Map<String, Value>, BTreeMap<String, String>);
-
-/// A real resource as its policies see it: tag keys folded (compatibility forms normalised,
-/// surrounding white space dropped, lowercased) and text attributes lowercased, so that
-/// `Environment`, `ENVIRONMENT`, `ＥＮＶＩＲＯＮＭＥＮＴ` and `environment ` are one key and a
-/// name pattern matches `aUDIT` as it matches `audit`. Tag values stay exact (they are the allowlist). Two keys
-/// that fold to one make the resource ambiguous: which one AWS tooling and people read is
-/// not knowable, so it is refused.
-pub(crate) fn folded_resource(
-    attributes: &Map<String, Value>,
-    tags: &BTreeMap<String, String>,
-) -> Result<Folded, Vec<String>> {
-    let mut folded: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut clashes: Vec<String> = Vec::new();
-    for (key, value) in tags {
-        let lower = fold_tag_key(key);
-        if let Some((first, _)) = folded.get(&lower) {
-            clashes.push(format!("`{first}` and `{key}`"));
-        } else {
-            folded.insert(lower, (key.clone(), value.clone()));
-        }
-    }
-    if !clashes.is_empty() {
-        return Err(clashes);
-    }
-    let tags = folded.into_iter().map(|(k, (_, v))| (k, v)).collect();
-    let attributes = attributes
-        .iter()
-        .map(|(name, v)| (name.clone(), fold_text(v)))
-        .collect();
-    Ok((attributes, tags))
-}
-
-/// A tag key as policies name it: compatibility forms normalised (NFKC), surrounding white
-/// space dropped, lowercased. The one definition of "the same key", used by the resource check,
-/// the budgets and the tests.
-pub fn fold_tag_key(key: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    key.nfkc().collect::<String>().trim().to_lowercase()
-}
-
-fn fold_text(value: &Value) -> Value {
-    match value {
-        Value::String(s) => Value::String(s.to_lowercase()),
-        Value::Array(items) => Value::Array(items.iter().map(fold_text).collect()),
-        Value::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(k, v)| (k.clone(), fold_text(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
+/// A real resource as its policies see it (see [`crate::fold`]).
+pub(crate) use crate::fold::folded_resource;
 
 #[cfg(test)]
 mod tests {
@@ -165,43 +112,6 @@ mod tests {
                 .unwrap_err()
                 .contains("too large")
         );
-    }
-
-    #[test]
-    fn resource_tag_keys_and_text_fold_and_case_twins_are_refused() {
-        let tags: BTreeMap<String, String> = [
-            ("ENVIRONMENT".to_owned(), "staging".to_owned()),
-            ("Owner".to_owned(), "Team A".to_owned()),
-        ]
-        .into();
-        let attrs = json!({"name": "/Security/aUDIT-Trail", "protected": true});
-        let (attrs, tags) = folded_resource(attrs.as_object().unwrap(), &tags).unwrap();
-        assert_eq!(tags["environment"], "staging");
-        assert_eq!(tags["owner"], "Team A", "values stay exact");
-        assert_eq!(attrs["name"], "/security/audit-trail");
-        assert_eq!(attrs["protected"], true);
-
-        let twins: BTreeMap<String, String> = [
-            ("Environment".to_owned(), "staging".to_owned()),
-            ("environment".to_owned(), "production".to_owned()),
-        ]
-        .into();
-        let clashes = folded_resource(&Map::new(), &twins).unwrap_err();
-        assert_eq!(clashes, ["`Environment` and `environment`"]);
-
-        // Padding and compatibility forms fold to the same key, so they are twins too.
-        for other in ["Environment ", "\u{ff25}nvironment"] {
-            let twins: BTreeMap<String, String> = [
-                ("Environment".to_owned(), "staging".to_owned()),
-                (other.to_owned(), "production".to_owned()),
-            ]
-            .into();
-            assert!(folded_resource(&Map::new(), &twins).is_err(), "{other:?}");
-        }
-        let padded: BTreeMap<String, String> =
-            [("\u{ff23}OMPLIANCE ".to_owned(), "hold".to_owned())].into();
-        let (_, tags) = folded_resource(&Map::new(), &padded).unwrap();
-        assert!(tags.contains_key("compliance"));
     }
 
     #[test]

@@ -60,8 +60,13 @@ enum Command {
         mode: Mode,
     },
     /// Print the gateway set as static policies naming the gateway, for upload to an
-    /// AgentCore Policy Engine.
-    Render,
+    /// AgentCore Policy Engine; `--format json` gives each its `EnforcementMode`.
+    Render {
+        /// `text` (the statements) or `json` (each policy's id, `enforcementMode` and
+        /// statement: upload a shadow policy with `LOG_ONLY`, as the guard trials it).
+        #[arg(long, value_enum, default_value = "text")]
+        format: command::render::Format,
+    },
     /// Prove the invariants (policies/invariants/) for every request the schema admits, with
     /// Cedar's symbolic compiler and cvc5; one line per invariant, then `N proved, M failed`.
     Prove {
@@ -106,7 +111,14 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
     };
     let gateway_arn = cli.gateway_arn.as_str();
     match &cli.command {
-        Command::Validate => Ok(command::validate::run(sources, gateway_arn)),
+        Command::Validate => {
+            let invariants = cli.policies.as_ref().map(|dir| dir.join("invariants"));
+            let invariants = match &invariants {
+                Some(dir) => command::prove::InvariantFiles::Dir(dir),
+                None => command::prove::InvariantFiles::Embedded,
+            };
+            Ok(command::validate::run(sources, gateway_arn, invariants))
+        }
         Command::Test { files } => command::test::run(&sources?, gateway_arn, files),
         Command::Check {
             tool,
@@ -136,7 +148,7 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             };
             command::check::run(sources, gateway_arn, &case)
         }
-        Command::Render => command::render::run(sources, gateway_arn),
+        Command::Render { format } => command::render::run(sources, gateway_arn, *format),
         Command::Prove {
             equivalent: Some(dirs),
             ..

@@ -1,6 +1,7 @@
 //! `guard prove`: prove the invariants for every request the schema admits, one line each,
 //! then `N proved, M failed`; or, with `--equivalent OLD NEW`, whether two policy directories
-//! decide every request alike.
+//! decide every request alike. Both are over what the guard enforces: shadow policies
+//! (`@mode("LOG_ONLY")`) are reported apart, with what they would change once they enforce.
 
 use std::{collections::BTreeMap, path::Path, process::ExitCode, time::Instant};
 
@@ -10,7 +11,8 @@ use guard::{LoadError, PolicySources};
 use crate::{
     CliError,
     prove::{
-        Comparison, Outcome, ProveError, Prover, Replayed, Shipped, Verdict, describe, invariant,
+        Comparison, Folding, Outcome, ProveError, Prover, Replayed, Scope, ShadowVerdict, Shipped,
+        Verdict, describe, invariant,
     },
 };
 
@@ -37,17 +39,28 @@ pub fn run(
         InvariantFiles::Dir(dir) => invariant::from_dir(dir)?,
     };
     let invariants = invariant::parse(&files, &shipped.schema)?;
+    let regions = invariants.iter().map(|i| &i.region);
+    let folding = Folding::new(&shipped.schema, shipped.policies().chain(regions));
     println!(
         "proving {} (gateway set rendered for `{gateway_arn}`) against {} invariants",
         shipped.origin,
         invariants.len()
     );
+    let shadows = shipped.shadows();
+    if !shadows.is_empty() {
+        println!(
+            "not proved over: the shadow policies `{}` (@mode(\"LOG_ONLY\"): the guard never \
+             enforces them); each invariant also says what it would be if they did",
+            ids(&shadows)
+        );
+    }
     let outcomes = block_on(async {
         let mut prover = Prover::start().await?;
         let mut outcomes = Vec::new();
         for invariant in &invariants {
-            let outcome = prover.prove(&shipped, invariant).await?;
+            let outcome = prover.prove(&shipped, invariant, &folding).await?;
             print_outcome(&outcome);
+            print_shadow(&outcome, &shadows);
             outcomes.push(outcome);
         }
         Ok::<_, ProveError>(outcomes)
@@ -68,12 +81,39 @@ pub fn run_equivalent(old: &Path, new: &Path, gateway_arn: &str) -> Result<ExitC
     let started = Instant::now();
     let old = Shipped::load(PolicySources::from_dir(old), gateway_arn)?;
     let new = Shipped::load(PolicySources::from_dir(new), gateway_arn)?;
-    let comparison = block_on(async { Prover::start().await?.compare(&old, &new).await })?;
+    let folding = Folding::new(&new.schema, old.policies().chain(new.policies()));
+    let (old_shadows, new_shadows) = (old.shadows(), new.shadows());
+    let shadowed = !(old_shadows.is_empty() && new_shadows.is_empty());
+    let (enforced, with_shadows) = block_on(async {
+        let mut prover = Prover::start().await?;
+        let enforced = prover
+            .compare(&old, &new, Scope::Enforced, &folding)
+            .await?;
+        let with_shadows = if shadowed {
+            Some(
+                prover
+                    .compare(&old, &new, Scope::WithShadows, &folding)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        Ok((enforced, with_shadows))
+    })?;
     let elapsed = started.elapsed().as_millis();
-    Ok(match comparison {
+    let code = print_comparison(&old, &new, enforced, elapsed);
+    if let Some(with_shadows) = with_shadows {
+        print_shadow_comparison(&old_shadows, &new_shadows, &with_shadows);
+    }
+    Ok(code)
+}
+
+/// The enforced sets compared: the verdict, and the request that tells them apart.
+fn print_comparison(old: &Shipped, new: &Shipped, comparison: Comparison, ms: u128) -> ExitCode {
+    match comparison {
         Comparison::Equivalent(envs) => {
             println!(
-                "EQUIVALENT {} and {}: {} ({elapsed} ms)",
+                "EQUIVALENT {} and {}: {} ({ms} ms)",
                 old.origin,
                 new.origin,
                 environments(&envs)
@@ -86,7 +126,7 @@ pub fn run_equivalent(old: &Path, new: &Path, gateway_arn: &str) -> Result<ExitC
             new: b,
         } => {
             println!(
-                "DIFFERENT {} and {}: in {} ({elapsed} ms)",
+                "DIFFERENT {} and {}: in {} ({ms} ms)",
                 old.origin,
                 new.origin,
                 describe(&env)
@@ -115,7 +155,70 @@ pub fn run_equivalent(old: &Path, new: &Path, gateway_arn: &str) -> Result<ExitC
             }
             ExitCode::FAILURE
         }
-    })
+    }
+}
+
+/// Which shadow policies each side has, whether they differ, and whether the two sets would
+/// still compare the same once their shadow policies enforce.
+fn print_shadow_comparison(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    with_shadows: &Comparison,
+) {
+    let listed = |m: &BTreeMap<String, String>| {
+        if m.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("`{}`", ids(m))
+        }
+    };
+    let same = if old == new {
+        "the same"
+    } else {
+        "they differ"
+    };
+    println!(
+        "SHADOW policies (@mode(\"LOG_ONLY\"), not enforced, not compared above): OLD {}; NEW {}: \
+         {same}",
+        listed(old),
+        listed(new)
+    );
+    let verdict = match with_shadows {
+        Comparison::Equivalent(_) => "EQUIVALENT".to_owned(),
+        Comparison::Different { env, .. } => format!("DIFFERENT, in {}", describe(env)),
+        Comparison::Schemas { .. } => "DIFFERENT (the schemas differ)".to_owned(),
+    };
+    println!("SHADOW with the shadow policies enforcing: {verdict}");
+}
+
+/// The ids of a set of policies, `a`, `b`.
+fn ids(policies: &BTreeMap<String, String>) -> String {
+    policies.keys().cloned().collect::<Vec<_>>().join("`, `")
+}
+
+/// What the invariant would be with the shadow policies enforcing. Not indented: the lines
+/// under a FAILED verdict are its case, ready to paste.
+fn print_shadow(outcome: &Outcome, shadows: &BTreeMap<String, String>) {
+    let Some(shadow) = &outcome.shadow else {
+        return;
+    };
+    let verdict = match shadow {
+        ShadowVerdict::Unaffected => "unchanged (no shadow policy applies to it)".to_owned(),
+        ShadowVerdict::Decided(Verdict::Proved(_)) => "PROVED".to_owned(),
+        ShadowVerdict::Decided(Verdict::Failed { env, .. }) => {
+            format!(
+                "FAILED, the policies would allow a request it forbids, in {}",
+                describe(env)
+            )
+        }
+        ShadowVerdict::Decided(Verdict::Vacuous { .. }) => "VACUOUS".to_owned(),
+        ShadowVerdict::Decided(Verdict::NotReadOnly(_)) => "FAILED".to_owned(),
+    };
+    println!(
+        "SHADOW {}: with the shadow policies `{}` enforcing: {verdict}",
+        outcome.id,
+        ids(shadows)
+    );
 }
 
 fn print_outcome(outcome: &Outcome) {
@@ -149,9 +252,16 @@ fn print_outcome(outcome: &Outcome) {
                 describe(env)
             ),
         },
-        Verdict::Vacuous => println!(
+        Verdict::Vacuous { unbuildable: false } => println!(
             "VACUOUS {}: error: no request the schema admits lies in its region, so even a \
              permit-everything policy set satisfies it; it proves nothing ({ms} ms)",
+            outcome.id
+        ),
+        Verdict::Vacuous { unbuildable: true } => println!(
+            "VACUOUS {}: error: its region needs a resource the guard never builds — a tag key \
+             or a name folding never produces (`guard validate` says which) — so no real \
+             request lies in it and even a permit-everything policy set satisfies it; it \
+             proves nothing ({ms} ms)",
             outcome.id
         ),
         Verdict::NotReadOnly(tools) => println!(

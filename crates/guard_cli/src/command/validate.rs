@@ -1,14 +1,21 @@
 //! `guard validate`: parse, link and validate the policies; print each problem with its file
-//! and line.
+//! and line, then warn about literals folding makes dead (which validate, and never match).
 
 use std::{process::ExitCode, sync::Arc};
 
 use guard::{AGENTCORE_SCHEMA, Guard, LoadError, Mode, NoAudit, PolicySets, PolicySources};
 
-use super::config;
+use crate::prove::{folding::warnings::warnings, invariant};
 
-/// Prints every problem, or what was validated; fails when anything is wrong.
-pub fn run(sources: Result<PolicySources, LoadError>, gateway_arn: &str) -> ExitCode {
+use super::{config, prove::InvariantFiles};
+
+/// Prints every problem, or what was validated and every warning; fails when anything is
+/// wrong (a warning is not).
+pub fn run(
+    sources: Result<PolicySources, LoadError>,
+    gateway_arn: &str,
+    invariants: InvariantFiles<'_>,
+) -> ExitCode {
     let loaded = sources.and_then(|s| PolicySets::load(&s).map(|sets| (s, sets)));
     match loaded {
         Err(e) => {
@@ -36,7 +43,31 @@ pub fn run(sources: Result<PolicySources, LoadError>, gateway_arn: &str) -> Exit
                 AGENTCORE_SCHEMA,
                 sets.resource_len()
             );
+            for warning in folding_warnings(&sources, invariants) {
+                println!("{warning}");
+            }
             ExitCode::SUCCESS
         }
     }
+}
+
+/// The folding warnings for the resource policies and the invariants (the gateway policies
+/// see no real resource, so nothing of theirs is folded). Invariants that do not read are
+/// `guard prove`'s to report.
+fn folding_warnings(
+    sources: &PolicySources,
+    invariants: InvariantFiles<'_>,
+) -> Vec<crate::prove::folding::warnings::Warning> {
+    let invariants = match invariants {
+        InvariantFiles::Embedded => invariant::embedded(),
+        InvariantFiles::Dir(dir) if dir.is_dir() => invariant::from_dir(dir).unwrap_or_default(),
+        InvariantFiles::Dir(_) => Vec::new(),
+    };
+    let resource = sources
+        .files()
+        .iter()
+        .filter(|f| f.name.starts_with("resource/"))
+        .map(|f| (f.name.as_str(), f.text.as_str()));
+    let invariants = invariants.iter().map(|(n, t)| (n.as_str(), t.as_str()));
+    warnings(resource.chain(invariants))
 }

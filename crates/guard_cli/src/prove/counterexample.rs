@@ -89,12 +89,13 @@ pub fn replay(
     if first.confirmed() {
         return Ok(first);
     }
-    // The solver may give a resource tag keys in any case, while the guard folds keys to
-    // lowercase (refusing two that differ only in case) and policies read lowercase keys: the
-    // same request as the guard would present it keeps only the lowercase keys.
+    // The prover rules out the tag keys the policies name that folding never produces, but a
+    // key computed from the request can still come back as one (`Environment`); the guard
+    // would fold it, perhaps onto a key the solver also chose. The same request as the guard
+    // can be presented keeps only the keys folding produces.
     let mut folded = first.case.clone();
     if let Some(resource) = &mut folded.resource {
-        resource.tags.retain(|k, _| *k == k.to_lowercase());
+        resource.tags.retain(|k, _| guard::is_folded_tag_key(k));
     }
     let second = decide(guard, folded);
     Ok(if second.confirmed() { second } else { first })

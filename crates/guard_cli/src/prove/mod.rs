@@ -8,24 +8,22 @@
 //! even a permit-everything set would satisfy it, so it proves nothing.
 
 mod counterexample;
+pub mod folding;
 pub mod invariant;
+mod prover;
 mod shipped;
 
-use std::{
-    collections::BTreeSet,
-    time::{Duration, Instant},
-};
+use std::{collections::BTreeSet, time::Duration};
 
 use cedar_policy::{PolicySet, RequestEnv, Schema};
-use cedar_policy_symcc::{
-    CedarSymCompiler, CompiledPolicySet, Env,
-    solver::{LocalSolver, Solver, SolverError},
-};
+use cedar_policy_symcc::Env;
 use guard::{GuardError, LoadError, RenderError, TOOL_SEPARATOR};
 
 pub use counterexample::Replayed;
+pub use folding::Folding;
 pub use invariant::Invariant;
-pub use shipped::Shipped;
+pub use prover::Prover;
+pub use shipped::{Scope, Shipped};
 
 use crate::cases::Expected;
 
@@ -80,7 +78,11 @@ pub enum Verdict {
         replayed: Box<Result<Replayed, String>>,
     },
     /// The region is empty in every environment: the invariant says nothing.
-    Vacuous,
+    Vacuous {
+        /// The schema admits requests in the region, but none about a resource the guard can
+        /// build: the region needs a tag key or a name folding never produces.
+        unbuildable: bool,
+    },
     /// A `@read_only` invariant: these tools have a resource-check action in the schema.
     NotReadOnly(Vec<String>),
 }
@@ -90,10 +92,21 @@ pub enum Verdict {
 pub struct Outcome {
     /// The invariant's `@id`.
     pub id: String,
-    /// Its verdict.
+    /// Its verdict over the policies the guard enforces.
     pub verdict: Verdict,
+    /// With the shadow policies enforcing too; `None` when there are none.
+    pub shadow: Option<ShadowVerdict>,
     /// Time spent compiling and solving.
     pub elapsed: Duration,
+}
+
+/// What an invariant would be once the shadow policies enforce.
+#[derive(Debug)]
+pub enum ShadowVerdict {
+    /// No shadow policy can apply to a request of the invariant's environments: the same.
+    Unaffected,
+    /// Proved again with them enforcing.
+    Decided(Verdict),
 }
 
 impl Outcome {
@@ -126,163 +139,11 @@ pub enum Comparison {
     },
 }
 
-/// Cedar's symbolic compiler over one cvc5 process.
-pub struct Prover {
-    compiler: CedarSymCompiler<LocalSolver>,
-}
-
-impl Prover {
-    /// Starts the solver and checks that it answers. Must run inside a tokio runtime.
-    pub async fn start() -> Result<Self, ProveError> {
-        let unavailable = |e: SolverError| ProveError::Solver(e.to_string());
-        let mut solver = LocalSolver::cvc5().map_err(|e| match e {
-            SolverError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
-                ProveError::Solver("not found".to_owned())
-            }
-            e => unavailable(e),
-        })?;
-        // An empty query is satisfiable: anything else means the process is not a solver.
-        match solver.check_sat().await.map_err(unavailable)? {
-            cedar_policy_symcc::solver::Decision::Sat => {}
-            other => {
-                return Err(ProveError::Solver(format!(
-                    "answered {other:?} to an empty query"
-                )));
-            }
-        }
-        let compiler =
-            CedarSymCompiler::new(solver).map_err(|e| ProveError::Solver(e.to_string()))?;
-        Ok(Self { compiler })
-    }
-
-    /// Proves one invariant against `shipped`.
-    pub async fn prove(
-        &mut self,
-        shipped: &Shipped,
-        invariant: &Invariant,
-    ) -> Result<Outcome, ProveError> {
-        let started = Instant::now();
-        let schema = &shipped.schema;
-        let envs: Vec<RequestEnv> = schema
-            .request_envs()
-            .filter(|env| invariant::scope_matches(&invariant.region, env, schema))
-            .collect();
-        let verdict = if invariant.read_only {
-            read_only(schema, &envs)
-        } else {
-            self.prove_region(shipped, invariant, envs).await?
-        };
-        Ok(Outcome {
-            id: invariant.id.clone(),
-            verdict,
-            elapsed: started.elapsed(),
-        })
-    }
-
-    async fn prove_region(
-        &mut self,
-        shipped: &Shipped,
-        invariant: &Invariant,
-        envs: Vec<RequestEnv>,
-    ) -> Result<Verdict, ProveError> {
-        let schema = &shipped.schema;
-        let mut region = PolicySet::new();
-        region
-            .add(invariant.region.clone())
-            .map_err(|e| ProveError::Policies(e.to_string()))?;
-        let mut covered = Vec::new();
-        for env in envs {
-            let context = || format!("invariant `{}` in {}", invariant.id, describe(&env));
-            let symcc = |e: cedar_policy_symcc::err::Error| symcc_error(context(), &e);
-            let region = CompiledPolicySet::compile(&region, &env, schema).map_err(symcc)?;
-            // Vacuity: a permit-everything set must break the invariant somewhere, i.e. the
-            // region must hold some request. An environment where it holds none is not covered.
-            if self
-                .compiler
-                .check_always_denies_opt(&region)
-                .await
-                .map_err(symcc)?
-            {
-                continue;
-            }
-            let policies = shipped.for_env(&env)?;
-            let allowed = CompiledPolicySet::compile(&policies.set, &env, schema).map_err(symcc)?;
-            if let Some(found) = self
-                .compiler
-                .check_disjoint_with_counterexample_opt(&allowed, &region)
-                .await
-                .map_err(symcc)?
-            {
-                let tool = policies.tool.unwrap_or_else(|| unknown_tool(&env));
-                let name = format!("counterexample to {}", invariant.id);
-                let replayed =
-                    counterexample::replay(&found, name, &tool, Expected::Allow, &shipped.guard);
-                return Ok(Verdict::Failed {
-                    env: Box::new(env),
-                    replayed: Box::new(replayed),
-                });
-            }
-            covered.push(env);
-        }
-        Ok(if covered.is_empty() {
-            Verdict::Vacuous
-        } else {
-            Verdict::Proved(covered)
-        })
-    }
-
-    /// Whether `old` and `new` decide every request alike: the call check and the resource
-    /// check each compared on their own, in every environment of the schemas.
-    pub async fn compare(
-        &mut self,
-        old: &Shipped,
-        new: &Shipped,
-    ) -> Result<Comparison, ProveError> {
-        let old_envs: BTreeSet<RequestEnv> = old.schema.request_envs().collect();
-        let new_envs: BTreeSet<RequestEnv> = new.schema.request_envs().collect();
-        if old_envs != new_envs {
-            return Ok(Comparison::Schemas {
-                only_old: old_envs.difference(&new_envs).cloned().collect(),
-                only_new: new_envs.difference(&old_envs).cloned().collect(),
-            });
-        }
-        for env in &new_envs {
-            let context = || format!("comparing in {}", describe(env));
-            let symcc = |e: cedar_policy_symcc::err::Error| symcc_error(context(), &e);
-            // One schema for both, so both sets are compiled over the same symbolic request.
-            let a = CompiledPolicySet::compile(old.own(env), env, &new.schema).map_err(symcc)?;
-            let b = CompiledPolicySet::compile(new.own(env), env, &new.schema).map_err(symcc)?;
-            if let Some(found) = self
-                .compiler
-                .check_equivalent_with_counterexample_opt(&a, &b)
-                .await
-                .map_err(symcc)?
-            {
-                let tool = call_tool(new, env);
-                let name = format!("request telling {} and {} apart", old.origin, new.origin);
-                let expected = decision(&found, new, env);
-                let old_replay =
-                    counterexample::replay(&found, name.clone(), &tool, expected, &old.guard);
-                let new_replay = counterexample::replay(&found, name, &tool, expected, &new.guard);
-                return Ok(Comparison::Different {
-                    env: Box::new(env.clone()),
-                    old: Box::new(old_replay),
-                    new: Box::new(new_replay),
-                });
-            }
-        }
-        Ok(Comparison::Equivalent(new_envs.into_iter().collect()))
-    }
-}
-
 /// NEW's decision on a distinguishing request, by Cedar's own authorizer on the solver's
 /// entities (the guard's replay then shows whether the guard agrees).
-fn decision(found: &Env, new: &Shipped, env: &RequestEnv) -> Expected {
-    let response = cedar_policy::Authorizer::new().is_authorized(
-        &found.request,
-        new.own(env),
-        &found.entities,
-    );
+fn decision(found: &Env, new: &PolicySet) -> Expected {
+    let response =
+        cedar_policy::Authorizer::new().is_authorized(&found.request, new, &found.entities);
     match response.decision() {
         cedar_policy::Decision::Allow => Expected::Allow,
         cedar_policy::Decision::Deny => Expected::Deny,
@@ -292,7 +153,7 @@ fn decision(found: &Env, new: &Shipped, env: &RequestEnv) -> Expected {
 /// A `@read_only` invariant holds when no tool its scope names has a resource-check action.
 fn read_only(schema: &Schema, envs: &[RequestEnv]) -> Verdict {
     if envs.is_empty() {
-        return Verdict::Vacuous;
+        return Verdict::Vacuous { unbuildable: false };
     }
     let resource_actions: BTreeSet<String> = schema
         .actions()
@@ -317,7 +178,7 @@ fn read_only(schema: &Schema, envs: &[RequestEnv]) -> Verdict {
 /// The gateway tool of a call-check environment, or a made-up one naming the action.
 fn call_tool(shipped: &Shipped, env: &RequestEnv) -> String {
     shipped
-        .for_env(env)
+        .for_env(env, Scope::Enforced)
         .ok()
         .and_then(|p| p.tool)
         .unwrap_or_else(|| unknown_tool(env))

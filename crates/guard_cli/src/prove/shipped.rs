@@ -1,19 +1,27 @@
 //! The shipped policies as SymCC sees them: the gateway set rendered for the configured gateway
 //! (SymCC rejects template-linked policies), the resource set, and, for a resource check, the
 //! call check carried along — a tool runs both, so a request is allowed only when both allow.
+//!
+//! Shadow policies (`@mode("LOG_ONLY")`) are kept apart: the guard never enforces them, so
+//! what is proved is the enforced policies ([`Scope::Enforced`]); what the set would prove
+//! once they enforce is asked separately ([`Scope::WithShadows`]).
 
-use std::{str::FromStr, sync::Arc};
+use std::{collections::BTreeMap, str::FromStr, sync::Arc};
 
 use cedar_policy::{
     Effect, EntityUid, Policy, PolicyId, PolicySet, PrincipalConstraint, RequestEnv,
     ResourceConstraint, Schema,
 };
 use guard::{
-    Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources, TOOL_SEPARATOR, render_static,
+    EnforcementMode, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources, TOOL_SEPARATOR,
+    render_static,
 };
 use serde_json::{Value, json};
 
-use super::{ProveError, invariant::action_matches};
+use super::{
+    ProveError,
+    invariant::{action_matches, scope_matches},
+};
 
 /// The action type of call-check requests; every other action is a resource check's.
 const CALL_ACTION_TYPE: &str = "AgentCore::Action";
@@ -26,9 +34,53 @@ pub struct Shipped {
     pub schema: Schema,
     /// The real guard over the same policies, for replaying counterexamples.
     pub guard: Guard,
-    gateway: PolicySet,
+    gateway: Split,
     gateway_uid: EntityUid,
-    resource: PolicySet,
+    resource: Split,
+}
+
+/// Which policies decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// What the guard enforces: every policy but the shadow ones.
+    Enforced,
+    /// As if the shadow policies enforced too: what the set proves once they do.
+    WithShadows,
+}
+
+/// One set, its enforced policies apart from its shadow ones.
+struct Split {
+    enforced: PolicySet,
+    shadow: PolicySet,
+}
+
+impl Split {
+    fn new(all: &PolicySet) -> Result<Self, ProveError> {
+        let mut split = Self {
+            enforced: PolicySet::new(),
+            shadow: PolicySet::new(),
+        };
+        for policy in all.policies() {
+            let into = match EnforcementMode::of(policy) {
+                EnforcementMode::Active => &mut split.enforced,
+                EnforcementMode::LogOnly => &mut split.shadow,
+            };
+            into.add(policy.clone())
+                .map_err(|e| ProveError::Policies(e.to_string()))?;
+        }
+        Ok(split)
+    }
+
+    fn get(&self, scope: Scope) -> PolicySet {
+        let mut set = self.enforced.clone();
+        if scope == Scope::WithShadows {
+            for policy in self.shadow.policies() {
+                // INVARIANT: ids are unique across the split set, so adding cannot conflict.
+                let _ = set.add(policy.clone());
+            }
+        }
+        set
+    }
 }
 
 /// The policies SymCC is to judge in one request environment.
@@ -58,7 +110,7 @@ impl Shipped {
         let schema = sets.schema().clone();
         // The `render` path: static text naming the gateway, parsed back.
         let linked = guard.gateway_set().map_err(Clone::clone)?;
-        let gateway = named_set("gateway (rendered)", &render_static(linked)?)?;
+        let gateway = Split::new(&named_set("gateway (rendered)", &render_static(linked)?)?)?;
         let mut resource = PolicySet::new();
         for file in sources
             .files()
@@ -71,6 +123,7 @@ impl Shipped {
                     .map_err(|e| ProveError::Policies(format!("{}: {e}", file.name)))?;
             }
         }
+        let resource = Split::new(&resource)?;
         let gateway_uid = EntityUid::from_str(&format!(
             "AgentCore::Gateway::{}",
             Value::String(gateway_arn.to_owned())
@@ -91,23 +144,48 @@ impl Shipped {
         is_call_action(env.action())
     }
 
-    /// The set that decides requests of `env` on its own: the gateway set for a call check,
-    /// the resource set for a resource check.
-    pub fn own(&self, env: &RequestEnv) -> &PolicySet {
-        if Self::is_call(env) {
+    /// Every policy, enforced and shadow, gateway (rendered) and resource.
+    pub fn policies(&self) -> impl Iterator<Item = &Policy> {
+        [&self.gateway, &self.resource]
+            .into_iter()
+            .flat_map(|s| s.enforced.policies().chain(s.shadow.policies()))
+    }
+
+    /// The shadow policies, by id, each in Cedar's JSON form (the same for the same policy,
+    /// however it was laid out).
+    pub fn shadows(&self) -> BTreeMap<String, String> {
+        [&self.gateway, &self.resource]
+            .into_iter()
+            .flat_map(|s| s.shadow.policies())
+            .map(|p| {
+                let json = p.to_json().map(|j| j.to_string());
+                (p.id().to_string(), json.unwrap_or_else(|e| e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Whether some shadow policy can apply to a request of `env`.
+    pub fn shadowed(&self, env: &RequestEnv) -> bool {
+        let own = if Self::is_call(env) {
             &self.gateway
         } else {
             &self.resource
-        }
+        };
+        let carried = !Self::is_call(env) && !self.gateway.shadow.is_empty();
+        carried
+            || own
+                .shadow
+                .policies()
+                .any(|p| scope_matches(p, env, &self.schema))
     }
 
     /// What a tool allows in `env`: for a call check the gateway set; for a resource check the
     /// resource set *and* the call check of the same tool, carried over as forbids (the tool
     /// runs both; its `context.input` is the same arguments).
-    pub fn for_env(&self, env: &RequestEnv) -> Result<EnvPolicies, ProveError> {
+    pub fn for_env(&self, env: &RequestEnv, scope: Scope) -> Result<EnvPolicies, ProveError> {
         if Self::is_call(env) {
             return Ok(EnvPolicies {
-                set: self.gateway.clone(),
+                set: self.gateway.get(scope),
                 tool: Some(env.action().id().unescaped().to_owned()),
             });
         }
@@ -124,13 +202,13 @@ impl Shipped {
             })
             .cloned()
             .collect();
-        let mut set = self.resource.clone();
+        let mut set = self.resource.get(scope);
         // With several gateway tools for one action, which call check ran is not known here:
         // prove the resource check alone, which is the stronger claim.
         let [call] = calls.as_slice() else {
             return Ok(EnvPolicies { set, tool: None });
         };
-        for policy in self.carried(call, env.action())? {
+        for policy in self.carried(call, env.action(), scope)? {
             set.add(policy)
                 .map_err(|e| ProveError::Policies(e.to_string()))?;
         }
@@ -142,10 +220,15 @@ impl Shipped {
 
     /// The gateway policies for `call`, as forbids on `action`: one forbid unless some permit's
     /// condition holds, one per gateway forbid when its condition holds.
-    fn carried(&self, call: &EntityUid, action: &EntityUid) -> Result<Vec<Policy>, ProveError> {
+    fn carried(
+        &self,
+        call: &EntityUid,
+        action: &EntityUid,
+        scope: Scope,
+    ) -> Result<Vec<Policy>, ProveError> {
         let mut permits = Vec::new();
         let mut policies = Vec::new();
-        for policy in self.gateway.policies() {
+        for policy in self.gateway.get(scope).policies() {
             let applies = action_matches(&policy.action_constraint(), call, &self.schema)
                 && match policy.resource_constraint() {
                     ResourceConstraint::Eq(uid) => uid == self.gateway_uid,
