@@ -3,16 +3,12 @@
 
 use std::sync::Arc;
 
-use authorizer::{Authorizer, AuthorizerConfig};
-use guard::Guard;
+use authorizer::Authorizer;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_host::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let authorizer = Arc::new(Authorizer::new(
-        Guard::from_env(),
-        AuthorizerConfig::from_env(),
-    ));
+    let authorizer = Arc::new(Authorizer::from_env());
     lambda_host::run(move |event| {
         let authorizer = Arc::clone(&authorizer);
         async move { authorizer.handle(event) }

@@ -484,22 +484,38 @@ fn behind_an_aws_iam_gateway_no_bearer_token_is_trusted() {
 }
 
 #[test]
-fn an_unknown_gateway_authorizer_type_refuses_every_tool_call() {
-    for spelling in ["authenticate_only", "AUTHENTICATE_ONLY ", "NONE"] {
+fn an_unknown_gateway_authorizer_type_refuses_every_request() {
+    let token = agent_token("agent-7", "devops");
+    for spelling in [
+        "authenticate_only",
+        "AUTHENTICATE_ONLY ",
+        "none",
+        "NONE\u{200b}",
+        " ",
+    ] {
         let (guard, audit) = guard(PolicySources::embedded(), Mode::LogOnly);
         let authorizer = authorizer(guard, &[("GATEWAY_AUTHORIZER_TYPE", spelling)]);
-        let body = tools_call(
+        let call = tools_call(
             RESTART,
             json!({"environment": "staging", "service": "api-gateway"}),
         );
-        let token = agent_token("agent-7", "devops");
-        let answer = invoke(&authorizer, request_event(body, Some(&token)));
-        let (_, message) = denial(&answer).unwrap_or_else(|| panic!("{spelling}: passed"));
-        assert!(
-            message.contains("unknown GATEWAY_AUTHORIZER_TYPE"),
-            "{spelling}: {message}"
-        );
-        assert_eq!(only_record(&audit).outcome, Outcome::Error);
+        let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+        let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+        for body in [call, list, ping] {
+            let answer = invoke(&authorizer, request_event(body, Some(&token)));
+            let (_, message) = denial(&answer).unwrap_or_else(|| panic!("{spelling:?}: passed"));
+            assert!(
+                message.contains("unknown GATEWAY_AUTHORIZER_TYPE"),
+                "{spelling:?}: {message}"
+            );
+        }
+        // A RESPONSE lists nothing: the gateway's answer is replaced by the refusal.
+        let answer = invoke(&authorizer, tools_list_response(Some(&token), &[RESTART]));
+        assert!(denial(&answer).is_some(), "{spelling:?}: {answer:#}");
+        let records = audit.records();
+        assert_eq!(records.len(), 4, "{records:#?}");
+        assert!(records.iter().all(|r| r.outcome == Outcome::Error));
+        assert_eq!(records[0].tool, RESTART);
     }
 }
 

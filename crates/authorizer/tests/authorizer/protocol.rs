@@ -40,6 +40,31 @@ fn assert_refused(event: Value, reason: &str) {
     );
 }
 
+/// Asserts `event` is answered with MCP's `HeaderMismatch` (HTTP 400, `-32020`), the message
+/// naming `reason`, and one audited refusal.
+fn assert_mismatch(event: Value, reason: &str) {
+    let (authorizer, audit) = interceptor();
+    let answer = invoke(&authorizer, event.clone());
+    let response = &answer["mcp"]["transformedGatewayResponse"];
+    assert_eq!(response["statusCode"], 400, "{answer:#}");
+    let (code, message) =
+        denial(&answer).unwrap_or_else(|| panic!("passed, expected `{reason}`: {event:#}"));
+    assert_eq!(code, -32020, "{message}");
+    assert!(message.starts_with("Header mismatch: "), "{message}");
+    assert!(message.contains(reason), "{reason}: {message}");
+    assert_eq!(
+        response["body"]["id"],
+        event["mcp"]["gatewayRequest"]["body"]["id"]
+    );
+    let record = only_record(&audit);
+    assert_eq!(record.outcome, Outcome::Error, "{reason}");
+    assert!(
+        record.errors.iter().any(|e| e.contains(reason)),
+        "{:?}",
+        record.errors
+    );
+}
+
 fn staging_restart() -> Value {
     tools_call(RESTART, json!({"environment": "staging", "service": "api"}))
 }
@@ -183,11 +208,11 @@ fn an_mcp_method_header_that_disagrees_with_the_body_is_refused() {
         ("Mcp-Method", ""),
     ] {
         let event = with_headers(staging_restart(), &[(header, method)]);
-        assert_refused(event, "`Mcp-Method` header");
+        assert_mismatch(event, "`Mcp-Method` header");
     }
     // A harmless-looking body under a tools/call header: whoever routes on the header is misled.
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
-    assert_refused(
+    assert_mismatch(
         with_headers(list, &[("Mcp-Method", "tools/call"), ("Mcp-Name", RESTART)]),
         "`Mcp-Method` header `tools/call` does not match the body's `tools/list`",
     );
@@ -205,11 +230,11 @@ fn an_mcp_name_header_that_disagrees_with_the_tool_is_refused() {
             staging_restart(),
             &[("Mcp-Method", "tools/call"), ("Mcp-Name", name)],
         );
-        assert_refused(event, "`Mcp-Name` header");
+        assert_mismatch(event, "`Mcp-Name` header");
     }
     // A name where the body names nothing.
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
-    assert_refused(
+    assert_mismatch(
         with_headers(list, &[("Mcp-Name", RESTART)]),
         "does not match the body's (none)",
     );
@@ -219,10 +244,10 @@ fn an_mcp_name_header_that_disagrees_with_the_tool_is_refused() {
 fn repeated_mcp_headers_are_refused() {
     let mut event = with_headers(staging_restart(), &[("Mcp-Method", "tools/call")]);
     event["mcp"]["gatewayRequest"]["headers"]["mcp-method"] = json!("tools/call");
-    assert_refused(event, "occurs more than once");
+    assert_mismatch(event, "occurs more than once");
     let mut event = with_headers(staging_restart(), &[]);
     event["mcp"]["gatewayRequest"]["headers"]["Mcp-Name"] = json!([RESTART, TERMINATE]);
-    assert_refused(event, "occurs more than once");
+    assert_mismatch(event, "occurs more than once");
 }
 
 #[test]
