@@ -4,4 +4,7 @@ mod api_gateway;
 mod events;
 mod interceptor;
 mod protocol;
+mod shapes;
 mod support;
+mod tokens;
+mod trust;

@@ -314,3 +314,103 @@ fn a_batch_is_refused_even_of_harmless_methods() {
     ]);
     assert_refused(with_headers(batch, &[]), "JSON-RPC batch");
 }
+
+/// `=?base64?…?=` of `text`, as MCP 2026-07-28 clients send a header value that is not plain
+/// ASCII.
+fn encoded(text: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "=?base64?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
+}
+
+#[test]
+fn an_mcp_name_in_the_base64_form_is_decoded_before_it_is_compared() {
+    let (authorizer, audit) = interceptor();
+    let body = staging_restart();
+    let event = with_headers(
+        body.clone(),
+        &[
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", &encoded(RESTART)),
+        ],
+    );
+    let answer = invoke(&authorizer, event);
+    assert_eq!(passed(&answer), Some(&body), "{answer:#}");
+    assert_eq!(only_record(&audit).outcome, Outcome::Allow);
+    // Names a client must encode: non-ASCII, surrounding space, the sentinel itself.
+    for name in ["café ☕", " padded ", "=?base64?literal?="] {
+        let (authorizer, _) = interceptor();
+        let prompt = json!({"jsonrpc": "2.0", "id": 4, "method": "prompts/get",
+                            "params": {"name": name}});
+        let event = with_headers(prompt.clone(), &[("Mcp-Name", &encoded(name))]);
+        assert_eq!(passed(&invoke(&authorizer, event)), Some(&prompt), "{name}");
+    }
+    let (authorizer, _) = interceptor();
+    let read = json!({"jsonrpc": "2.0", "id": 5, "method": "resources/read",
+                      "params": {"uri": "file:///données/état.json"}});
+    let event = with_headers(
+        read.clone(),
+        &[("Mcp-Name", &encoded("file:///données/état.json"))],
+    );
+    assert_eq!(passed(&invoke(&authorizer, event)), Some(&read));
+}
+
+#[test]
+fn an_encoded_mcp_name_of_another_tool_is_a_header_mismatch() {
+    let event = with_headers(
+        staging_restart(),
+        &[
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", &encoded(TERMINATE)),
+        ],
+    );
+    assert_mismatch(
+        event,
+        &format!("the `Mcp-Name` header `{TERMINATE}` does not match the body's `{RESTART}`"),
+    );
+    // The raw value is never compared: a sentinel that happens to spell the tool's name in
+    // base64 is decoded, and a decoded value that spells the raw name is not the name.
+    let event = with_headers(
+        staging_restart(),
+        &[("Mcp-Name", &encoded(&encoded(RESTART)))],
+    );
+    assert_mismatch(event, "`Mcp-Name` header");
+}
+
+#[test]
+fn an_mcp_name_that_claims_the_base64_form_but_does_not_decode_is_refused() {
+    for (value, reason) in [
+        ("=?base64?cmVzdGFydA?=", "is not base64"),
+        ("=?base64?not base64?=", "is not base64"),
+        ("=?base64?cmVzdGFy_-==?=", "is not base64"),
+        ("=?base64?/w==?=", "does not decode to UTF-8 text"),
+        ("=?base64?wA==?=", "does not decode to UTF-8 text"),
+        ("=?base64?=", "its markers overlap"),
+    ] {
+        let event = with_headers(
+            staging_restart(),
+            &[("Mcp-Method", "tools/call"), ("Mcp-Name", value)],
+        );
+        assert_mismatch(event, reason);
+    }
+}
+
+#[test]
+fn only_mcp_name_may_be_encoded_so_an_encoded_mcp_method_is_a_mismatch() {
+    // MCP 2026-07-28 allows the base64 form on `Mcp-Name` and `Mcp-Param-*`: an `Mcp-Method`
+    // is compared as sent, and method names are plain ASCII.
+    let event = with_headers(
+        staging_restart(),
+        &[
+            ("Mcp-Method", &encoded("tools/call")),
+            ("Mcp-Name", RESTART),
+        ],
+    );
+    assert_mismatch(event, "`Mcp-Method` header `=?base64?dG9vbHMvY2FsbA==?=`");
+    // Markers in another case are no encoding either: the value is compared as sent.
+    let upper = encoded(RESTART).replace("base64", "BASE64");
+    let event = with_headers(staging_restart(), &[("Mcp-Name", &upper)]);
+    assert_mismatch(event, "`Mcp-Name` header `=?BASE64?");
+}

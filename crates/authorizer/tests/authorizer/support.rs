@@ -207,6 +207,22 @@ impl TestKey {
         header.kid = Some(kid.to_owned());
         jsonwebtoken::encode(&header, claims, &self.signing).unwrap()
     }
+
+    /// A token signed over exactly these JSON texts, so that a test can name a member twice
+    /// and still have the signature verify.
+    pub fn sign_raw(&self, header: &str, payload: &str) -> String {
+        let b64 = |t: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t);
+        let signing_input = format!("{}.{}", b64(header), b64(payload));
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.signing, Algorithm::ES256)
+                .unwrap();
+        format!("{signing_input}.{signature}")
+    }
+
+    /// This key's JWK alone (for sets built around it).
+    pub fn jwk(&self) -> Value {
+        serde_json::from_str::<Value>(&self.jwks).unwrap()["keys"][0].clone()
+    }
 }
 
 /// Seconds since the epoch.
