@@ -275,3 +275,17 @@ pub fn events_dir() -> PathBuf {
 pub fn policies_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies")
 }
+
+/// A REQUEST event for `body` with the caller's token and `extra` headers.
+pub fn with_headers(body: Value, extra: &[(&str, &str)]) -> Value {
+    let mut event = request_event(body, Some(&agent_token("agent-7", "devops")));
+    for (name, value) in extra {
+        event["mcp"]["gatewayRequest"]["headers"][*name] = json!(value);
+    }
+    event
+}
+
+/// A `tools/call` of a staging restart.
+pub fn staging_restart() -> Value {
+    tools_call(RESTART, json!({"environment": "staging", "service": "api"}))
+}

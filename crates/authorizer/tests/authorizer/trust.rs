@@ -5,13 +5,9 @@
 
 use authorizer::Authorizer;
 use guard::{MemoryAudit, Mode, Outcome, PolicySources};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
-
-fn staging_restart() -> Value {
-    tools_call(RESTART, json!({"environment": "staging", "service": "api"}))
-}
 
 /// The interceptor with `settings`, on the shipped policies plus the admin-only rule.
 fn interceptor_with(settings: &[(&str, &str)]) -> (Authorizer, MemoryAudit) {
@@ -212,5 +208,99 @@ fn an_unknown_gateway_authorizer_type_refuses_the_api_gateway_forms_too() {
         assert_ne!(answer["isAuthorized"], true);
         assert_ne!(answer["policyDocument"]["Statement"][0]["Effect"], "Allow");
         assert_eq!(only_record(&audit).outcome, Outcome::Error);
+    }
+}
+
+#[test]
+fn an_authenticate_only_gateway_has_oauth_users_decided_by_policy() {
+    let (guard, audit) = guard(PolicySources::embedded(), Mode::Enforce);
+    let authorizer = authorizer(guard, &[("GATEWAY_AUTHORIZER_TYPE", "AUTHENTICATE_ONLY")]);
+    let token = agent_token("agent-7", "devops");
+    let staging = tools_call(
+        RESTART,
+        json!({"environment": "staging", "service": "api-gateway"}),
+    );
+    let answer = invoke(&authorizer, request_event(staging.clone(), Some(&token)));
+    assert_eq!(passed(&answer), Some(&staging), "{answer:#}");
+    let production = tools_call(
+        RESTART,
+        json!({"environment": "production", "service": "api-gateway"}),
+    );
+    let answer = invoke(&authorizer, request_event(production, Some(&token)));
+    assert!(denial(&answer).is_some(), "{answer:#}");
+
+    let records = audit.records();
+    let seen: Vec<_> = records
+        .iter()
+        .map(|r| (r.outcome, r.principal.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Outcome::Allow, r#"AgentCore::OAuthUser::"agent-7""#),
+            (Outcome::Deny, r#"AgentCore::OAuthUser::"agent-7""#)
+        ]
+    );
+    let listed_tools = listed(&invoke(
+        &authorizer,
+        tools_list_response(Some(&token), &[RESTART, GET_METRICS]),
+    ));
+    assert_eq!(listed_tools, [RESTART, GET_METRICS]);
+}
+
+#[test]
+fn behind_an_aws_iam_gateway_no_bearer_token_is_trusted() {
+    let (guard, audit) = guard(PolicySources::embedded(), Mode::Enforce);
+    let authorizer = authorizer(guard, &[("GATEWAY_AUTHORIZER_TYPE", "AWS_IAM")]);
+    let token = agent_token("root-1", "admin");
+    let body = tools_call(
+        RESTART,
+        json!({"environment": "staging", "service": "api-gateway"}),
+    );
+    let answer = invoke(&authorizer, request_event(body, Some(&token)));
+    let (code, message) = denial(&answer).unwrap_or_else(|| panic!("passed: {answer:#}"));
+    assert_eq!(code, -32002);
+    assert!(message.contains("`AWS_IAM`"), "{message}");
+    assert_eq!(only_record(&audit).outcome, Outcome::Error);
+    let answer = invoke(
+        &authorizer,
+        tools_list_response(Some(&token), &[RESTART, GET_METRICS]),
+    );
+    assert!(listed(&answer).is_empty());
+}
+
+#[test]
+fn an_unknown_gateway_authorizer_type_refuses_every_request() {
+    let token = agent_token("agent-7", "devops");
+    for spelling in [
+        "authenticate_only",
+        "AUTHENTICATE_ONLY ",
+        "none",
+        "NONE\u{200b}",
+        " ",
+    ] {
+        let (guard, audit) = guard(PolicySources::embedded(), Mode::LogOnly);
+        let authorizer = authorizer(guard, &[("GATEWAY_AUTHORIZER_TYPE", spelling)]);
+        let call = tools_call(
+            RESTART,
+            json!({"environment": "staging", "service": "api-gateway"}),
+        );
+        let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+        let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+        for body in [call, list, ping] {
+            let answer = invoke(&authorizer, request_event(body, Some(&token)));
+            let (_, message) = denial(&answer).unwrap_or_else(|| panic!("{spelling:?}: passed"));
+            assert!(
+                message.contains("unknown GATEWAY_AUTHORIZER_TYPE"),
+                "{spelling:?}: {message}"
+            );
+        }
+        // A RESPONSE lists nothing: the gateway's answer is replaced by the refusal.
+        let answer = invoke(&authorizer, tools_list_response(Some(&token), &[RESTART]));
+        assert!(denial(&answer).is_some(), "{spelling:?}: {answer:#}");
+        let records = audit.records();
+        assert_eq!(records.len(), 4, "{records:#?}");
+        assert!(records.iter().all(|r| r.outcome == Outcome::Error));
+        assert_eq!(records[0].tool, RESTART);
     }
 }
