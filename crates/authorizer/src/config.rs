@@ -102,12 +102,9 @@ pub enum ConfigError {
     #[error("{0} is not set, so every request is denied")]
     Missing(&'static str),
 
-    /// None of the `JWT_*` verification settings is set.
-    #[error(
-        "no JWT verification is configured: set JWT_JWKS (or JWT_JWKS_FILE), JWT_ISSUER and \
-         JWT_AUDIENCE (or JWT_ALLOWED_CLIENTS), so every request is denied"
-    )]
-    NoJwtVerification,
+    /// `JWT_*` verification settings are missing: each one that is, in words.
+    #[error("{}, so every request is denied", .0.join("; "))]
+    JwtSettingsMissing(Vec<&'static str>),
 
     /// `AUTHORIZER_ROUTES` is not a route → tool map.
     #[error("AUTHORIZER_ROUTES is invalid, so every request is denied: {0}")]
@@ -272,20 +269,41 @@ impl JwtSettings {
         Ok(ClaimRules { max_lifetime })
     }
 
-    fn verifier(&self) -> Result<JwtVerifier, ConfigError> {
+    /// Every required verification setting that is not given, in words.
+    fn missing(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
         if !self.verification_configured() {
-            return Err(ConfigError::NoJwtVerification);
+            missing.push("no JWT verification is configured");
         }
-        let jwks = match (&self.jwks, &self.jwks_file) {
-            (Some(_), Some(_)) => return Err(ConfigError::TwoJwks),
-            (Some(text), None) => text.clone(),
-            (None, Some(path)) => read_jwks(Path::new(path.trim()))?,
-            (None, None) => return Err(ConfigError::Missing("JWT_JWKS (or JWT_JWKS_FILE)")),
+        if self.jwks.is_none() && self.jwks_file.is_none() {
+            missing.push("JWT_JWKS (or JWT_JWKS_FILE) is not set");
+        }
+        if self.issuer.is_none() {
+            missing.push("JWT_ISSUER is not set");
+        }
+        if self.audiences.is_empty() && self.clients.is_empty() {
+            missing.push(
+                "neither JWT_AUDIENCE nor JWT_ALLOWED_CLIENTS is set (set JWT_AUDIENCE or \
+                 JWT_ALLOWED_CLIENTS: without either, any token the issuer ever signed would \
+                 be accepted)",
+            );
+        }
+        missing
+    }
+
+    fn verifier(&self) -> Result<JwtVerifier, ConfigError> {
+        if self.jwks.is_some() && self.jwks_file.is_some() {
+            return Err(ConfigError::TwoJwks);
+        }
+        let missing = self.missing();
+        let (Some(issuer), true) = (&self.issuer, missing.is_empty()) else {
+            return Err(ConfigError::JwtSettingsMissing(missing));
         };
-        let issuer = self
-            .issuer
-            .as_deref()
-            .ok_or(ConfigError::Missing("JWT_ISSUER"))?;
+        let jwks = match (&self.jwks, &self.jwks_file) {
+            (Some(text), _) => text.clone(),
+            (None, Some(path)) => read_jwks(Path::new(path.trim()))?,
+            (None, None) => return Err(ConfigError::JwtSettingsMissing(missing)),
+        };
         let verifier =
             JwtVerifier::new(&jwks, issuer, self.audiences.clone(), self.clients.clone())?;
         Ok(verifier.with_rules(self.rules()?))

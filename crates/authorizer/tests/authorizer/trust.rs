@@ -36,9 +36,9 @@ fn behind_a_none_gateway_without_verification_every_tool_call_is_refused_naming_
     assert_eq!(code, -32002);
     for named in [
         "`NONE`",
-        "JWT_JWKS (or JWT_JWKS_FILE)",
-        "JWT_ISSUER",
-        "JWT_AUDIENCE (or JWT_ALLOWED_CLIENTS)",
+        "JWT_JWKS (or JWT_JWKS_FILE) is not set",
+        "JWT_ISSUER is not set",
+        "set JWT_AUDIENCE or JWT_ALLOWED_CLIENTS",
     ] {
         assert!(message.contains(named), "{named}: {message}");
     }
