@@ -40,15 +40,22 @@ pub mod apigw;
 pub mod config;
 pub mod headers;
 pub mod interceptor;
+pub mod jwks;
+pub mod jwt;
+pub mod routes;
+pub mod shown;
 pub mod token;
 pub mod verifier;
 
-use guard::{Guard, RequestIds, ToolCall};
+use guard::{Guard, GuardConfig, RequestIds, ToolCall};
 use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
 use serde_json::Value;
 
-pub use config::{AuthorizerConfig, ConfigError, Form, InboundAuth, Routes, RoutesError};
+pub use config::{AuthorizerConfig, ConfigError, Form, Routes, RoutesError, Trust};
+pub use guard::{AuthorizerType, UnknownAuthorizerType};
 pub use interceptor::RequestError;
+pub use jwt::ClaimRules;
+pub use shown::Shown;
 pub use token::{Rejection, TokenError};
 pub use verifier::{JwksError, JwtVerifier, VerifierError};
 
@@ -63,6 +70,20 @@ impl Authorizer {
     /// An authorizer deciding with `guard` in the form `config` names.
     pub fn new(guard: Guard, config: AuthorizerConfig) -> Self {
         Self { guard, config }
+    }
+
+    /// The authorizer of a Lambda function: the process's settings read once — the guard's
+    /// ([`GuardConfig::from_env`], `GATEWAY_AUTHORIZER_TYPE` among them) and the authorizer's
+    /// own — and handed to the guard and the authorizer alike.
+    pub fn from_env() -> Self {
+        let (guard_config, warnings) = GuardConfig::from_env();
+        for warning in warnings {
+            tracing::warn!("{warning}");
+        }
+        Self::new(
+            Guard::from_config(&guard_config),
+            AuthorizerConfig::from_env(&guard_config),
+        )
     }
 
     /// The guard decisions are taken by.
@@ -117,13 +138,17 @@ impl Authorizer {
             ..RequestIds::default()
         };
         let setup = apigw::Setup {
+            authorizer_type: &self.config.authorizer_type,
             routes: &self.config.routes,
             verifier: &self.config.verifier,
         };
         match &self.config.form {
             Ok(Form::GatewayInterceptor) => Ok(interceptor::intercept(
                 &self.guard,
-                &self.config.inbound,
+                interceptor::Setup {
+                    authorizer_type: &self.config.authorizer_type,
+                    trust: &self.config.trust,
+                },
                 &event.payload,
                 &event.context.request_id,
             )),

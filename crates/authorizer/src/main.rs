@@ -3,16 +3,12 @@
 
 use std::sync::Arc;
 
-use authorizer::{Authorizer, AuthorizerConfig};
-use guard::Guard;
+use authorizer::Authorizer;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_host::Error> {
     lambda_host::init_tracing();
-    let authorizer = Arc::new(Authorizer::new(
-        Guard::from_env(),
-        AuthorizerConfig::from_env(),
-    ));
+    let authorizer = Arc::new(Authorizer::from_env());
     lambda_host::run(move |incoming| {
         let authorizer = Arc::clone(&authorizer);
         async move { authorizer.answer(incoming) }

@@ -7,18 +7,22 @@
 //! — and a claim whose value is `null` makes **no** tag, so `principal.hasTag("x")` is false for
 //! `"x": null` here as it is in AgentCore Policy.
 //!
-//! Where a token's claims come from depends on who checked it. Behind an AgentCore Gateway the
-//! gateway has already verified the JWT before any interceptor runs, so [`unverified_claims`]
-//! only decodes it; an API Gateway authorizer is the first to see the token and verifies it
-//! itself (the `verifier` module), reporting a failed check as a [`Rejection`].
+//! Where a token's claims come from depends on who checked its signature. Behind an AgentCore
+//! Gateway that verified the JWT (`CUSTOM_JWT`, `AUTHENTICATE_ONLY`), [`unverified_claims`]
+//! decodes it; wherever nobody has (an API Gateway authorizer, a gateway of type `NONE`) the
+//! `verifier` module verifies it. Either way the token is decoded strictly and its claims
+//! checked for shape ([`crate::jwt`]): a failed check is a [`Rejection`].
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Duration};
 
-use base64::Engine as _;
 use guard::Principal;
 use serde_json::{Map, Value};
 
-use crate::headers::{self, HeaderError};
+use crate::{
+    headers::{self, HeaderError},
+    jwt::{ClaimRules, Expiry, Jwt, now},
+    shown::Shown,
+};
 
 /// The claims of a JWT, as a JSON object.
 pub type Claims = Map<String, Value>;
@@ -53,9 +57,30 @@ pub enum TokenError {
     #[error("the token has no `sub` claim (a string): the caller cannot be identified")]
     NoSubject,
 
-    /// A JWT that failed verification.
+    /// A JWT that failed a check.
     #[error("the bearer token was refused: {0}")]
     Refused(#[from] Rejection),
+}
+
+/// A part of a JWT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The JOSE header.
+    Header,
+    /// The claims.
+    Payload,
+    /// The signature.
+    Signature,
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Header => "header",
+            Self::Payload => "payload",
+            Self::Signature => "signature",
+        })
+    }
 }
 
 /// Why a bearer token is not a JWT.
@@ -65,37 +90,85 @@ pub enum NotJwt {
     #[error("expected three `.`-separated parts")]
     Parts,
 
-    /// The payload is not base64url.
-    #[error("its payload is not base64url: {0}")]
-    Base64(String),
+    /// A part is not base64url.
+    #[error("its {0} is not base64url: {1}")]
+    Base64(Part, String),
 
-    /// The payload is not JSON.
-    #[error("its payload is not JSON: {0}")]
-    Json(String),
+    /// A part is not JSON.
+    #[error("its {0} is not JSON: {1}")]
+    Json(Part, String),
 
-    /// The payload is JSON but not an object of claims.
-    #[error("its payload is not a JSON object")]
-    NotObject,
+    /// A part is JSON but not an object.
+    #[error("its {0} is not a JSON object")]
+    NotObject(Part),
+
+    /// A header member the verifier needs is not a string (`alg`, `kid`).
+    #[error("its header's `{0}` is missing or not a string")]
+    HeaderField(&'static str),
 }
 
-/// Why a JWT failed verification (the API Gateway forms, which verify tokens themselves).
+/// Why a JWT was refused: a failed verification, or claims of a shape no issuer should sign.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
     /// Not a well-formed JWT.
-    #[error("it is not a well-formed JWT")]
-    Malformed,
+    #[error("it is not a well-formed JWT: {0}")]
+    Malformed(NotJwt),
+    /// The header or the claims name a member twice: JSON parsers disagree on which one counts
+    /// (serde keeps the last, others the first), so the token means different things to
+    /// different readers.
+    #[error("its {part} names {name} more than once, so which value counts is ambiguous")]
+    Duplicate {
+        /// The header or the payload.
+        part: Part,
+        /// The repeated name.
+        name: Shown,
+    },
+    /// The header lists extensions that must be understood (RFC 7515 §4.1.11): this verifier
+    /// understands none, so the token must be rejected.
+    #[error(
+        "its header marks {0} as critical (`crit`), an extension this verifier does not \
+         understand (RFC 7515 §4.1.11)"
+    )]
+    CriticalExtension(Shown),
     /// The signature does not verify with the key the token names.
     #[error("its signature does not verify")]
     BadSignature,
     /// `exp` is past (beyond the clock-skew leeway).
     #[error("it has expired")]
     Expired,
+    /// `exp` is negative: a time before 1970, so the token expired before it could be issued.
+    #[error("it has expired: its `exp` {0} is negative, a time before 1970")]
+    NegativeExpiry(i64),
     /// `nbf` is in the future (beyond the clock-skew leeway).
     #[error("it is not valid yet (`nbf`)")]
     NotYetValid,
+    /// `iat` is in the future (beyond the clock-skew leeway): no issuer signs a token later than
+    /// now.
+    #[error("it was issued in the future (`iat` is {0} s ahead of this clock)")]
+    IssuedInFuture(i64),
+    /// `exp` is further from `iat` (or from now, without `iat`) than JWT_MAX_LIFETIME allows.
+    #[error(
+        "its lifetime of {} is longer than JWT_MAX_LIFETIME ({}) allows",
+        humantime::format_duration(*.lifetime),
+        humantime::format_duration(*.max)
+    )]
+    LifetimeTooLong {
+        /// From `iat` (or now) to `exp`.
+        lifetime: Duration,
+        /// The configured maximum.
+        max: Duration,
+    },
+    /// `iss` is an array or another non-string: one issuer must have signed it.
+    #[error("its `iss` claim is not a string (a list of issuers is not accepted)")]
+    IssuerNotString,
     /// `iss` is not the configured issuer.
     #[error("its `iss` is not the configured JWT_ISSUER")]
     WrongIssuer,
+    /// A Cognito token that is not an access token (an ID token, say).
+    #[error(
+        "it is an Amazon Cognito token whose `token_use` is {0}: only access tokens are accepted"
+    )]
+    NotAccessToken(Shown),
     /// `aud` is not a configured audience.
     #[error("its `aud` is not one of JWT_AUDIENCE")]
     WrongAudience,
@@ -104,25 +177,19 @@ pub enum Rejection {
     WrongClient,
     /// A required claim is absent.
     #[error("it has no `{0}` claim")]
-    MissingClaim(String),
+    MissingClaim(&'static str),
     /// A claim has the wrong type (`exp` as text, say).
     #[error("its `{0}` claim is malformed")]
-    MalformedClaim(String),
-    /// The header's `alg` does not match the key.
-    #[error("its algorithm does not match the key")]
-    AlgorithmMismatch,
+    MalformedClaim(&'static str),
     /// The header's `alg` is not one the key allows.
-    #[error("algorithm `{0}` is not allowed for this key")]
-    AlgorithmNotAllowed(String),
+    #[error("algorithm {0} is not allowed for this key")]
+    AlgorithmNotAllowed(Shown),
     /// The header's `kid` names no configured key.
-    #[error("no key `{0}` in the configured JWKS")]
-    UnknownKey(String),
+    #[error("no key {0} in the configured JWKS")]
+    UnknownKey(Shown),
     /// No `kid`, and more than one key could be meant.
     #[error("the token names no key (`kid`) and the JWKS holds several")]
     NoKeyId,
-    /// A verification failure the JWT library reports in its own words.
-    #[error("it does not verify: {0}")]
-    Other(String),
 }
 
 /// The token of an `Authorization: Bearer <token>` header value (the scheme is
@@ -152,27 +219,34 @@ pub fn bearer_in(headers: &Map<String, Value>) -> Result<&str, TokenError> {
     bearer(headers::single(headers, "Authorization")?)
 }
 
-/// Decodes a JWT's claims **without verifying it**.
-///
-/// Only for tokens someone trusted has already verified: behind an AgentCore Gateway with a
-/// `CUSTOM_JWT` authorizer (or `AUTHENTICATE_ONLY` inbound authentication), the gateway
-/// validates signature, issuer, audience and expiry before an interceptor is invoked. Never use
-/// it on a token nobody has checked.
+/// Decodes a JWT's claims **without verifying its signature**, with the default
+/// [`ClaimRules`], at the current time. See [`unverified_claims_with`].
 pub fn unverified_claims(token: &str) -> Result<Claims, TokenError> {
-    let mut parts = token.split('.');
-    let (Some(_header), Some(payload), Some(_signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(NotJwt::Parts.into());
-    };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|e| NotJwt::Base64(e.to_string()))?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(claims)) => Ok(claims),
-        Ok(_) => Err(NotJwt::NotObject.into()),
-        Err(e) => Err(NotJwt::Json(e.to_string()).into()),
-    }
+    unverified_claims_with(token, &ClaimRules::default(), now())
+}
+
+/// Decodes a JWT's claims **without verifying its signature**, for tokens someone trusted has
+/// already verified: behind an AgentCore Gateway with a `CUSTOM_JWT` authorizer (or
+/// `AUTHENTICATE_ONLY` inbound authentication), the gateway validates signature, issuer,
+/// audience and expiry before an interceptor is invoked. Never use it on a token nobody has
+/// checked.
+///
+/// What a verifier elsewhere cannot be relied on to have refused is still checked, at `now`
+/// (seconds since the epoch): a header or claim named twice, a `crit` header, a non-string
+/// `iss`, a malformed or negative `exp`, an `iat` in the future, a lifetime over `rules`'
+/// maximum, a Cognito token that is not an access token. Expiry itself is the gateway's:
+/// it checked it when the request arrived.
+pub fn unverified_claims_with(
+    token: &str,
+    rules: &ClaimRules,
+    now: u64,
+) -> Result<Claims, TokenError> {
+    let jwt = Jwt::parse(token).map_err(|rejection| match rejection {
+        Rejection::Malformed(not_jwt) => TokenError::NotJwt(not_jwt),
+        other => TokenError::Refused(other),
+    })?;
+    rules.check(&jwt, now, Expiry::CheckedByGateway)?;
+    Ok(jwt.claims)
 }
 
 /// The principal AgentCore Policy builds from these claims: `AgentCore::OAuthUser::"<sub>"`,
@@ -202,103 +276,4 @@ pub fn principal(claims: &Claims) -> Result<Principal, TokenError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn jwt(claims: &Value) -> String {
-        let b64 =
-            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-        format!("{}.{}.sig", b64(&json!({"alg": "RS256"})), b64(claims))
-    }
-
-    #[test]
-    fn bearer_takes_the_token_and_ignores_the_scheme_case() {
-        assert_eq!(bearer(Some("Bearer abc")), Ok("abc"));
-        assert_eq!(bearer(Some("bearer  abc ")), Ok("abc"));
-        assert_eq!(bearer(None), Err(TokenError::NoAuthorization));
-        assert_eq!(bearer(Some(" ")), Err(TokenError::NoAuthorization));
-        assert_eq!(bearer(Some("Basic abc")), Err(TokenError::NotBearer));
-        assert_eq!(bearer(Some("Bearer")), Err(TokenError::NotBearer));
-        assert_eq!(bearer(Some("Bearer ")), Err(TokenError::NotBearer));
-    }
-
-    #[test]
-    fn the_bearer_token_is_found_whatever_the_header_case() {
-        let headers = json!({"authorization": "Bearer x", "Accept": "application/json"});
-        assert_eq!(bearer_in(headers.as_object().unwrap()), Ok("x"));
-    }
-
-    #[test]
-    fn two_authorization_headers_identify_nobody() {
-        for headers in [
-            json!({"Authorization": "Bearer a.b.c", "authorization": "Bearer a.b.c"}),
-            json!({"Authorization": "Bearer a.b.c", "AUTHORIZATION": "Bearer d.e.f"}),
-            json!({"Authorization": ["Bearer a.b.c", "Bearer d.e.f"]}),
-        ] {
-            let err = bearer_in(headers.as_object().unwrap()).unwrap_err();
-            assert!(matches!(err, TokenError::Header(_)), "{headers}: {err}");
-            assert!(err.to_string().contains("more than once"), "{err}");
-        }
-        // Two headers joined into one value, as HTTP allows a proxy to do.
-        let joined = json!({"Authorization": "Bearer a.b.c, Bearer d.e.f"});
-        assert_eq!(
-            bearer_in(joined.as_object().unwrap()),
-            Err(TokenError::NotBearer)
-        );
-    }
-
-    #[test]
-    fn a_null_claim_makes_no_tag() {
-        let token = jwt(&json!({"sub": "agent-7", "scope": null, "team": "ops"}));
-        let claims = unverified_claims(&token).unwrap();
-        let Principal::OAuthUser { tags, .. } = principal(&claims).unwrap() else {
-            panic!("not an OAuth user");
-        };
-        assert!(!tags.contains_key("scope"), "{tags:?}");
-        assert_eq!(tags.len(), 2, "{tags:?}");
-    }
-
-    #[test]
-    fn claims_become_string_tags_and_sub_the_id() {
-        let token = jwt(&json!({
-            "sub": "agent-7", "scope": "devops", "exp": 1767225600,
-            "cognito:groups": ["admins", "ops"], "email_verified": true,
-            "address": {"country": "NL"}, "ratio": 0.5
-        }));
-        let claims = unverified_claims(&token).unwrap();
-        let Principal::OAuthUser { id, tags } = principal(&claims).unwrap() else {
-            panic!("not an OAuth user");
-        };
-        assert_eq!(id, "agent-7");
-        assert_eq!(tags["scope"], "devops");
-        assert_eq!(tags["sub"], "agent-7");
-        assert_eq!(tags["exp"], "1767225600");
-        assert_eq!(tags["cognito:groups"], r#"["admins","ops"]"#);
-        assert_eq!(tags["email_verified"], "true");
-        assert_eq!(tags["address"], r#"{"country":"NL"}"#);
-        assert_eq!(tags["ratio"], "0.5");
-    }
-
-    #[test]
-    fn tokens_that_are_not_jwts_are_refused_with_a_reason() {
-        for (token, reason) in [
-            ("abc", "three"),
-            ("a.b.c.d", "three"),
-            ("a.!!!.c", "base64url"),
-            ("a.bm90IGpzb24.c", "not JSON"),
-            ("a.WzFd.c", "not a JSON object"),
-        ] {
-            let err = unverified_claims(token).unwrap_err();
-            assert!(err.to_string().contains(reason), "{token}: {err}");
-        }
-    }
-
-    #[test]
-    fn a_token_without_a_subject_identifies_nobody() {
-        let claims = unverified_claims(&jwt(&json!({"scope": "devops"}))).unwrap();
-        assert_eq!(principal(&claims), Err(TokenError::NoSubject));
-        let claims = unverified_claims(&jwt(&json!({"sub": 7}))).unwrap();
-        assert_eq!(principal(&claims), Err(TokenError::NoSubject));
-    }
-}
+mod tests;

@@ -15,6 +15,11 @@ pub enum GuardError {
     )]
     NoGatewayArn,
 
+    /// `GATEWAY_AUTHORIZER_TYPE` names no authorizer type: which callers to expect is unknown,
+    /// so the guard refuses every call.
+    #[error(transparent)]
+    UnknownAuthorizerType(#[from] crate::request::UnknownAuthorizerType),
+
     /// The configured gateway ARN is not one.
     #[error(
         "GATEWAY_ARN `{0}` is not an AgentCore gateway ARN (`arn:aws:bedrock-agentcore:<region>:<account>:gateway/<id>`)"

@@ -57,8 +57,15 @@ impl Guard {
         for warning in warnings {
             tracing::warn!("{warning}");
         }
+        Self::from_config(&config)
+    }
+
+    /// The guard of a Lambda function whose configuration was read already, by a function that
+    /// hands the same settings on to more than the guard (the authorizer): the policies
+    /// `config` names, audit records to stdout as EMF. Load errors are logged.
+    pub fn from_config(config: &GuardConfig) -> Self {
         let audit = Arc::new(EmfStdout::new(config.metrics_namespace.clone()));
-        let guard = Self::new(config.sources(), &config, audit);
+        let guard = Self::new(config.sources(), config, audit);
         if let Err(e) = guard.health() {
             tracing::error!(error = %e, "guard is refusing every call");
         }
@@ -73,10 +80,12 @@ impl Guard {
         audit: Arc<dyn AuditSink>,
     ) -> Self {
         let sets = sources.and_then(|s| PolicySets::load(&s));
-        let gateway = match (&sets, &config.gateway_arn) {
-            (Err(e), _) => Err(GuardError::PoliciesNotLoaded(e.clone())),
-            (Ok(_), None) => Err(GuardError::NoGatewayArn),
-            (Ok(sets), Some(arn)) => LinkedGateway::link(sets, arn),
+        let gateway = match (&sets, &config.authorizer_type, &config.gateway_arn) {
+            (Err(e), _, _) => Err(GuardError::PoliciesNotLoaded(e.clone())),
+            // Which callers to expect is unknown: no call check can be asked as AgentCore asks.
+            (Ok(_), Err(e), _) => Err(GuardError::from(e.clone())),
+            (Ok(_), Ok(_), None) => Err(GuardError::NoGatewayArn),
+            (Ok(sets), Ok(_), Some(arn)) => LinkedGateway::link(sets, arn),
         };
         // INVARIANT: linking the gateway linked these same templates, so this cannot fail anew.
         let gateway_shadow = match (&sets, &gateway) {
@@ -93,7 +102,7 @@ impl Guard {
             gateway_shadow,
             action_stores,
             mode: config.mode,
-            caller_type: config.caller_type,
+            caller_type: config.caller_type(),
             audit,
             authorizer: Authorizer::new(),
         }

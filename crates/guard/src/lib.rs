@@ -98,7 +98,8 @@ pub use policy::{
     AGENTCORE_SCHEMA, LinkError, LoadError, PolicyFile, PolicySets, PolicySources, Problem,
 };
 pub use request::{
-    CallerType, Principal, RequestIds, ResourceFacts, TOOL_SEPARATOR, ToolCall, ToolName,
+    AuthorizerType, CallerType, Principal, RequestIds, ResourceFacts, TOOL_SEPARATOR, ToolCall,
+    ToolName, UnknownAuthorizerType,
 };
 pub use shadow::{EnforcementMode, SHADOW_MODE, ShadowDecision};
 pub use value::json_type;

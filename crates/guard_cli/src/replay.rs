@@ -19,9 +19,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use guard::{
-    Asked, BudgetRecord, CallerType, Check, Decision, Guard, GuardConfig, LoadError, Mode, NoAudit,
-    Outcome, PolicySources, Principal, RequestIds, ResourceFacts, ShadowDecision, ToolCall,
-    Verdict,
+    Asked, AuthorizerType, BudgetRecord, CallerType, Check, Decision, Guard, GuardConfig,
+    LoadError, Mode, NoAudit, Outcome, PolicySources, Principal, RequestIds, ResourceFacts,
+    ShadowDecision, ToolCall, Verdict,
 };
 
 /// The field of a log line that holds the audit record.
@@ -274,12 +274,13 @@ impl Replayer {
     /// Loads `sources` for `gateway_arn`; fails if they do not load.
     pub fn new(sources: &PolicySources, gateway_arn: &str) -> Result<Self, LoadError> {
         let mut guards = Vec::new();
-        for caller_type in [CallerType::OAuthUser, CallerType::IamEntity] {
+        for authorizer_type in [AuthorizerType::CustomJwt, AuthorizerType::AwsIam] {
+            let caller_type = authorizer_type.caller_type();
             let config = GuardConfig {
                 // Verdicts are compared, not what the mode did with them.
                 mode: Mode::Enforce,
                 gateway_arn: Some(gateway_arn.to_owned()),
-                caller_type,
+                authorizer_type: Ok(authorizer_type),
                 ..GuardConfig::default()
             };
             let guard = Guard::new(Ok(sources.clone()), &config, Arc::new(NoAudit));

@@ -179,3 +179,45 @@ fn malformed_invocations_are_denied_and_audited_and_the_function_keeps_serving()
     );
     assert!(function.is_running());
 }
+
+#[test]
+fn a_request_with_a_null_gateway_response_is_decided_as_a_request() {
+    // Deployed gateways send `"gatewayResponse": null` on REQUEST events.
+    let (api, function) = start("ENFORCE");
+    let output = api
+        .invoke_json(&event("interceptor-tools-call-null-gateway-response.json"))
+        .unwrap()
+        .response()
+        .unwrap();
+    let response = &output["mcp"]["transformedGatewayResponse"];
+    assert_eq!(response["body"]["error"]["code"], -32002, "{output}");
+    assert_eq!(response["body"]["id"], 9);
+    let audit = function.audit_records_at_least(1);
+    assert_eq!(audit[0]["decision"], "DENY");
+}
+
+#[test]
+fn the_gateway_authorizer_type_read_by_the_guard_decides_what_a_token_is_worth() {
+    let staging = event("interceptor-tools-call-staging.json");
+    // `NONE` without JWT settings: nobody verifies the sample's token, so the call is refused.
+    let (api, function) = start_with(&[("GATEWAY_AUTHORIZER_TYPE", "NONE")]);
+    let output = api.invoke_json(&staging).unwrap().response().unwrap();
+    let message = output["mcp"]["transformedGatewayResponse"]["body"]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("`NONE`"), "{message}");
+    assert!(message.contains("JWT_JWKS"), "{message}");
+    assert_eq!(function.audit_records_at_least(1)[0]["outcome"], "error");
+    // An unknown value refuses every request.
+    let (api, _function) = start_with(&[("GATEWAY_AUTHORIZER_TYPE", "custom_jwt")]);
+    let output = api.invoke_json(&staging).unwrap().response().unwrap();
+    let message = output["mcp"]["transformedGatewayResponse"]["body"]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("unknown GATEWAY_AUTHORIZER_TYPE `custom_jwt`"),
+        "{message}"
+    );
+}

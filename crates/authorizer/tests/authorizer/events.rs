@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// What each sample event is for; a new file needs a line here.
-const SAMPLES: [&str; 5] = [
+const SAMPLES: [&str; 6] = [
     "interceptor-tools-call-staging.json",
     "interceptor-tools-call-production.json",
+    "interceptor-tools-call-null-gateway-response.json",
     "interceptor-tools-list-response.json",
     "http-api-request.json",
     "rest-api-request.json",
@@ -74,6 +75,27 @@ fn the_production_call_sample_is_denied_with_32002() {
     );
     assert_eq!(answer["mcp"]["transformedGatewayResponse"]["body"]["id"], 8);
     assert_eq!(only_record(&audit).outcome, Outcome::Deny);
+}
+
+/// Deployed gateways send `"gatewayResponse": null` on REQUEST events: still a REQUEST, decided
+/// and audited, never answered with a null response.
+#[test]
+fn the_null_gateway_response_sample_is_decided_as_a_request() {
+    let (authorizer, audit) = interceptor();
+    let answer = invoke(
+        &authorizer,
+        sample_event("interceptor-tools-call-null-gateway-response.json"),
+    );
+    let (code, message) = denial(&answer).unwrap_or_else(|| panic!("not denied: {answer:#}"));
+    assert_eq!(code, -32002);
+    assert_eq!(
+        message,
+        format!("Tool Execution Denied: call check: no policy permits `{TERMINATE}`")
+    );
+    assert_eq!(answer["mcp"]["transformedGatewayResponse"]["body"]["id"], 9);
+    let record = only_record(&audit);
+    assert_eq!(record.outcome, Outcome::Deny);
+    assert_eq!(record.principal, r#"AgentCore::OAuthUser::"agent-7""#);
 }
 
 #[test]

@@ -207,6 +207,22 @@ impl TestKey {
         header.kid = Some(kid.to_owned());
         jsonwebtoken::encode(&header, claims, &self.signing).unwrap()
     }
+
+    /// A token signed over exactly these JSON texts, so that a test can name a member twice
+    /// and still have the signature verify.
+    pub fn sign_raw(&self, header: &str, payload: &str) -> String {
+        let b64 = |t: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t);
+        let signing_input = format!("{}.{}", b64(header), b64(payload));
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.signing, Algorithm::ES256)
+                .unwrap();
+        format!("{signing_input}.{signature}")
+    }
+
+    /// This key's JWK alone (for sets built around it).
+    pub fn jwk(&self) -> Value {
+        serde_json::from_str::<Value>(&self.jwks).unwrap()["keys"][0].clone()
+    }
 }
 
 /// Seconds since the epoch.
@@ -258,4 +274,18 @@ pub fn events_dir() -> PathBuf {
 /// The repository's `policies/` directory.
 pub fn policies_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies")
+}
+
+/// A REQUEST event for `body` with the caller's token and `extra` headers.
+pub fn with_headers(body: Value, extra: &[(&str, &str)]) -> Value {
+    let mut event = request_event(body, Some(&agent_token("agent-7", "devops")));
+    for (name, value) in extra {
+        event["mcp"]["gatewayRequest"]["headers"][*name] = json!(value);
+    }
+    event
+}
+
+/// A `tools/call` of a staging restart.
+pub fn staging_restart() -> Value {
+    tools_call(RESTART, json!({"environment": "staging", "service": "api"}))
 }
