@@ -72,18 +72,18 @@ fn check_name(name: &str) -> Result<(), ToolError> {
         }
         shown.escape_debug().to_string()
     };
-    if name.len() > MAX_NAME_BYTES {
-        return Err(ToolError::invalid_input(format!(
-            "an argument name is {} bytes (`{}`); at most {MAX_NAME_BYTES} are accepted",
-            name.len(),
-            shown()
-        )));
-    }
     if let Some(c) = name.chars().find(|c| c.is_control() || is_invisible(*c)) {
         return Err(ToolError::invalid_input(format!(
             "the argument name `{}` contains the invisible or control character U+{:04X}",
             shown(),
             u32::from(c)
+        )));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(ToolError::invalid_input(format!(
+            "an argument name is {} bytes (`{}`); at most {MAX_NAME_BYTES} are accepted",
+            name.len(),
+            shown()
         )));
     }
     Ok(())
