@@ -1,7 +1,7 @@
 //! One test's stage: an emulator with the seeded world, a Runtime API, and one built function
 //! running against both.
 
-use agentcore_target::identity::gateway_client_context;
+use agentcore_target::gateway_client_context;
 use aws_config::SdkConfig;
 use serde_json::Value;
 

@@ -8,6 +8,10 @@ use crate::error::ToolError;
 
 /// `GATEWAY_TARGET_NAME`: the gateway target this function is registered as.
 pub const TARGET_NAME_VAR: &str = "GATEWAY_TARGET_NAME";
+/// `BUDGET_TABLE`: the DynamoDB table the budgets are counted in.
+pub const BUDGET_TABLE_VAR: &str = "BUDGET_TABLE";
+/// `BUDGETS`: `ON` (the default) or `OFF`, the only way to run without budgets.
+pub const BUDGETS_VAR: &str = "BUDGETS";
 /// `ECS_CLUSTERS`: which ECS cluster each environment's services run in.
 pub const CLUSTERS_VAR: &str = "ECS_CLUSTERS";
 
@@ -60,6 +64,12 @@ impl<'a> Env<'a> {
     /// Settings read through `lookup`.
     pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
         Self { lookup }
+    }
+
+    /// A variable's value exactly as set; `None` when unset or empty. For switches that must
+    /// be spelled exactly, where a padded near miss is not the value it resembles.
+    pub fn exact(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.is_empty())
     }
 
     /// A variable's value, trimmed; `None` when unset or blank.
@@ -116,10 +126,28 @@ impl Settings for () {
     }
 }
 
-/// Reads `S` from the process environment.
-pub fn from_process_env<S: Settings>() -> Result<S, ConfigError> {
-    let lookup = |name: &str| std::env::var(name).ok();
-    S::from_env(&Env::new(&lookup))
+/// What every host reads besides the tool's own settings and the guard's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSettings {
+    /// `GATEWAY_TARGET_NAME`, else the tool's default target.
+    pub target: String,
+    /// `BUDGETS`, exactly as set (`ON`, `OFF`, or a near miss that breaks the budgets).
+    pub budgets: Option<String>,
+    /// `BUDGET_TABLE`.
+    pub budget_table: Option<String>,
+}
+
+impl HostSettings {
+    /// Reads them from `env`; `default_target` when `GATEWAY_TARGET_NAME` is unset.
+    pub fn from_env(env: &Env<'_>, default_target: &str) -> Self {
+        Self {
+            target: env
+                .text(TARGET_NAME_VAR)
+                .unwrap_or_else(|| default_target.to_owned()),
+            budgets: env.exact(BUDGETS_VAR),
+            budget_table: env.text(BUDGET_TABLE_VAR),
+        }
+    }
 }
 
 /// `ECS_CLUSTERS`: which ECS cluster each environment's services run in,

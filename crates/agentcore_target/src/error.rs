@@ -44,6 +44,8 @@ pub struct ToolError {
     /// are the budget slots the call took given back; in doubt they are kept, which can only
     /// make a budget stricter.
     pub changed_nothing: bool,
+    /// The re-check that stopped the operation ([`crate::Stop`]): the call's deciding check.
+    pub stopped_by: Option<Box<guard::Decision>>,
 }
 
 impl ToolError {
@@ -53,6 +55,15 @@ impl ToolError {
             kind,
             message: message.into(),
             changed_nothing: false,
+            stopped_by: None,
+        }
+    }
+
+    /// An operation a re-check stopped ([`crate::Stop`]); `message` says what was done before.
+    pub fn stopped(stop: crate::Stop, message: impl Into<String>) -> Self {
+        Self {
+            stopped_by: Some(Box::new(stop.decision)),
+            ..Self::new(ErrorKind::Denied, message)
         }
     }
 

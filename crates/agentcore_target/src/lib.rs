@@ -4,57 +4,50 @@
 //! [`ToolHost`] runs every invocation through the same path (DESIGN.md §3): identify the call
 //! from the AgentCore client context, parse the arguments strictly, ask the guard's call check,
 //! read the real resource, ask the resource check, reserve a slot in the tool's budgets
-//! ([`budget`]), operate, and answer with an MCP
-//! `CallToolResult`. Deny at the call check: no AWS call at all. Deny at the resource check:
-//! no mutating call.
+//! (the `budget` crate's ledger), operate, and answer with an MCP [`CallToolResult`]. Deny at
+//! the call check: no AWS call at all. Deny at the resource check: no mutating call.
+//!
+//! The public face: the [`Tool`] trait and its [`Access`], [`Found`], [`Recheck`]/[`Stop`];
+//! [`ToolHost`] and [`serve`]; [`ToolError`]/[`ErrorKind`]; the AWS helpers every tool uses
+//! ([`sdk_config`], [`tag_map`], [`read_pages`] within [`PageBounds`], [`Attempts`] on a
+//! mutating call); strict input checks ([`check_identifier`], [`check_text`]); settings
+//! ([`Settings`], [`Env`], [`ClusterMap`]); and the gateway's client context
+//! ([`identify`], [`gateway_client_context`]). Test support (`testing`, `tool_schema`) is
+//! behind the `test-util` feature.
 
-pub mod aws;
-pub mod budget;
-pub mod config;
-pub mod error;
-pub mod identity;
-pub mod input;
-pub mod pipeline;
-pub mod result;
+mod aws;
+mod config;
+mod error;
+mod identity;
+mod input;
+mod pipeline;
+mod result;
+mod serve;
 #[cfg(feature = "test-util")]
 pub mod testing;
 #[cfg(feature = "test-util")]
 pub mod tool_schema;
 
+pub use aws::{
+    ATTEMPT_TIMEOUT, Attempts, Flow, OPERATION_TIMEOUT, PageBounds, PagesEnd, read_pages,
+    sdk_config, tag_map,
+};
 pub use budget::BudgetLedger;
-pub use config::{ConfigError, Settings};
+pub use config::{
+    BUDGET_TABLE_VAR, BUDGETS_VAR, CLUSTERS_VAR, ClusterMap, ConfigError, Env, HostSettings,
+    Settings, TARGET_NAME_VAR,
+};
 pub use error::{ErrorKind, ToolError};
+pub use guard::ResourceFacts;
+pub use identity::{
+    GATEWAY_ID_KEY, Invocation, MESSAGE_ID_KEY, Misrouted, REQUEST_ID_KEY, TOOL_NAME_KEY,
+    gateway_client_context, identify,
+};
+pub use input::{MAX_ARGUMENT_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES, check_identifier, check_text};
+pub use lambda_host::Error as ServeError;
 pub use pipeline::{Access, Found, Recheck, Stop, Tool, ToolHost};
-pub use result::CallToolResult;
-
-/// Runs a tool as a Lambda function: tracing, the AWS SDK configuration, the tool's settings
-/// from the environment, the tool `make` builds from both, the guard from the environment,
-/// then the runtime loop. A tool's `main` is one call.
-pub async fn serve<T: Tool>(
-    make: impl FnOnce(&aws_config::SdkConfig, T::Settings) -> T,
-) -> Result<(), lambda_host::Error> {
-    lambda_host::init_tracing();
-    let sdk = aws::sdk_config().await;
-    let tool = config::from_process_env::<T::Settings>().map(|settings| make(&sdk, settings));
-    if let Err(e) = &tool {
-        tracing::error!(error = %e, "the function is misconfigured: every call is refused");
-    }
-    let guard = std::sync::Arc::new(guard::Guard::from_env());
-    // Budgets over time are counted in DynamoDB; unset or broken settings refuse every
-    // counted call rather than run without them. A read-only tool is counted only when a
-    // budget names it: otherwise it needs no table (the template gives it none).
-    let budgets = if BudgetLedger::counts(T::NAME, T::ACCESS) {
-        BudgetLedger::from_env(&sdk, &guard)
-    } else {
-        BudgetLedger::off()
-    };
-    let host = std::sync::Arc::new(ToolHost::from_env(tool, guard).with_budgets(budgets));
-    lambda_host::run(move |incoming| {
-        let host = host.clone();
-        async move { host.answer(incoming).await }
-    })
-    .await
-}
+pub use result::{CallToolResult, CheckReport, Content, GuardReport, Report, Status};
+pub use serve::serve;
 
 #[cfg(test)]
 mod guide {

@@ -154,6 +154,18 @@ impl Report {
         }
     }
 
+    /// A re-check stopped the operation: `message` says what was done before, and the last
+    /// check is the one that stopped it.
+    pub fn stopped(message: String, guard: GuardReport) -> Self {
+        Self {
+            status: Status::Denied,
+            message,
+            result: None,
+            error: Some(ErrorKind::Denied),
+            guard,
+        }
+    }
+
     /// The call failed.
     pub fn error(error: &ToolError, guard: GuardReport) -> Self {
         Self {

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use agentcore_target::{ToolError, aws::Attempts};
+use agentcore_target::{Attempts, ToolError};
 use aws_sdk_ec2::{
     Client, config::retry::RetryConfig, error::ErrorMetadata,
     operation::terminate_instances::TerminateInstancesError,

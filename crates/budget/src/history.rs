@@ -1,13 +1,16 @@
 //! Budgets offline: a stated history of recent operations instead of the budget table, so a
-//! team tests its budgets with `guard test` the way it tests its policies.
+//! team tests its budgets with `guard test` the way it tests its policies, and `guard replay
+//! --budgets` decides recorded operations again under other budgets.
 
 use std::time::Duration;
 
+use guard::{BudgetOutcome, Mode, ToolName};
 use serde::{Deserialize, Deserializer, de};
 
 use crate::{
     count::{Counted, Exhausted},
-    file::Per,
+    decide::{Answer, Decide},
+    file::{Budgets, Per},
 };
 
 /// One earlier operation, as a case file states it:
@@ -18,7 +21,7 @@ pub struct Past {
     /// The tool, as its tool part (`terminate_instance`) or its gateway name
     /// (`terminate-instance___terminate_instance`).
     pub tool: String,
-    /// The real environment of the resource it touched.
+    /// The real environment of the resource it touched (folded as the guard folds it).
     #[serde(default)]
     pub environment: Option<String>,
     /// The id of the resource it touched.
@@ -35,134 +38,132 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         .map_err(|e| de::Error::custom(format!("`{text}` is not a duration such as `20m`: {e}")))
 }
 
+/// A history entry that can never count against any budget: a test that states it tests
+/// nothing it means to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistoryError {
+    /// No budget names the entry's tool.
+    #[error("history entry #{entry}: no budget counts `{tool}` (budgets name {named})")]
+    UncountedTool {
+        /// 1-based position in the history.
+        entry: usize,
+        /// The tool as stated.
+        tool: String,
+        /// The tools the budgets name.
+        named: String,
+    },
+    /// The entry lacks what every budget of its tool counts by.
+    #[error(
+        "history entry #{entry}: `{tool}` is counted {per}, so this entry needs {needs} to count"
+    )]
+    NoScope {
+        /// 1-based position in the history.
+        entry: usize,
+        /// The tool.
+        tool: String,
+        /// How its budgets count (`per environment`, `per resource`).
+        per: String,
+        /// The field it lacks.
+        needs: String,
+    },
+}
+
 impl Past {
+    /// The tool part of the stated tool.
     fn tool_part(&self) -> &str {
-        self.tool
-            .split_once(guard::TOOL_SEPARATOR)
-            .map_or(self.tool.as_str(), |(_, tool)| tool)
+        ToolName::parse(&self.tool).map_or(self.tool.as_str(), |t| t.tool)
     }
 
     fn counts_against(&self, counted: &Counted<'_>) -> bool {
         let budget = counted.budget;
-        self.tool_part() == budget.tool
-            && self.ago < budget.window
-            && match budget.per {
-                Per::Environment => self
-                    .environment
-                    .as_deref()
-                    .is_some_and(|e| guard::fold_tag_key(e) == counted.scope),
-                Per::Resource => self.resource.as_deref() == Some(counted.scope.as_str()),
-                Per::All => true,
-            }
+        self.tool_part() == budget.tool && self.ago < budget.window && self.in_scope(counted)
+    }
+
+    fn in_scope(&self, counted: &Counted<'_>) -> bool {
+        match counted.budget.per {
+            Per::Environment => self
+                .environment
+                .as_deref()
+                .is_some_and(|e| guard::fold_tag_key(e) == counted.scope),
+            Per::Resource => self.resource.as_deref() == Some(counted.scope.as_str()),
+            Per::All => true,
+        }
     }
 }
 
-/// Whether one more operation fits every budget in `counted`, given `history`: the first
-/// budget it does not fit, with when its next slot frees up.
-pub fn check_history(counted: &[Counted<'_>], history: &[Past]) -> Result<(), Exhausted> {
-    for c in counted {
-        let mut ages: Vec<Duration> = history
-            .iter()
-            .filter(|p| p.counts_against(c))
-            .map(|p| p.ago)
-            .collect();
-        let limit = usize::try_from(c.budget.limit).unwrap_or(usize::MAX);
-        if ages.len() >= limit {
-            // Oldest first: a slot frees once enough of the oldest leave the window that
-            // fewer than `limit` remain.
-            ages.sort_unstable_by(|a, b| b.cmp(a));
-            let frees_in = ages
-                .get(ages.len() - limit)
-                .map(|ago| c.budget.window.saturating_sub(*ago));
-            return Err(Exhausted::new(c, frees_in));
+/// Fails on an entry that can never count: a tool no budget names, or one without the
+/// environment or resource every budget of its tool counts by.
+pub fn check_history(budgets: &Budgets, history: &[Past]) -> Result<(), HistoryError> {
+    for (i, past) in history.iter().enumerate() {
+        let entry = i + 1;
+        let tool = past.tool_part();
+        let own: Vec<Per> = budgets.for_tool(tool).map(|b| b.per).collect();
+        if own.is_empty() {
+            let mut named: Vec<&str> = budgets.iter().map(|b| b.tool.as_str()).collect();
+            named.dedup();
+            return Err(HistoryError::UncountedTool {
+                entry,
+                tool: past.tool.clone(),
+                named: format!("`{}`", named.join("`, `")),
+            });
+        }
+        let counts = own.iter().any(|per| match per {
+            Per::Environment => past.environment.is_some(),
+            Per::Resource => past.resource.is_some(),
+            Per::All => true,
+        });
+        if !counts {
+            let needs: Vec<&str> = own
+                .iter()
+                .map(|per| match per {
+                    Per::Environment => "`environment`",
+                    _ => "`resource`",
+                })
+                .collect();
+            return Err(HistoryError::NoScope {
+                entry,
+                tool: tool.to_owned(),
+                per: own
+                    .iter()
+                    .map(|p| format!("per {p}"))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                needs: needs.join(" or "),
+            });
         }
     }
     Ok(())
 }
 
-/// The budget check against `history`, decided as the functions decide it against the table:
-/// within (every budget had room), or over the first budget that had none.
-pub fn decide_history(counted: &[Counted<'_>], history: &[Past]) -> guard::BudgetOutcome {
-    match check_history(counted, history) {
-        Ok(()) => guard::BudgetOutcome::Within(counted.iter().map(|c| c.count(None)).collect()),
-        Err(full) => guard::BudgetOutcome::OverBudget {
-            // The budgets checked before the full one, which had room.
-            counted: counted
-                .iter()
-                .take_while(|c| c.budget.id != full.budget || c.scope != full.scope)
-                .map(|c| c.count(None))
-                .collect(),
-            full: full.full(),
-        },
+/// What `history` says about one budget: room, or full until its oldest counted operation
+/// leaves the window.
+pub fn answer(counted: &Counted<'_>, history: &[Past]) -> Answer {
+    let mut ages: Vec<Duration> = history
+        .iter()
+        .filter(|p| p.counts_against(counted))
+        .map(|p| p.ago)
+        .collect();
+    let limit = usize::try_from(counted.budget.limit).unwrap_or(usize::MAX);
+    if ages.len() < limit {
+        return Answer::Room(None);
     }
+    // Oldest first: a slot frees once enough of the oldest leave the window that fewer than
+    // `limit` remain.
+    ages.sort_unstable_by(|a, b| b.cmp(a));
+    let frees_in = ages
+        .get(ages.len() - limit)
+        .map(|ago| counted.budget.window.saturating_sub(*ago));
+    Answer::Full(Exhausted::new(counted, frees_in))
+}
+
+/// The budget check against `history`: the one decision ([`Decide`]), answered from it.
+pub fn decide_history(counted: &[Counted<'_>], history: &[Past], mode: Mode) -> BudgetOutcome {
+    let mut decide = Decide::new(counted, mode);
+    while let Some(c) = decide.next() {
+        decide.answer(answer(c, history));
+    }
+    decide.outcome()
 }
 
 #[cfg(test)]
-mod tests {
-    use guard::ResourceFacts;
-
-    use super::*;
-    use crate::file::Budgets;
-
-    fn past(text: &str) -> Vec<Past> {
-        serde_json::from_str(text).unwrap()
-    }
-
-    fn staging_instance() -> ResourceFacts {
-        ResourceFacts::new("Guard::Ec2Instance", "i-0abc1234")
-            .tags([("Environment".to_owned(), "staging".to_owned())])
-    }
-
-    #[test]
-    fn a_fourth_staging_termination_within_the_hour_is_over_budget() {
-        let budgets = Budgets::embedded().unwrap();
-        let counted = budgets.counted("terminate_instance", &staging_instance());
-        let history = past(
-            r#"[{"tool": "terminate_instance", "environment": "staging", "ago": "20m"},
-                {"tool": "terminate-instance___terminate_instance", "environment": "Staging", "ago": "10m"},
-                {"tool": "terminate_instance", "environment": "staging", "ago": "1m"}]"#,
-        );
-        let full = check_history(&counted, &history).unwrap_err();
-        assert_eq!(full.budget, "terminate-per-environment");
-        assert_eq!(full.frees_in, Some(Duration::from_secs(40 * 60)));
-    }
-
-    #[test]
-    fn other_environments_older_operations_and_other_tools_do_not_count() {
-        let budgets = Budgets::embedded().unwrap();
-        let counted = budgets.counted("terminate_instance", &staging_instance());
-        let history = past(
-            r#"[{"tool": "terminate_instance", "environment": "dev", "ago": "1m"},
-                {"tool": "terminate_instance", "environment": "staging", "ago": "61m"},
-                {"tool": "restart_service", "environment": "staging", "ago": "1m"},
-                {"tool": "terminate_instance", "environment": "staging", "ago": "5m"},
-                {"tool": "terminate_instance", "environment": "staging", "ago": "6m"}]"#,
-        );
-        assert_eq!(check_history(&counted, &history), Ok(()));
-    }
-
-    #[test]
-    fn a_per_resource_budget_counts_only_that_resource() {
-        let budgets = Budgets::embedded().unwrap();
-        let service = ResourceFacts::new("Guard::EcsService", "arn:svc/api")
-            .tags([("Environment".to_owned(), "staging".to_owned())]);
-        let counted = budgets.counted("restart_service", &service);
-        let other =
-            past(r#"[{"tool": "restart_service", "resource": "arn:svc/worker", "ago": "1m"}]"#);
-        assert_eq!(check_history(&counted, &other), Ok(()));
-        let same = past(r#"[{"tool": "restart_service", "resource": "arn:svc/api", "ago": "4m"}]"#);
-        let full = check_history(&counted, &same).unwrap_err();
-        assert_eq!(full.budget, "restart-per-service");
-        assert_eq!(full.frees_in, Some(Duration::from_secs(6 * 60)));
-    }
-
-    #[test]
-    fn a_malformed_age_is_an_error() {
-        let err =
-            serde_json::from_str::<Vec<Past>>(r#"[{"tool": "t", "ago": "recently"}]"#).unwrap_err();
-        assert!(
-            err.to_string().contains("`recently` is not a duration"),
-            "{err}"
-        );
-    }
-}
+mod tests;

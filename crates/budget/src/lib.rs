@@ -1,18 +1,23 @@
-//! Budgets over time for the guarded tools (issue 12).
+//! Budgets over time for the guarded tools: the one crate that knows what a budget is and when
+//! one is full.
 //!
 //! Each call can look fine alone — staging, tagged, unprotected — and a runaway agent can
 //! still empty an environment one allowed call at a time. A budget limits how many operations
-//! of a mutating tool happen per window, counted per real environment, per resource, or in
-//! all. Budgets live beside the policies (`policies/budgets.json`), are validated at load, and
-//! any error refuses every mutating call (fail closed).
+//! of a tool happen per window, counted per real environment, per resource, or in all.
+//! Budgets live beside the policies (`policies/budgets.json`), are validated at load, and any
+//! error refuses every counted call (fail closed).
 //!
-//! This crate knows the file and what a call counts against; it has no AWS SDK. The counting
-//! itself (conditional writes to DynamoDB) is the Lambda glue's (`agentcore_target::budget`);
-//! [`check_history`] answers the same question from a stated history, for `guard test`.
+//! - [`file`]: the budget file and where it comes from ([`BudgetSource`]);
+//! - [`count`]: what a call counts against ([`Budgets::counted`]), the environment read
+//!   through the guard's own key folding;
+//! - [`decide`]: the one decision ([`Decide`]), answered by the table (the functions), a
+//!   stated history (`guard test`) or the recorded operations (`guard replay --budgets`);
+//! - [`history`]: a stated history of operations;
+//! - `ledger` (feature `dynamodb`): the budget table in DynamoDB, for the functions.
 //!
 //! ```
-//! use budget::{Budgets, Past, check_history};
-//! use guard::ResourceFacts;
+//! use budget::{Budgets, Past, decide_history};
+//! use guard::{BudgetOutcome, Mode, ResourceFacts};
 //!
 //! let budgets = Budgets::embedded().unwrap();
 //! let instance = ResourceFacts::new("Guard::Ec2Instance", "i-0abc1234")
@@ -23,16 +28,25 @@
 //!     {"tool": "terminate_instance", "environment": "staging", "ago": "20m"},
 //!     {"tool": "terminate_instance", "environment": "staging", "ago": "5m"}
 //! ]"#).unwrap();
-//! let full = check_history(&counted, &history).unwrap_err();
-//! assert_eq!(full.to_string(),
+//! let BudgetOutcome::OverBudget { full, .. } = decide_history(&counted, &history, Mode::Enforce)
+//! else { panic!("within budget") };
+//! assert_eq!(full.reason,
 //!     "budget `terminate-per-environment` is used up for environment `staging` \
 //!      (at most 3 `terminate_instance` per environment per 1h); the next slot frees up in 10m");
 //! ```
 
-mod count;
-mod file;
-mod history;
+pub mod count;
+pub mod decide;
+pub mod file;
+pub mod history;
+#[cfg(feature = "dynamodb")]
+pub mod ledger;
 
 pub use count::{Counted, ENVIRONMENT_TAG, Exhausted, UNTAGGED, environments};
-pub use file::{BUDGET_FILE, Budget, BudgetError, Budgets, MAX_LIMIT, MAX_WINDOW, Per};
-pub use history::{Past, check_history, decide_history};
+pub use decide::{Answer, Decide};
+pub use file::{
+    BUDGET_FILE, Budget, BudgetError, BudgetSource, Budgets, MAX_LIMIT, MAX_WINDOW, Per,
+};
+pub use history::{HistoryError, Past, answer, check_history, decide_history};
+#[cfg(feature = "dynamodb")]
+pub use ledger::{BudgetLedger, LedgerError, Reservation};

@@ -11,13 +11,10 @@ use std::{
 };
 
 use agentcore_target::{
-    Access, ConfigError, ErrorKind, Found, Recheck, Settings, Stop, Tool, ToolError,
-    aws::{Flow, PageBounds, PagesEnd, read_pages},
-    config::Env,
-    input::check_identifier,
+    Access, ConfigError, Env, ErrorKind, Flow, Found, PageBounds, PagesEnd, Recheck, ResourceFacts,
+    Settings, Stop, Tool, ToolError, check_identifier, read_pages,
 };
 use aws_sdk_cloudwatchlogs::{Client, types::LogStream};
-use guard::ResourceFacts;
 use serde::{Deserialize, Serialize};
 
 /// `older_than_days` when the agent gives none.
@@ -689,11 +686,11 @@ fn stopped(group: &str, deleted: &[String], total: usize, stop: &Stop) -> ToolEr
             names.join(", ")
         )
     };
-    ToolError::new(
-        ErrorKind::Denied,
+    ToolError::stopped(
+        stop.clone(),
         format!(
             "stopped: {done} a re-check of the group denied going on ({}); the rest remain",
-            stop.reason
+            stop.reason()
         ),
     )
 }

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use agentcore_target::{Settings, config::Env};
+use agentcore_target::{Env, Settings};
 use agentcore_target::{
     testing::{direct, from_gateway, invoke},
     tool_schema::ToolSchema,

@@ -7,10 +7,8 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use agentcore_target::{
-    Access, ErrorKind, Found, Recheck, Tool, ToolError,
-    aws::{Flow, PageBounds, PagesEnd, read_pages},
-    config::ClusterMap,
-    input::check_identifier,
+    Access, ClusterMap, ErrorKind, Flow, Found, PageBounds, PagesEnd, Recheck, Tool, ToolError,
+    check_identifier, read_pages,
 };
 use aws_sdk_cloudwatch::{
     Client,

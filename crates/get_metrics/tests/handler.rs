@@ -23,7 +23,7 @@ use serde_json::{Value, json};
     clippy::unwrap_used,
     reason = "a fixture that does not parse fails the test"
 )]
-fn clusters() -> agentcore_target::config::ClusterMap {
+fn clusters() -> agentcore_target::ClusterMap {
     "staging=staging-cluster,production=production-cluster"
         .parse()
         .unwrap()

@@ -12,12 +12,12 @@
 //! `"history"` (`[{"tool", "environment"?, "resource"?, "ago": "20m"}…]`, the operations done
 //! recently), the budget check runs third, against that history instead of the budget table.
 
-use std::{fmt, path::Path, sync::Arc, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use budget::{BudgetError, Budgets, Past, decide_history};
+use budget::{BudgetError, BudgetSource, Budgets, Past, check_history, decide_history};
 use guard::{
     BudgetOutcome, Check, Decision, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources,
     Principal, RequestIds, ResourceFacts, ToolCall, ToolName,
@@ -234,13 +234,16 @@ impl CaseRunner {
     }
 }
 
-/// The budgets of the policies `sources` came from: the compiled-in ones, or `budgets.json`
-/// in the same directory.
+/// The budgets beside the policies `sources` came from: the compiled-in ones, or `budgets.json`
+/// in the same directory (a real path). Policies given in memory have none.
 fn budgets_beside(sources: &PolicySources) -> Result<Budgets, BudgetError> {
-    if sources.origin == PolicySources::embedded().origin {
-        Budgets::embedded()
-    } else {
-        Budgets::from_dir(Path::new(&sources.origin))
+    match sources.dir() {
+        Some(dir) => BudgetSource::Dir(dir.to_path_buf()).load(),
+        None if sources.is_embedded() => BudgetSource::Embedded.load(),
+        None => Err(BudgetError::Unreadable {
+            file: format!("{} (policies given in memory)", sources.origin),
+            message: "no budgets.json beside them".to_owned(),
+        }),
     }
 }
 
@@ -260,9 +263,14 @@ pub fn decide_with_budgets(
         return (got, decisions);
     }
     let tool = ToolName::parse(&case.tool).map_or(case.tool.as_str(), |t| t.tool);
+    // The one budget decision, answered from the stated history; an entry that can never
+    // count is the case's error, not a budget the case silently does not test.
     let outcome = match budgets {
         Err(e) => BudgetOutcome::Unavailable(e.to_string()),
-        Ok(budgets) => decide_history(&budgets.counted(tool, resource), history),
+        Ok(budgets) => match check_history(budgets, history) {
+            Err(e) => BudgetOutcome::Unavailable(format!("the case's history: {e}")),
+            Ok(()) => decide_history(&budgets.counted(tool, resource), history, guard.mode()),
+        },
     };
     let ids = RequestIds::default();
     let call = case.call(&ids);

@@ -6,13 +6,10 @@
 //! of what is called.
 
 use agentcore_target::{
-    Access, ErrorKind, Found, Recheck, Tool, ToolError,
-    aws::{Attempts, tag_map},
-    config::ClusterMap,
-    input::check_identifier,
+    Access, Attempts, ClusterMap, ErrorKind, Found, Recheck, ResourceFacts, Tool, ToolError,
+    check_identifier, tag_map,
 };
 use aws_sdk_ecs::{Client, operation::update_service::UpdateServiceError};
-use guard::ResourceFacts;
 use serde::{Deserialize, Serialize};
 
 /// The longest ECS service name.

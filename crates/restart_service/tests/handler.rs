@@ -1,8 +1,7 @@
 //! The handler against a mocked ECS (`aws-smithy-mocks`): every path, and the calls it makes.
 
 use agentcore_target::{
-    Tool,
-    config::ClusterMap,
+    ClusterMap, Tool,
     testing::{Invoked, direct, from_gateway, invoke, invoke_misconfigured},
     tool_schema::ToolSchema,
 };

@@ -4,9 +4,7 @@
 //! check → `TerminateInstances` (with EC2's own `DryRun` when `dry_run`).
 
 use agentcore_target::{
-    Access, Found, Recheck, Tool, ToolError,
-    aws::{Attempts, tag_map},
-    input::check_identifier,
+    Access, Attempts, Found, Recheck, ResourceFacts, Tool, ToolError, check_identifier, tag_map,
 };
 use aws_sdk_ec2::{
     Client,
@@ -14,7 +12,6 @@ use aws_sdk_ec2::{
     operation::terminate_instances::TerminateInstancesError,
     types::InstanceAttributeName,
 };
-use guard::ResourceFacts;
 use serde::{Deserialize, Serialize};
 
 /// The arguments.

@@ -106,7 +106,7 @@ impl Functions {
             .position(|t| t.binary() == call.tool.binary())
             .ok_or("unknown tool")?;
         let (api, _) = self.running.get(index).ok_or("function not running")?;
-        let context = agentcore_target::identity::gateway_client_context(
+        let context = agentcore_target::gateway_client_context(
             call.tool.gateway_name(),
             e2e::GATEWAY_ID,
             "demo",

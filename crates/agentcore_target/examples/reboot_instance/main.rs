@@ -12,8 +12,7 @@
 use std::sync::Arc;
 
 use agentcore_target::{
-    Access, BudgetLedger, Found, Recheck, Tool, ToolError, ToolHost, aws::tag_map,
-    input::check_identifier,
+    Access, BudgetLedger, Found, Recheck, Tool, ToolError, ToolHost, check_identifier, tag_map,
 };
 use aws_sdk_ec2::{
     Client,

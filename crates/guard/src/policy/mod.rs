@@ -50,6 +50,9 @@ pub struct PolicyFile {
 pub struct PolicySources {
     /// Where the files came from, for messages (`embedded policies/` or a directory).
     pub origin: String,
+    /// The directory the files were read from, when they were ([`PolicySources::from_dir`]):
+    /// a real path, for what lives beside the policies (`budgets.json`).
+    dir: Option<std::path::PathBuf>,
     pub(crate) files: Vec<PolicyFile>,
     /// For the embedded policies only: what build.rs made of them after validating them.
     /// Files from anywhere else are validated when loaded.
@@ -88,6 +91,7 @@ impl PolicySources {
     fn built(policy_est: Option<&'static [PolicyEst]>) -> Self {
         Self {
             origin: "embedded policies/".to_owned(),
+            dir: None,
             files: embedded::EMBEDDED
                 .iter()
                 .map(|(name, text)| PolicyFile {
@@ -144,6 +148,7 @@ impl PolicySources {
         if problems.is_empty() {
             Ok(Self {
                 origin: dir.display().to_string(),
+                dir: Some(dir.to_path_buf()),
                 files,
                 prevalidated: None,
             })
@@ -156,9 +161,20 @@ impl PolicySources {
     pub fn from_files(origin: impl Into<String>, files: Vec<PolicyFile>) -> Self {
         Self {
             origin: origin.into(),
+            dir: None,
             files,
             prevalidated: None,
         }
+    }
+
+    /// The directory the policies were read from, if they were.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Whether these are the policies compiled into this binary.
+    pub fn is_embedded(&self) -> bool {
+        self.prevalidated.is_some()
     }
 
     /// All files, in a stable order.

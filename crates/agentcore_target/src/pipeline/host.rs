@@ -1,0 +1,270 @@
+//! The Lambda handler: a tool with its guard, its gateway target name and its budgets.
+
+use std::{sync::Arc, time::Instant};
+
+use budget::{BudgetLedger, LedgerError, Reservation};
+use guard::{Guard, RequestIds, ResourceFacts, ToolCall};
+use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
+use serde_json::Value;
+
+use super::{Access, Found, Recheck, Tool, checks::Checks};
+use crate::{
+    config::ConfigError,
+    error::ToolError,
+    identity::{Invocation, identify},
+    input,
+    result::{CallToolResult, Report, Status},
+};
+
+/// A tool with its guard and its gateway target name: the Lambda handler.
+pub struct ToolHost<T> {
+    /// The tool, or why its settings are unusable: then every call is refused, audited.
+    tool: Result<T, ConfigError>,
+    guard: Arc<Guard>,
+    target: String,
+    /// Budgets over time, counted across invocations and sessions.
+    budgets: BudgetLedger,
+}
+
+impl<T: Tool> ToolHost<T> {
+    /// A host for `tool` registered as gateway target `target`. Its budgets are not
+    /// configured — every mutating call is refused — until [`ToolHost::with_budgets`].
+    pub fn new(tool: Result<T, ConfigError>, guard: Arc<Guard>, target: impl Into<String>) -> Self {
+        Self {
+            tool,
+            guard,
+            target: target.into(),
+            budgets: BudgetLedger::broken(LedgerError::NoTable),
+        }
+    }
+
+    /// The host with `budgets`.
+    #[must_use]
+    pub fn with_budgets(mut self, budgets: BudgetLedger) -> Self {
+        self.budgets = budgets;
+        self
+    }
+
+    /// Answers whatever reached the function: an event is handled; an invocation that could
+    /// not be read (a payload serde cannot read, a malformed client context) is refused and
+    /// audited, never left to fail without a record.
+    pub async fn answer(&self, incoming: Incoming) -> Result<CallToolResult, Diagnostic> {
+        match incoming {
+            Incoming::Event(event) => self.handle(event).await,
+            Incoming::Malformed(malformed) => Ok(self.finish(self.refuse_malformed(&malformed))),
+        }
+    }
+
+    /// Handles one invocation. Tool failures and denials are results with `isError: true`;
+    /// the `Err` side is for faults of the function itself, and there are none here.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<CallToolResult, Diagnostic> {
+        let report = match self.steps(&event).await {
+            Ok(report) | Err(report) => report,
+        };
+        Ok(self.finish(report))
+    }
+
+    /// The path of one call (DESIGN.md §3); each step that stops the call ends it with its
+    /// report, audited.
+    async fn steps(&self, event: &LambdaEvent<Value>) -> Result<Report, Report> {
+        let invocation = self.identify(event)?;
+        let mut checks = Checks::new(&self.guard, call(&invocation, &event.payload));
+        let tool = self.configured(&mut checks)?;
+        let input = parse::<T>(&event.payload).map_err(|e| checks.refuse(&e))?;
+        checks.decided(self.guard.check_call(&checks.call()))?;
+        let found = tool
+            .lookup(&input)
+            .await
+            .map_err(|e| checks.refuse_resource(&e))?;
+        self.resource_check(&mut checks, &found)?;
+        let reservation = self
+            .reserve(&mut checks, T::dry_run(&input), found.facts.as_ref())
+            .await?;
+        Ok(self
+            .operate(&mut checks, tool, &input, found, reservation)
+            .await)
+    }
+
+    /// 1. Which tool the gateway asked for, before parsing: another tool's arguments sent here
+    /// are a misrouted call, and are reported as one rather than as unknown fields.
+    fn identify(&self, event: &LambdaEvent<Value>) -> Result<Invocation, Report> {
+        let gateway_id = self
+            .guard
+            .gateway_arn()
+            .and_then(|arn| arn.rsplit_once("gateway/"))
+            .map(|(_, id)| id);
+        identify(&event.context, T::NAME, &self.target, gateway_id).map_err(|misrouted| {
+            let fallback = self.own_invocation(&event.context.request_id);
+            let mut checks = Checks::new(&self.guard, call(&fallback, &event.payload));
+            checks.refuse_as_denied(misrouted.to_string())
+        })
+    }
+
+    /// The tool, unless its settings are unusable: then nothing is called.
+    fn configured(&self, checks: &mut Checks<'_>) -> Result<&T, Report> {
+        self.tool.as_ref().map_err(|e| {
+            checks.refuse(&ToolError::configuration(format!(
+                "the function is misconfigured, nothing was called: {e}"
+            )))
+        })
+    }
+
+    /// 5. Reality, not the agent's claim. Only a tool declared read-only may have nothing to
+    /// check.
+    fn resource_check(
+        &self,
+        checks: &mut Checks<'_>,
+        found: &Found<T::Resource>,
+    ) -> Result<(), Report> {
+        match (&found.facts, T::ACCESS) {
+            (Some(facts), _) => checks.decided(self.guard.check_resource(&checks.call(), facts)),
+            (None, Access::ReadOnly) => Ok(()),
+            (None, Access::Mutating) => checks.decided(self.guard.refuse_resource(
+                &checks.call(),
+                format!(
+                    "`{}` changes AWS resources but its lookup found no resource to check",
+                    T::NAME
+                ),
+            )),
+        }
+    }
+
+    /// 6. Room for one more such operation over time, counted across invocations and
+    /// sessions. After both checks allow, so a denied call takes no slot; before the
+    /// operation, so a slot is held before anything changes. A dry run counts nothing.
+    async fn reserve(
+        &self,
+        checks: &mut Checks<'_>,
+        dry_run: bool,
+        facts: Option<&ResourceFacts>,
+    ) -> Result<Reservation, Report> {
+        let (Some(facts), false) = (facts, dry_run) else {
+            return Ok(Reservation::default());
+        };
+        let started = Instant::now();
+        let call = checks.call();
+        let Some((outcome, mut reservation)) = self
+            .budgets
+            .reserve(
+                call.ids.lambda.as_deref(),
+                T::NAME,
+                facts,
+                self.guard.mode(),
+            )
+            .await
+        else {
+            return Ok(Reservation::default());
+        };
+        let decision = self
+            .guard
+            .record_budget(&call, facts, outcome, started.elapsed());
+        if !decision.proceeds() {
+            reservation.give_back().await;
+        }
+        checks.decided(decision)?;
+        Ok(reservation)
+    }
+
+    /// 7. The operation, and the report: slots go back when nothing changed.
+    async fn operate(
+        &self,
+        checks: &mut Checks<'_>,
+        tool: &T,
+        input: &T::Input,
+        found: Found<T::Resource>,
+        mut reservation: Reservation,
+    ) -> Report {
+        let recheck = Recheck {
+            tool,
+            input,
+            guard: &self.guard,
+            call: checks.call(),
+        };
+        let operated = tool.operate(input, found.resource, &recheck).await;
+        let changed = match &operated {
+            Ok(output) => T::changed(output),
+            Err(e) => !e.changed_nothing,
+        };
+        let uncounted = !changed && reservation.holds_slots();
+        if uncounted {
+            reservation.give_back().await;
+        }
+        let note = if uncounted {
+            "; nothing changed, so no budget was used"
+        } else {
+            ""
+        };
+        match operated {
+            Ok(output) => {
+                let mut message = format!("{}{note}", T::summary(&output));
+                let would_deny = checks.would_deny();
+                if !would_deny.is_empty() {
+                    message = format!(
+                        "LOG_ONLY: the guard would have denied this call ({}); it went ahead. {message}",
+                        would_deny.join("; ")
+                    );
+                }
+                let result = serde_json::to_value(&output).unwrap_or(Value::Null);
+                Report::ok(message, result, checks.report())
+            }
+            Err(mut e) => {
+                e.message.push_str(note);
+                match e.stopped_by.take() {
+                    Some(decision) => checks.stopped(*decision, e.message),
+                    None => Report::error(&e, checks.report()),
+                }
+            }
+        }
+    }
+
+    /// The result carrying `report`, logged.
+    fn finish(&self, report: Report) -> CallToolResult {
+        let result = CallToolResult::new(&report);
+        match report.status {
+            Status::Ok => tracing::info!(tool = T::NAME, "{}", report.message),
+            _ => tracing::warn!(tool = T::NAME, "{}", report.message),
+        }
+        result
+    }
+
+    /// This function's own tool, for a call that names no other: a direct invoke, or one that
+    /// could not be read.
+    fn own_invocation(&self, request_id: &str) -> Invocation {
+        Invocation {
+            tool: format!("{}{}{}", self.target, guard::TOOL_SEPARATOR, T::NAME),
+            ids: RequestIds {
+                lambda: Some(request_id.to_owned()).filter(|id| !id.is_empty()),
+                ..RequestIds::default()
+            },
+            from_gateway: false,
+        }
+    }
+
+    fn refuse_malformed(&self, malformed: &Malformed) -> Report {
+        let invocation = self.own_invocation(&malformed.context.request_id);
+        let mut checks = Checks::new(&self.guard, call(&invocation, &Value::Null));
+        checks.refuse_as_denied(format!(
+            "the invocation could not be read ({}): {}",
+            malformed.error.error_type(),
+            malformed.error
+        ))
+    }
+}
+
+/// 2. Strictly: nothing is asked or called for arguments that are not the tool's. A refusal
+/// here is audited like any other: an agent probing with malformed calls shows in the records
+/// and the metrics.
+fn parse<T: Tool>(payload: &Value) -> Result<T::Input, ToolError> {
+    let input = input::parse::<T::Input>(payload)?;
+    T::validate(&input)?;
+    Ok(input)
+}
+
+fn call<'a>(invocation: &'a Invocation, payload: &'a Value) -> ToolCall<'a> {
+    ToolCall {
+        tool: &invocation.tool,
+        input: payload,
+        principal: None,
+        ids: &invocation.ids,
+    }
+}

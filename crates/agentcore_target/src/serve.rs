@@ -1,0 +1,82 @@
+//! A tool as a Lambda function: its settings read once, its guard, its budgets, then the
+//! runtime loop.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use budget::{BudgetLedger, BudgetSource};
+use guard::{Guard, GuardConfig};
+
+use crate::{
+    Access, Tool, ToolHost, aws,
+    config::{Env, HostSettings, Settings},
+};
+
+/// Runs a tool as a Lambda function: tracing; the process's settings, read once and handed on
+/// (the guard's, the host's, the tool's own); the AWS SDK configuration; the tool `make`
+/// builds from the SDK configuration and its settings; the guard; the budgets; then the
+/// runtime loop. A tool's `main` is one call.
+pub async fn serve<T: Tool>(
+    make: impl FnOnce(&SdkConfig, T::Settings) -> T,
+) -> Result<(), lambda_host::Error> {
+    lambda_host::init_tracing();
+    let lookup = |name: &str| std::env::var(name).ok();
+    let env = Env::new(&lookup);
+    let (guard_config, warnings) = GuardConfig::from_lookup(lookup);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    let host_settings = HostSettings::from_env(&env, T::DEFAULT_TARGET);
+    let sdk = aws::sdk_config().await;
+    let tool = T::Settings::from_env(&env).map(|settings| make(&sdk, settings));
+    if let Err(e) = &tool {
+        tracing::error!(error = %e, "the function is misconfigured: every call is refused");
+    }
+    let guard = Arc::new(Guard::from_config(&guard_config));
+    let budgets = ledger::<T>(&host_settings, &guard_config, &guard, &sdk);
+    let host = Arc::new(ToolHost::new(tool, guard, host_settings.target).with_budgets(budgets));
+    lambda_host::run(move |incoming| {
+        let host = Arc::clone(&host);
+        async move { host.answer(incoming).await }
+    })
+    .await
+}
+
+/// The budgets of tool `T`, counted in DynamoDB. Unset or broken settings refuse every counted
+/// call rather than run without budgets. A read-only tool is counted only when a budget names
+/// it (otherwise it needs no table, and the template gives it none), or when the budgets
+/// cannot be read, so that a broken budget file refuses rather than silently counts nothing.
+fn ledger<T: Tool>(
+    settings: &HostSettings,
+    config: &GuardConfig,
+    guard: &Guard,
+    sdk: &SdkConfig,
+) -> BudgetLedger {
+    let budgets = BudgetSource::beside(config.policy_dir.as_deref()).load();
+    let counted = T::ACCESS == Access::Mutating
+        || budgets
+            .as_ref()
+            .map_or(true, |b| b.for_tool(T::NAME).next().is_some());
+    if !counted {
+        return BudgetLedger::off();
+    }
+    let ledger = BudgetLedger::from_settings(
+        settings.budgets.as_deref(),
+        settings.budget_table.clone(),
+        budgets,
+        // Broken policies refuse every call anyway; only loaded ones can vouch for tools.
+        |tool| {
+            guard
+                .policy_sets()
+                .map_or(true, |sets| sets.declares_tool(tool))
+        },
+        || aws_sdk_dynamodb::Client::new(sdk),
+    );
+    if ledger.is_off() {
+        tracing::warn!("BUDGETS=OFF: budgets over time are not enforced");
+    }
+    if let Some(e) = ledger.problem() {
+        tracing::error!(error = %e, "budgets unusable");
+    }
+    ledger
+}
