@@ -435,7 +435,7 @@ mod tests {
             gateway_arn: Some(EXAMPLE_GATEWAY_ARN.to_owned()),
             ..GuardConfig::default()
         };
-        Guard::new(Ok(PolicySources::embedded()), &config, Arc::new(NoAudit))
+        Guard::new(&PolicySources::embedded(), &config, Arc::new(NoAudit))
     }
 
     fn client() -> Client {
@@ -510,7 +510,7 @@ mod tests {
             mode: guard::Mode::LogOnly,
             ..GuardConfig::default()
         };
-        let guard = Guard::new(Ok(PolicySources::embedded()), &config, Arc::new(NoAudit));
+        let guard = Guard::new(&PolicySources::embedded(), &config, Arc::new(NoAudit));
         let ledger = BudgetLedger::broken(BudgetSetupError::NoTable);
         let input = serde_json::json!({});
         let ids = guard::RequestIds::default();

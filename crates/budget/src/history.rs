@@ -36,15 +36,9 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 }
 
 impl Past {
-    fn tool_part(&self) -> &str {
-        self.tool
-            .split_once(guard::TOOL_SEPARATOR)
-            .map_or(self.tool.as_str(), |(_, tool)| tool)
-    }
-
     fn counts_against(&self, counted: &Counted<'_>) -> bool {
         let budget = counted.budget;
-        self.tool_part() == budget.tool
+        guard::ToolName::tool_part(&self.tool) == budget.tool
             && self.ago < budget.window
             && match budget.per {
                 Per::Environment => self

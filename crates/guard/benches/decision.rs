@@ -43,7 +43,7 @@ fn config() -> GuardConfig {
 }
 
 fn guard(sources: PolicySources) -> Guard {
-    Guard::new(Ok(sources), &config(), Arc::new(NoAudit))
+    Guard::new(&sources, &config(), Arc::new(NoAudit))
 }
 
 fn principal() -> Principal {

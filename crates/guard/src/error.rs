@@ -18,7 +18,7 @@ pub enum GuardError {
     /// `GATEWAY_AUTHORIZER_TYPE` names no authorizer type: which callers to expect is unknown,
     /// so the guard refuses every call.
     #[error(transparent)]
-    UnknownAuthorizerType(#[from] crate::request::UnknownAuthorizerType),
+    UnknownAuthorizerType(#[from] crate::caller::UnknownAuthorizerType),
 
     /// The configured gateway ARN is not one.
     #[error(
@@ -127,4 +127,18 @@ impl std::fmt::Display for EntityRole {
             Self::EntityType => "entity type",
         })
     }
+}
+
+/// An error's message followed by each of its causes, `: `-separated, so "entity does not
+/// conform to the schema" says how (the top-level messages of Cedar and the AWS SDK alone are
+/// terse). For the causes alone: `error.source().map(with_causes)`.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }

@@ -14,10 +14,12 @@ use cedar_policy::{
 use serde_json::Value;
 
 use crate::{
+    action::ActionType,
+    caller::{CallerType, Principal},
     decision::Reason,
-    error::{EntityRole, GuardError},
+    error::{EntityRole, GuardError, with_causes},
     policy::{PolicySets, Slices},
-    request::{CallerType, Principal, ResourceFacts},
+    request::ResourceFacts,
     value::{self, json_type, to_cedar},
 };
 
@@ -119,7 +121,7 @@ impl Cedar<'_> {
         };
         let input = to_cedar(e.input).map_err(invalid_input)?;
         let context = Context::from_pairs([("input".to_owned(), input)])
-            .map_err(|err| invalid_input(describe(&err)))?;
+            .map_err(|err| invalid_input(with_causes(&err)))?;
 
         let entities = entities(
             sets,
@@ -136,7 +138,7 @@ impl Cedar<'_> {
             }
             other => GuardError::InvalidEntity {
                 what: EntityRole::Request,
-                message: describe(&other),
+                message: with_causes(&other),
             },
         };
 
@@ -229,7 +231,7 @@ impl Cedar<'_> {
             .build()
             .map_err(|e| GuardError::InvalidEntity {
                 what: EntityRole::Request,
-                message: describe(&e),
+                message: with_causes(&e),
             })?;
         let response = authorizer.is_authorized_partial(&request, set, entities);
         no_partial_errors(&response)?;
@@ -331,7 +333,7 @@ fn entities(
             } else {
                 EntityRole::Caller
             },
-            message: describe(&e),
+            message: with_causes(&e),
         })
 }
 
@@ -348,7 +350,7 @@ fn context_mismatch(
     err: &RequestValidationError,
 ) -> String {
     let (Some(declared), Value::Object(given)) = (sets.arguments.get(action), input) else {
-        return describe(err);
+        return with_causes(err);
     };
     let problems: Vec<String> = given
         .iter()
@@ -369,7 +371,7 @@ fn context_mismatch(
         })
         .collect();
     if problems.is_empty() {
-        describe(err)
+        with_causes(err)
     } else {
         problems.join("; ")
     }
@@ -425,13 +427,13 @@ impl PolicySets {
     /// undeclared action, which the checks then refuse).
     pub(crate) fn action_uid(
         &self,
-        action_type: &str,
+        action_type: ActionType,
         id: &str,
     ) -> Result<(EntityUid, String), GuardError> {
         match self.action(action_type, id) {
             Some(a) => Ok((a.uid.clone(), a.text.clone())),
             None => {
-                let uid = uid(action_type, id)?;
+                let uid = uid(action_type.as_str(), id)?;
                 let text = uid.to_string();
                 Ok((uid, text))
             }
@@ -446,16 +448,4 @@ pub(crate) fn resource_uid(sets: &PolicySets, r: &ResourceFacts) -> Result<Entit
             what: EntityRole::Resource,
             message: e.to_string(),
         })
-}
-
-/// An error's message with its causes, so "entity does not conform to the schema" says how.
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }

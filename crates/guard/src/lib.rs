@@ -22,7 +22,7 @@
 //!
 //! let config = GuardConfig { gateway_arn: Some(EXAMPLE_GATEWAY_ARN.into()), ..GuardConfig::default() };
 //! let audit = MemoryAudit::new();
-//! let guard = Guard::new(Ok(PolicySources::embedded()), &config, Arc::new(audit.clone()));
+//! let guard = Guard::new(&PolicySources::embedded(), &config, Arc::new(audit.clone()));
 //!
 //! // The call check: the agent's claim, as the gateway sees it.
 //! let input = serde_json::json!({"environment": "staging", "instance_id": "i-0abc1234"});
@@ -66,8 +66,10 @@
 //!   AgentCore Policy, each statement with its [`EnforcementMode`]), [`json_type`],
 //!   [`TOOL_SEPARATOR`], [`EXAMPLE_GATEWAY_ARN`].
 
+mod action;
 mod audit;
 mod budget;
+mod caller;
 mod config;
 mod decision;
 mod error;
@@ -80,14 +82,16 @@ mod request;
 mod shadow;
 mod value;
 
+pub use action::{ActionType, TOOL_SEPARATOR, ToolName, UNKNOWN_TOOL};
 pub use audit::{
     Asked, AuditRecord, AuditSink, EmfStdout, MAX_RECORDED_ARGUMENT_BYTES,
     MAX_RECORDED_ATTRIBUTE_BYTES, MAX_RECORDED_TAG_BYTES, MemoryAudit, NoAudit,
 };
 pub use budget::{BudgetCount, BudgetOutcome, BudgetRecord, FullBudget};
+pub use caller::{AuthorizerType, CallerType, Principal, UnknownAuthorizerType};
 pub use config::{ConfigWarning, GuardConfig};
 pub use decision::{Check, Decision, Mode, Outcome, Reason, UnknownMode, Verdict};
-pub use error::{EntityRole, GuardError};
+pub use error::{EntityRole, GuardError, with_causes};
 pub use fold::{
     FOLDED_ATTRIBUTES, fold_name, fold_tag_key, is_folded_name, is_folded_tag_key,
     name_pattern_can_match,
@@ -97,10 +101,7 @@ pub use guard::Guard;
 pub use policy::{
     AGENTCORE_SCHEMA, LinkError, LoadError, PolicyFile, PolicySets, PolicySources, Problem,
 };
-pub use request::{
-    AuthorizerType, CallerType, Principal, RequestIds, ResourceFacts, TOOL_SEPARATOR, ToolCall,
-    ToolName, UnknownAuthorizerType,
-};
+pub use request::{RequestIds, ResourceFacts, ToolCall};
 pub use shadow::{EnforcementMode, SHADOW_MODE, ShadowDecision};
 pub use value::json_type;
 

@@ -10,7 +10,7 @@
 //! Only the two checks that decide a call compare: the call check and the resource check.
 //! [`crate::Guard::check_tool`] (any arguments) does not.
 
-use cedar_policy::{Policy, PolicySet, Template};
+use cedar_policy::{Policy, PolicySet, PolicySetError, Template};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -102,16 +102,15 @@ pub(crate) fn any(set: &PolicySet) -> bool {
 }
 
 /// `set` without its shadow policies and templates: what is enforced.
-pub(crate) fn enforced(set: &PolicySet) -> PolicySet {
+pub(crate) fn enforced(set: &PolicySet) -> Result<PolicySet, PolicySetError> {
     let mut kept = PolicySet::new();
     for policy in set.policies().filter(|p| !policy_is_shadow(p)) {
-        // INVARIANT: ids are unique in `set`, so re-adding cannot conflict.
-        let _ = kept.add(policy.clone());
+        kept.add(policy.clone())?;
     }
     for template in set.templates().filter(|t| !template_is_shadow(t)) {
-        let _ = kept.add_template(template.clone());
+        kept.add_template(template.clone())?;
     }
-    kept
+    Ok(kept)
 }
 
 /// Of slices built from every policy, the ones a shadow policy can apply to: the only actions

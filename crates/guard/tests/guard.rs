@@ -23,7 +23,7 @@ fn config(mode: Mode) -> GuardConfig {
 
 fn guard_with(sources: PolicySources, mode: Mode) -> (Guard, MemoryAudit) {
     let audit = MemoryAudit::new();
-    let guard = Guard::new(Ok(sources), &config(mode), Arc::new(audit.clone()));
+    let guard = Guard::new(&sources, &config(mode), Arc::new(audit.clone()));
     (guard, audit)
 }
 
@@ -152,7 +152,7 @@ fn a_template_with_a_principal_slot_is_refused() {
 fn missing_gateway_arn_denies_every_call_check_but_not_resource_checks() {
     let audit = MemoryAudit::new();
     let guard = Guard::new(
-        Ok(PolicySources::embedded()),
+        &PolicySources::embedded(),
         &GuardConfig::default(),
         Arc::new(audit.clone()),
     );
@@ -175,7 +175,7 @@ fn a_malformed_gateway_arn_denies_every_call_check() {
         gateway_arn: Some("gw-xyz789".to_owned()),
         ..GuardConfig::default()
     };
-    let guard = Guard::new(config.sources(), &config, Arc::new(MemoryAudit::new()));
+    let guard = Guard::configured(&config, Arc::new(MemoryAudit::new()));
     assert!(matches!(
         guard.health(),
         Err(GuardError::InvalidGatewayArn(_))
@@ -337,7 +337,7 @@ fn the_caller_type_comes_from_the_gateway_authorizer_type() {
             _ => None,
         });
         config.gateway_arn = Some(EXAMPLE_GATEWAY_ARN.to_owned());
-        let guard = Guard::new(Ok(sources.clone()), &config, Arc::new(MemoryAudit::new()));
+        let guard = Guard::new(&sources, &config, Arc::new(MemoryAudit::new()));
         assert_eq!(
             guard.check_call(&call(RESTART, &input, &ids)).is_allow(),
             allowed
@@ -379,7 +379,7 @@ fn policies_load_from_a_directory_override() {
         policy_dir: Some(dir.path().to_owned()),
         ..config(Mode::Enforce)
     };
-    let guard = Guard::new(config.sources(), &config, Arc::new(MemoryAudit::new()));
+    let guard = Guard::configured(&config, Arc::new(MemoryAudit::new()));
     let ids = RequestIds::default();
     let input = json!({"environment": "production", "service": "api"});
     let decision = guard.check_call(&call(RESTART, &input, &ids));
@@ -389,7 +389,7 @@ fn policies_load_from_a_directory_override() {
         policy_dir: Some(dir.path().join("nowhere")),
         ..config
     };
-    let guard = Guard::new(missing.sources(), &missing, Arc::new(MemoryAudit::new()));
+    let guard = Guard::configured(&missing, Arc::new(MemoryAudit::new()));
     assert!(!guard.check_call(&call(RESTART, &input, &ids)).proceeds());
 }
 

@@ -283,7 +283,7 @@ impl Replayer {
                 authorizer_type: Ok(authorizer_type),
                 ..GuardConfig::default()
             };
-            let guard = Guard::new(Ok(sources.clone()), &config, Arc::new(NoAudit));
+            let guard = Guard::new(sources, &config, Arc::new(NoAudit));
             if let Err(e) = guard.policy_sets() {
                 return Err(e.clone());
             }

@@ -10,7 +10,10 @@ use cedar_policy::{
     Schema, SlotId,
 };
 
-use crate::{request::TOOL_SEPARATOR, shadow};
+use crate::{
+    action::{ActionType, ToolName},
+    shadow,
+};
 
 use super::{
     AGENTCORE_SCHEMA, GATEWAY_DIR, PolicySources, RESOURCE_DIR,
@@ -39,9 +42,9 @@ pub struct PolicySets {
     pub(crate) tools: HashSet<String>,
     /// The declared `context.input` arguments of each action, for errors that name the field.
     pub(crate) arguments: HashMap<EntityUid, Arguments>,
-    /// Every declared action by its type (`AgentCore::Action`) and id, with its printed form:
+    /// Every declared action of the two types by its type and id, with its printed form:
     /// built once, so a decision neither parses nor prints the action's uid.
-    pub(crate) action_refs: HashMap<String, HashMap<String, ActionRef>>,
+    pub(crate) action_refs: HashMap<ActionType, HashMap<String, ActionRef>>,
     /// The schema's entity type names, parsed once.
     pub(crate) entity_types: HashMap<String, EntityTypeName>,
 }
@@ -138,25 +141,22 @@ impl PolicySets {
         let actions: HashSet<EntityUid> = schema.actions().cloned().collect();
         let tools = actions
             .iter()
-            .filter(|a| a.type_name().to_string() == "AgentCore::Action")
-            .filter_map(|a| {
-                let id: &str = a.id().unescaped();
-                id.split_once(TOOL_SEPARATOR)
-                    .map(|(_, tool)| tool.to_owned())
-            })
+            .filter(|a| ActionType::of(a) == Some(ActionType::Call))
+            .filter_map(|a| ToolName::parse(a.id().unescaped()).ok())
+            .map(|name| name.tool.to_owned())
             .collect();
-        let mut action_refs: HashMap<String, HashMap<String, ActionRef>> = HashMap::new();
+        let mut action_refs: HashMap<ActionType, HashMap<String, ActionRef>> = HashMap::new();
         for action in &actions {
-            action_refs
-                .entry(action.type_name().to_string())
-                .or_default()
-                .insert(
-                    action.id().unescaped().to_owned(),
-                    ActionRef {
-                        uid: action.clone(),
-                        text: action.to_string(),
-                    },
-                );
+            let Some(action_type) = ActionType::of(action) else {
+                continue;
+            };
+            action_refs.entry(action_type).or_default().insert(
+                action.id().unescaped().to_owned(),
+                ActionRef {
+                    uid: action.clone(),
+                    text: action.to_string(),
+                },
+            );
         }
         let entity_types = schema
             .entity_types()
@@ -165,7 +165,9 @@ impl PolicySets {
         let mut sets = Self {
             action_refs,
             entity_types,
-            gateway_templates: rename_templates(gateway),
+            gateway_templates: rename_templates(gateway).map_err(|e| LoadError {
+                problems: vec![Problem::file(GATEWAY_DIR, e.to_string())],
+            })?,
             resource,
             resource_slices: Slices::new(),
             resource_shadow: Slices::new(),
@@ -178,8 +180,9 @@ impl PolicySets {
         let slice_error = |e: LinkError| LoadError {
             problems: vec![Problem::file(RESOURCE_DIR, e.to_string())],
         };
-        sets.resource_slices = sets
-            .slices(&shadow::enforced(&sets.resource), None)
+        let enforced = shadow::enforced(&sets.resource).map_err(LinkError::from);
+        sets.resource_slices = enforced
+            .and_then(|enforced| sets.slices(&enforced, None))
             .map_err(slice_error)?;
         if shadow::any(&sets.resource) {
             sets.resource_shadow =
@@ -188,9 +191,9 @@ impl PolicySets {
         Ok(sets)
     }
 
-    /// A declared action of type `action_type` (`AgentCore::Action`), by id.
-    pub(crate) fn action(&self, action_type: &str, id: &str) -> Option<&ActionRef> {
-        self.action_refs.get(action_type)?.get(id)
+    /// A declared action of type `action_type`, by id.
+    pub(crate) fn action(&self, action_type: ActionType, id: &str) -> Option<&ActionRef> {
+        self.action_refs.get(&action_type)?.get(id)
     }
 
     /// Whether the schema declares `tool` (its tool part, `terminate_instance`).
@@ -207,7 +210,7 @@ impl PolicySets {
 
     /// The linked gateway set, sliced by action: the enforced policies only.
     pub(crate) fn gateway_slices(&self, gateway: &EntityUid) -> Result<Slices, LinkError> {
-        self.slices(&shadow::enforced(&self.gateway_templates), Some(gateway))
+        self.slices(&shadow::enforced(&self.gateway_templates)?, Some(gateway))
     }
 
     /// The linked gateway slices that hold shadow policies, with every other policy of the
@@ -265,14 +268,10 @@ impl PolicySets {
         self.resource.num_of_policies()
     }
 
-    /// The `context.input` arguments the schema declares for an action (`AgentCore::Action`,
-    /// `restart-service___restart_service`): name → Cedar type.
-    pub fn declared_arguments(&self, action_type: &str, action: &str) -> Option<&Arguments> {
-        let uid = EntityUid::from_str(&format!(
-            "{action_type}::{}",
-            serde_json::Value::String(action.to_owned())
-        ))
-        .ok()?;
+    /// The `context.input` arguments the schema declares for an action
+    /// ([`ActionType::Call`], `restart-service___restart_service`): name → Cedar type.
+    pub fn declared_arguments(&self, action_type: ActionType, action: &str) -> Option<&Arguments> {
+        let uid = EntityUid::from_str(&action_type.uid_string(action)).ok()?;
         self.arguments.get(&uid)
     }
 }

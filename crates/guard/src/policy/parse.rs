@@ -4,7 +4,8 @@
 use std::{collections::HashMap, str::FromStr};
 
 use cedar_policy::{
-    Policy, PolicyId, PolicySet, Schema, SlotId, Template, ValidationMode, Validator,
+    Policy, PolicyId, PolicySet, PolicySetError, Schema, SlotId, Template, ValidationMode,
+    Validator,
 };
 use miette::Diagnostic;
 
@@ -188,15 +189,14 @@ pub(crate) fn validate(
 }
 
 /// Moves templates to `template:<id>` so that each link can take the plain `@id`.
-pub(crate) fn rename_templates(set: PolicySet) -> PolicySet {
+pub(crate) fn rename_templates(set: PolicySet) -> Result<PolicySet, PolicySetError> {
     let mut renamed = PolicySet::new();
     for policy in set.policies() {
-        // INVARIANT: ids are unique in `set`, so re-adding cannot conflict.
-        let _ = renamed.add(policy.clone());
+        renamed.add(policy.clone())?;
     }
     for template in set.templates() {
         let id = PolicyId::new(format!("{TEMPLATE_PREFIX}{}", template.id()));
-        let _ = renamed.add_template(template.new_id(id));
+        renamed.add_template(template.new_id(id))?;
     }
-    renamed
+    Ok(renamed)
 }

@@ -17,7 +17,7 @@ use std::{collections::BTreeSet, time::Duration};
 
 use cedar_policy::{PolicySet, RequestEnv, Schema};
 use cedar_policy_symcc::Env;
-use guard::{GuardError, LoadError, RenderError, TOOL_SEPARATOR};
+use guard::{GuardError, LoadError, RenderError, ToolName};
 
 pub use counterexample::Replayed;
 pub use folding::Folding;
@@ -163,8 +163,7 @@ fn read_only(schema: &Schema, envs: &[RequestEnv]) -> Verdict {
     let mutating: BTreeSet<String> = envs
         .iter()
         .filter_map(|env| {
-            let id = env.action().id().unescaped();
-            let tool = id.split_once(TOOL_SEPARATOR).map_or(id, |(_, t)| t);
+            let tool = ToolName::tool_part(env.action().id().unescaped());
             resource_actions.contains(tool).then(|| tool.to_owned())
         })
         .collect();
@@ -185,7 +184,7 @@ fn call_tool(shipped: &Shipped, env: &RequestEnv) -> String {
 }
 
 fn unknown_tool(env: &RequestEnv) -> String {
-    format!("unknown{TOOL_SEPARATOR}{}", env.action().id().unescaped())
+    ToolName::join("unknown", env.action().id().unescaped())
 }
 
 /// `Guard::Action::"terminate_instance" on Guard::Ec2Instance by AgentCore::OAuthUser`.

@@ -13,8 +13,8 @@ use cedar_policy::{
     ResourceConstraint, Schema,
 };
 use guard::{
-    EnforcementMode, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources, TOOL_SEPARATOR,
-    render_static,
+    ActionType, EnforcementMode, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources,
+    ToolName, render_static,
 };
 use serde_json::{Value, json};
 
@@ -22,9 +22,6 @@ use super::{
     ProveError,
     invariant::{action_matches, scope_matches},
 };
-
-/// The action type of call-check requests; every other action is a resource check's.
-const CALL_ACTION_TYPE: &str = "AgentCore::Action";
 
 /// One policies directory, loaded as the guard loads it, with its sets in SymCC's form.
 pub struct Shipped {
@@ -105,7 +102,7 @@ impl Shipped {
             gateway_arn: Some(gateway_arn.to_owned()),
             ..GuardConfig::default()
         };
-        let guard = Guard::new(Ok(sources.clone()), &config, Arc::new(NoAudit));
+        let guard = Guard::new(&sources, &config, Arc::new(NoAudit));
         let sets = guard.policy_sets().map_err(Clone::clone)?;
         let schema = sets.schema().clone();
         // The `render` path: static text naming the gateway, parsed back.
@@ -194,12 +191,7 @@ impl Shipped {
             .schema
             .actions()
             .filter(|a| is_call_action(a))
-            .filter(|a| {
-                a.id()
-                    .unescaped()
-                    .split_once(TOOL_SEPARATOR)
-                    .is_some_and(|(_, t)| t == tool)
-            })
+            .filter(|a| ToolName::parse(a.id().unescaped()).is_ok_and(|name| name.tool == tool))
             .cloned()
             .collect();
         let mut set = self.resource.get(scope);
@@ -262,9 +254,10 @@ impl Shipped {
     }
 }
 
-/// Whether `action` is a call check's (`AgentCore::Action`).
+/// Whether `action` is a call check's ([`ActionType::Call`]); every other action is a resource
+/// check's.
 pub fn is_call_action(action: &EntityUid) -> bool {
-    action.type_name().to_string() == CALL_ACTION_TYPE
+    ActionType::of(action) == Some(ActionType::Call)
 }
 
 /// A forbid on `action` (any principal, any resource) with one condition.
