@@ -3,10 +3,8 @@
 
 use std::fmt;
 
+use crate::{error::GuardError, value::uid_string};
 use cedar_policy::EntityUid;
-use serde_json::Value;
-
-use crate::error::GuardError;
 
 /// The separator between target and tool in a gateway tool name. Split and join names with
 /// [`ToolName::parse`] and [`ToolName::join`], not by hand.
@@ -118,12 +116,6 @@ impl fmt::Display for ActionType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// An entity uid as text, `Type::"id"`: the id quoted as a JSON string, which is how audit
-/// records and messages print every entity.
-pub(crate) fn uid_string(entity_type: &str, id: &str) -> String {
-    format!("{entity_type}::{}", Value::String(id.to_owned()))
 }
 
 #[cfg(test)]

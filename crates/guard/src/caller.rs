@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, fmt};
 
 use serde::{Deserialize, Serialize};
 
-use crate::action::uid_string;
+use crate::value::uid_string;
 
 /// Who is calling, as AgentCore Policy models it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

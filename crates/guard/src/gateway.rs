@@ -5,8 +5,7 @@ use cedar_policy::{EntityUid, Policy, PolicySet};
 use crate::{
     error::GuardError,
     evaluate::uid,
-    policy::{PolicySets, Slices},
-    shadow::EnforcementMode,
+    policy::{EnforcementMode, PolicySets, Slices},
 };
 
 /// The gateway set, linked to the configured gateway.

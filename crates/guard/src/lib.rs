@@ -99,10 +99,11 @@ pub use fold::{
 pub use gateway::{RenderError, RenderedPolicy, render_statements, render_static};
 pub use guard::Guard;
 pub use policy::{
-    AGENTCORE_SCHEMA, LinkError, LoadError, PolicyFile, PolicySets, PolicySources, Problem,
+    AGENTCORE_SCHEMA, EnforcementMode, LinkError, LoadError, PolicyFile, PolicySets, PolicySources,
+    Problem, SHADOW_MODE,
 };
 pub use request::{RequestIds, ResourceFacts, ToolCall};
-pub use shadow::{EnforcementMode, SHADOW_MODE, ShadowDecision};
+pub use shadow::ShadowDecision;
 pub use value::json_type;
 
 /// The gateway ARN of the article's examples. `guard` (the CLI), the case files and the tests

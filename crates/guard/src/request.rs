@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{action::uid_string, caller::Principal};
+use crate::{caller::Principal, value::uid_string};
 
 /// Request identifiers carried into audit records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

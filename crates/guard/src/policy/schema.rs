@@ -5,7 +5,7 @@ use std::{collections::HashMap, str::FromStr};
 
 use cedar_policy::{EntityUid, Schema, SchemaFragment};
 
-use crate::action::uid_string;
+use crate::value::uid_string;
 
 use super::{AGENTCORE_SCHEMA, PolicySources, SCHEMA_DIR, problem::Problem};
 
