@@ -3,8 +3,8 @@
 use cedar_policy::{EntityUid, Policy, PolicySet};
 
 use crate::{
+    entity::uid,
     error::GuardError,
-    evaluate::uid,
     policy::{EnforcementMode, PolicySets, Slices},
 };
 

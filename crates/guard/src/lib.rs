@@ -72,6 +72,7 @@ mod budget;
 mod caller;
 mod config;
 mod decision;
+mod entity;
 mod error;
 mod evaluate;
 mod fold;

@@ -13,8 +13,9 @@ use crate::{
     budget::{BudgetOutcome, BudgetRecord},
     caller::Principal,
     decision::{Check, Decision, Reason},
+    entity::resource_uid,
     error::GuardError,
-    evaluate::{Evaluated, Evaluation, resource_uid},
+    evaluate::{Evaluated, Evaluation},
     request::{RequestIds, ResourceFacts, ToolCall},
 };
 
