@@ -1,8 +1,10 @@
 //! What a policy's annotations say: its `@id` names it, and its `@mode` says whether it is
 //! enforced or a shadow policy (`@mode("LOG_ONLY")`, see `crate::shadow`).
 
-use cedar_policy::{Policy, PolicySet, PolicySetError, Template};
+use cedar_policy::{Policy, PolicySet, Template};
 use serde::{Deserialize, Serialize};
+
+use super::error::LinkError;
 
 /// The annotation that names a policy's enforcement mode.
 pub(crate) const MODE_ANNOTATION: &str = "mode";
@@ -88,7 +90,7 @@ pub(crate) fn any(set: &PolicySet) -> bool {
 }
 
 /// `set` without its shadow policies and templates: what is enforced.
-pub(crate) fn enforced(set: &PolicySet) -> Result<PolicySet, PolicySetError> {
+pub(crate) fn enforced(set: &PolicySet) -> Result<PolicySet, LinkError> {
     let mut kept = PolicySet::new();
     for policy in set.policies().filter(|p| !policy_is_shadow(p)) {
         kept.add(policy.clone())?;

@@ -4,14 +4,14 @@
 use std::{collections::HashMap, str::FromStr};
 
 use cedar_policy::{
-    Policy, PolicyId, PolicySet, PolicySetError, Schema, SlotId, Template, ValidationMode,
-    Validator,
+    Policy, PolicyId, PolicySet, Schema, SlotId, Template, ValidationMode, Validator,
 };
 use miette::Diagnostic;
 
 use super::{
     PolicyEst, PolicyFile, PolicySources,
     annotation::{self, annotation},
+    error::LinkError,
     problem::{Problem, line_of},
 };
 
@@ -217,7 +217,7 @@ pub(crate) fn validate(
 }
 
 /// Moves templates to `template:<id>` so that each link can take the plain `@id`.
-pub(crate) fn rename_templates(set: PolicySet) -> Result<PolicySet, PolicySetError> {
+pub(crate) fn rename_templates(set: PolicySet) -> Result<PolicySet, LinkError> {
     let mut renamed = PolicySet::new();
     for policy in set.policies() {
         renamed.add(policy.clone())?;
