@@ -68,15 +68,15 @@ impl Split {
         Ok(split)
     }
 
-    fn get(&self, scope: Scope) -> PolicySet {
+    fn get(&self, scope: Scope) -> Result<PolicySet, ProveError> {
         let mut set = self.enforced.clone();
         if scope == Scope::WithShadows {
             for policy in self.shadow.policies() {
-                // INVARIANT: ids are unique across the split set, so adding cannot conflict.
-                let _ = set.add(policy.clone());
+                set.add(policy.clone())
+                    .map_err(|e| ProveError::Policies(e.to_string()))?;
             }
         }
-        set
+        Ok(set)
     }
 }
 
@@ -182,7 +182,7 @@ impl Shipped {
     pub fn for_env(&self, env: &RequestEnv, scope: Scope) -> Result<EnvPolicies, ProveError> {
         if Self::is_call(env) {
             return Ok(EnvPolicies {
-                set: self.gateway.get(scope),
+                set: self.gateway.get(scope)?,
                 tool: Some(env.action().id().unescaped().to_owned()),
             });
         }
@@ -194,7 +194,7 @@ impl Shipped {
             .filter(|a| ToolName::parse(a.id().unescaped()).is_ok_and(|name| name.tool == tool))
             .cloned()
             .collect();
-        let mut set = self.resource.get(scope);
+        let mut set = self.resource.get(scope)?;
         // With several gateway tools for one action, which call check ran is not known here:
         // prove the resource check alone, which is the stronger claim.
         let [call] = calls.as_slice() else {
@@ -220,7 +220,7 @@ impl Shipped {
     ) -> Result<Vec<Policy>, ProveError> {
         let mut permits = Vec::new();
         let mut policies = Vec::new();
-        for policy in self.gateway.get(scope).policies() {
+        for policy in self.gateway.get(scope)?.policies() {
             let applies = action_matches(&policy.action_constraint(), call, &self.schema)
                 && match policy.resource_constraint() {
                     ResourceConstraint::Eq(uid) => uid == self.gateway_uid,
