@@ -45,9 +45,17 @@
 //! ```
 //!
 //! The public API:
-//! - building a guard: [`Guard::new`] (policies, [`GuardConfig`], audit sink) or
-//!   [`Guard::from_env`] in a Lambda function; [`PolicySources`] says where the policies come
-//!   from, [`PolicySets`] holds them loaded, [`LoadError`] and [`Problem`] say what is wrong;
+//! - building a guard: [`Guard::new`] (policy sources, [`GuardConfig`], audit sink),
+//!   [`Guard::refusing`] when the sources could not be read, [`Guard::configured`] for the
+//!   sources a configuration names, or [`Guard::from_env`] in a Lambda function;
+//!   [`PolicySources`] says where the policies come from, [`PolicySets`] holds them loaded,
+//!   [`LoadError`] and [`Problem`] say what is wrong;
+//! - the vocabulary, each written once: [`ToolName`] parses and joins gateway tool names
+//!   (`<target>___<tool>`, [`TOOL_SEPARATOR`]), [`ActionType`] names the two action
+//!   namespaces (`AgentCore::Action`, `Guard::Action`), [`UNKNOWN_TOOL`] is the tool of a call
+//!   that names none, [`Principal::uid_string`] prints a caller as Cedar does,
+//!   [`RequestIds::from_lambda`] carries a Lambda request id, [`with_causes`] says an error
+//!   with its causes;
 //! - asking: [`ToolCall`] (with [`RequestIds`] and an optional [`Principal`]),
 //!   [`ResourceFacts`]; [`Guard::check_tool`] and [`Guard::may_call`] for callers that never
 //!   see the arguments; [`Guard::refuse`] and [`Guard::refuse_resource`] to audit a refusal
@@ -64,7 +72,7 @@
 //!   names, [`FOLDED_ATTRIBUTES`]): [`fold_tag_key`], [`fold_name`] and what they can produce;
 //! - offline tooling: [`render_static`] and [`render_statements`] (the gateway set for
 //!   AgentCore Policy, each statement with its [`EnforcementMode`]), [`json_type`],
-//!   [`TOOL_SEPARATOR`], [`EXAMPLE_GATEWAY_ARN`].
+//!   [`EXAMPLE_GATEWAY_ARN`].
 
 mod action;
 mod audit;
