@@ -97,15 +97,6 @@ impl ActionType {
         Self::ALL.into_iter().find(|t| t.as_str() == type_name)
     }
 
-    /// The id this type gives `tool`'s action: the gateway name for the call check, the tool
-    /// part for the resource check.
-    pub fn id<'a>(self, tool: &ToolName<'a>) -> &'a str {
-        match self {
-            Self::Call => tool.full,
-            Self::Resource => tool.tool,
-        }
-    }
-
     /// The action `Type::"id"`, as Cedar prints it (`Guard::Action::"terminate_instance"`).
     pub fn uid_string(self, id: &str) -> String {
         uid_string(self.as_str(), id)
@@ -163,8 +154,8 @@ mod tests {
     #[test]
     fn action_types_are_the_two_namespaces_and_name_their_actions() {
         let tool = ToolName::parse("clean-logs___clean_logs").unwrap();
-        let call = ActionType::Call.uid_string(ActionType::Call.id(&tool));
-        let resource = ActionType::Resource.uid_string(ActionType::Resource.id(&tool));
+        let call = ActionType::Call.uid_string(tool.full);
+        let resource = ActionType::Resource.uid_string(tool.tool);
         assert_eq!(call, r#"AgentCore::Action::"clean-logs___clean_logs""#);
         assert_eq!(resource, r#"Guard::Action::"clean_logs""#);
         for (text, expected) in [(call, ActionType::Call), (resource, ActionType::Resource)] {
