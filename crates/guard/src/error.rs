@@ -131,7 +131,30 @@ impl std::fmt::Display for EntityRole {
 
 /// An error's message followed by each of its causes, `: `-separated, so "entity does not
 /// conform to the schema" says how (the top-level messages of Cedar and the AWS SDK alone are
-/// terse). For the causes alone: `error.source().map(with_causes)`.
+/// terse).
+///
+/// ```
+/// use std::{error::Error, fmt};
+///
+/// #[derive(Debug)]
+/// struct Lookup(fmt::Error);
+/// impl fmt::Display for Lookup {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         f.write_str("lookup failed")
+///     }
+/// }
+/// impl Error for Lookup {
+///     fn source(&self) -> Option<&(dyn Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let error = Lookup(fmt::Error);
+/// let cause = "an error occurred when formatting an argument";
+/// assert_eq!(guard::with_causes(&error), format!("lookup failed: {cause}"));
+/// // The causes alone:
+/// assert_eq!(error.source().map(guard::with_causes).as_deref(), Some(cause));
+/// ```
 pub fn with_causes(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
