@@ -203,7 +203,7 @@ impl Guard {
         let declared = |name: &str| {
             self.sets
                 .as_ref()
-                .is_ok_and(|sets| sets.tools.contains(name))
+                .is_ok_and(|sets| sets.declares_tool(name))
         };
         match ToolName::parse(tool) {
             Ok(name) if declared(name.tool) => name.tool,
