@@ -22,7 +22,13 @@ use std::{
 };
 
 use cedar_policy::{PolicySet, Schema, SchemaFragment, ValidationMode, Validator};
-use miette::Diagnostic;
+
+// The loader's own file and problem types, so a build failure reads as `guard validate` does:
+// `file:line: message` for each problem.
+#[path = "src/policy/problem.rs"]
+mod problem;
+
+use problem::{PolicyFile, Problem};
 
 const SETS: [(&str, &str); 3] = [
     ("gateway", "cedar"),
@@ -60,7 +66,10 @@ fn run() -> BuildResult<()> {
             let full = fs::canonicalize(&path)?;
             println!("cargo:rerun-if-changed={}", full.display());
             writeln!(out, "    ({name:?}, include_str!({:?})),", full.display())?;
-            files.push((name, fs::read_to_string(&full)?));
+            files.push(PolicyFile {
+                text: fs::read_to_string(&full)?,
+                name,
+            });
         }
     }
     out.push_str("];\n");
@@ -88,110 +97,98 @@ fn run() -> BuildResult<()> {
     Ok(())
 }
 
+/// Each schema file's JSON form, by file name.
+type SchemaJson = Vec<(String, String)>;
+
 /// Each policy file's JSON form (EST) and the offset of each of its policies, by parsed id.
 type PolicyEst = Vec<(String, String, Vec<(String, usize)>)>;
 
 /// Validates the shipped policies; returns each schema file's JSON form and each policy
 /// file's.
-fn check(files: &[(String, String)]) -> BuildResult<(Vec<(String, String)>, PolicyEst)> {
-    let under = |dir: &'static str| {
-        files
-            .iter()
-            .filter(move |(name, _)| name.split_once('/').is_some_and(|(d, _)| d == dir))
-    };
+fn check(files: &[PolicyFile]) -> BuildResult<(SchemaJson, PolicyEst)> {
     let mut problems = Vec::new();
-    let mut json = Vec::new();
-    let mut est = Vec::new();
-    let mut fragments = Vec::new();
-    let mut agentcore = None;
-    for (name, text) in under("schema") {
-        match SchemaFragment::from_cedarschema_str(text) {
-            Ok((fragment, warnings)) => {
-                problems.extend(warnings.flat_map(|w| located(name, text, &w)));
-                json.push((name.clone(), fragment.clone().to_json_string()?));
-                if name == AGENTCORE_SCHEMA {
-                    agentcore = Some(fragment.clone());
-                }
-                fragments.push(fragment);
-            }
-            Err(e) => problems.extend(located(name, text, &e)),
-        }
-    }
-    let schema = Schema::from_schema_fragments(fragments)
-        .map_err(|e| problems.push(format!("combined schema: {e}")))
-        .ok();
-    let agentcore = agentcore.map(|a| {
-        Schema::from_schema_fragments([a])
-            .map_err(|e| problems.push(format!("{AGENTCORE_SCHEMA}: {e}")))
-            .ok()
-    });
-    let (Some(schema), Some(Some(agentcore))) = (schema, agentcore) else {
-        return Err(failed(problems, "the schema does not load"));
+    let (json, schemas) = check_schemas(files, &mut problems)?;
+    let Some((schema, agentcore)) = schemas else {
+        return Err(failed(&problems, "the schema does not load"));
     };
+    let mut est = Vec::new();
     for (dir, schema) in [("gateway", &agentcore), ("resource", &schema)] {
-        for (name, text) in under(dir) {
-            let set = match PolicySet::from_str(text) {
+        for file in under(files, dir) {
+            let set = match PolicySet::from_str(&file.text) {
                 Ok(set) => set,
                 Err(e) => {
-                    problems.extend(located(name, text, &e));
+                    problems.extend(Problem::from_diagnostic(file, &e));
                     continue;
                 }
             };
             let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
             for e in result.validation_errors() {
-                problems.extend(located(name, text, e));
+                problems.extend(Problem::from_diagnostic(file, e));
             }
             for w in result.validation_warnings() {
-                problems.extend(located(name, text, w));
+                problems.extend(Problem::from_diagnostic(file, w));
             }
             // Where each policy starts in its file, for the load's messages (ids, modes).
             let offsets = set
                 .policies()
                 .map(|p| (p.id().to_string(), p.to_cedar().unwrap_or_default()))
                 .chain(set.templates().map(|t| (t.id().to_string(), t.to_cedar())))
-                .map(|(id, policy)| (id, text.find(&policy).unwrap_or(0)))
+                .map(|(id, policy)| (id, file.text.find(&policy).unwrap_or(0)))
                 .collect();
-            est.push((name.clone(), set.to_json()?.to_string(), offsets));
+            est.push((file.name.clone(), set.to_json()?.to_string(), offsets));
         }
     }
     if problems.is_empty() {
         Ok((json, est))
     } else {
-        Err(failed(problems, "the shipped policies do not validate"))
+        Err(failed(&problems, "the shipped policies do not validate"))
     }
 }
 
-fn failed(problems: Vec<String>, what: &str) -> Box<dyn std::error::Error> {
-    format!("{what}:\n  {}", problems.join("\n  ")).into()
+/// The schema files: each as JSON, and the whole schema with the AgentCore part alone, when
+/// they load.
+fn check_schemas(
+    files: &[PolicyFile],
+    problems: &mut Vec<Problem>,
+) -> BuildResult<(SchemaJson, Option<(Schema, Schema)>)> {
+    let mut json = Vec::new();
+    let mut fragments = Vec::new();
+    let mut agentcore = None;
+    for file in under(files, "schema") {
+        match SchemaFragment::from_cedarschema_str(&file.text) {
+            Ok((fragment, warnings)) => {
+                problems.extend(warnings.flat_map(|w| Problem::from_diagnostic(file, &w)));
+                json.push((file.name.clone(), fragment.clone().to_json_string()?));
+                if file.name == AGENTCORE_SCHEMA {
+                    agentcore = Some(fragment.clone());
+                }
+                fragments.push(fragment);
+            }
+            Err(e) => problems.extend(Problem::from_diagnostic(file, &e)),
+        }
+    }
+    let schema = Schema::from_schema_fragments(fragments)
+        .map_err(|e| problems.push(Problem::file("schema", format!("combined schema: {e}"))))
+        .ok();
+    let agentcore = agentcore.and_then(|a| {
+        Schema::from_schema_fragments([a])
+            .map_err(|e| problems.push(Problem::file(AGENTCORE_SCHEMA, e.to_string())))
+            .ok()
+    });
+    Ok((json, schema.zip(agentcore)))
 }
 
-/// Each problem a Cedar diagnostic reports, as `file:line: message` (the line of its first
-/// label, when it has one).
-fn located(name: &str, text: &str, diagnostic: &dyn Diagnostic) -> Vec<String> {
-    let one = |d: &dyn Diagnostic| {
-        let line = d
-            .labels()
-            .and_then(|mut labels| labels.next())
-            .and_then(|label| text.get(..label.offset()))
-            .map(|before| before.matches('\n').count() + 1);
-        let mut message = d.to_string();
-        if let Some(help) = d.help() {
-            message.push_str(&format!(" (help: {help})"));
-        }
-        match line {
-            Some(line) => format!("{name}:{line}: {message}"),
-            None => format!("{name}: {message}"),
-        }
-    };
-    let related: Vec<String> = diagnostic
-        .related()
-        .map(|related| related.map(one).collect())
-        .unwrap_or_default();
-    if related.is_empty() {
-        vec![one(diagnostic)]
-    } else {
-        related
-    }
+/// The files under `dir` (`gateway`, `resource`, `schema`).
+fn under<'a>(files: &'a [PolicyFile], dir: &'a str) -> impl Iterator<Item = &'a PolicyFile> {
+    files
+        .iter()
+        .filter(move |f| f.name.split_once('/').is_some_and(|(d, _)| d == dir))
+}
+
+/// Every problem on its own line, under what failed.
+fn failed(problems: &[Problem], what: &str) -> Box<dyn std::error::Error> {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    format!("{what}:\n  {}", lines.join("\n  ")).into()
 }
 
 fn files_in(dir: &Path, ext: &str) -> std::io::Result<Vec<PathBuf>> {

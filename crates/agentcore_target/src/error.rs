@@ -31,6 +31,22 @@ pub enum ErrorKind {
     Aws,
 }
 
+/// Why an operation must stop: the re-check's decision ([`crate::Recheck`]), which did not
+/// let it go on (a deny, or a refusal when the resource could not be read again). Audited
+/// like every check, and reported as the deciding check of the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    /// The re-check's decision.
+    pub decision: guard::Decision,
+}
+
+impl Stop {
+    /// What the re-check said, for a person.
+    pub fn reason(&self) -> String {
+        self.decision.explain()
+    }
+}
+
 /// A failed tool call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -44,7 +60,7 @@ pub struct ToolError {
     /// are the budget slots the call took given back; in doubt they are kept, which can only
     /// make a budget stricter.
     pub changed_nothing: bool,
-    /// The re-check that stopped the operation ([`crate::Stop`]): the call's deciding check.
+    /// The re-check that stopped the operation ([`Stop`]): the call's deciding check.
     pub stopped_by: Option<Box<guard::Decision>>,
 }
 
@@ -59,8 +75,8 @@ impl ToolError {
         }
     }
 
-    /// An operation a re-check stopped ([`crate::Stop`]); `message` says what was done before.
-    pub fn stopped(stop: crate::Stop, message: impl Into<String>) -> Self {
+    /// An operation a re-check stopped; `message` says what was done before.
+    pub fn stopped(stop: Stop, message: impl Into<String>) -> Self {
         Self {
             stopped_by: Some(Box::new(stop.decision)),
             ..Self::new(ErrorKind::Denied, message)
@@ -170,13 +186,7 @@ pub(crate) fn classify(code: &str) -> ErrorKind {
 
 /// The error's causes, joined (the SDK's top-level messages alone are terse).
 fn chain(err: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut parts = Vec::new();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        parts.push(cause.to_string());
-        source = cause.source();
-    }
-    (!parts.is_empty()).then(|| parts.join(": "))
+    err.source().map(guard::with_causes)
 }
 
 #[cfg(test)]

@@ -116,9 +116,9 @@ pub fn identify(
         }
     };
     let ids = RequestIds {
-        lambda: Some(context.request_id.clone()).filter(|id| !id.is_empty()),
         agentcore: value(REQUEST_ID_KEY)?,
         mcp_message: value(MESSAGE_ID_KEY)?,
+        ..RequestIds::from_lambda(&context.request_id)
     };
     if let (Some(called), Some(serves)) = (value(GATEWAY_ID_KEY)?, gateway_id)
         && called != serves
@@ -130,7 +130,7 @@ pub fn identify(
     }
     let Some(asked) = value(TOOL_NAME_KEY)? else {
         return Ok(Invocation {
-            tool: format!("{target}{}{tool}", guard::TOOL_SEPARATOR),
+            tool: ToolName::join(target, tool),
             ids,
             from_gateway: false,
         });

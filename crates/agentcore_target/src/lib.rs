@@ -37,7 +37,7 @@ pub use config::{
     BUDGET_TABLE_VAR, BUDGETS_VAR, CLUSTERS_VAR, ClusterMap, ConfigError, Env, HostSettings,
     Settings, TARGET_NAME_VAR,
 };
-pub use error::{ErrorKind, ToolError};
+pub use error::{ErrorKind, Stop, ToolError};
 pub use guard::ResourceFacts;
 pub use identity::{
     GATEWAY_ID_KEY, Invocation, MESSAGE_ID_KEY, Misrouted, REQUEST_ID_KEY, TOOL_NAME_KEY,
@@ -45,7 +45,7 @@ pub use identity::{
 };
 pub use input::{MAX_ARGUMENT_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES, check_identifier, check_text};
 pub use lambda_host::Error as ServeError;
-pub use pipeline::{Access, Found, Recheck, Stop, Tool, ToolHost};
+pub use pipeline::{Access, Found, Recheck, Tool, ToolHost};
 pub use result::{CallToolResult, CheckReport, Content, GuardReport, Report, Status};
 pub use serve::serve;
 

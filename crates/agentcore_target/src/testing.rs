@@ -25,11 +25,7 @@ pub fn guard(mode: Mode) -> (Arc<Guard>, MemoryAudit) {
         gateway_arn: Some(TEST_GATEWAY_ARN.to_owned()),
         ..GuardConfig::default()
     };
-    let guard = Guard::new(
-        Ok(PolicySources::embedded()),
-        &config,
-        Arc::new(audit.clone()),
-    );
+    let guard = Guard::new(&PolicySources::embedded(), &config, Arc::new(audit.clone()));
     (Arc::new(guard), audit)
 }
 

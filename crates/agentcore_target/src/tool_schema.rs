@@ -133,9 +133,9 @@ impl ToolSchema {
             .iter()
             .map(|(name, p)| (name.clone(), cedar_type(&p.kind).to_owned()))
             .collect();
-        let gateway_action = format!("{target}{}{}", guard::TOOL_SEPARATOR, self.name);
+        let gateway_action = guard::ToolName::join(target, &self.name);
         let mut problems = Vec::new();
-        let mut compare = |action_type: &str, action: &str, required: bool| match sets
+        let mut compare = |action_type: guard::ActionType, action: &str, required: bool| match sets
             .declared_arguments(action_type, action)
         {
             Some(declared) if declared == &expected => {}
@@ -149,8 +149,8 @@ impl ToolSchema {
             }
             None => {}
         };
-        compare("AgentCore::Action", &gateway_action, true);
-        compare("Guard::Action", &self.name, false);
+        compare(guard::ActionType::Call, &gateway_action, true);
+        compare(guard::ActionType::Resource, &self.name, false);
         problems
     }
 }

@@ -35,14 +35,14 @@ use aws_lambda_events::{
     iam::{IamPolicyEffect, IamPolicyStatement},
 };
 use guard::{
-    AuthorizerType, Decision, Guard, Principal, RequestIds, ToolCall, UnknownAuthorizerType,
+    AuthorizerType, Decision, Guard, Principal, RequestIds, ToolCall, UNKNOWN_TOOL,
+    UnknownAuthorizerType,
 };
 use serde_json::{Value, json};
 
 use crate::{
     config::{ConfigError, Routes},
     headers,
-    interceptor::UNKNOWN_TOOL,
     token::{self, TokenError},
     verifier::JwtVerifier,
 };
@@ -77,7 +77,7 @@ impl Authorization {
         let principal = self
             .principal
             .as_ref()
-            .map(|p| format!("{}::{}", p.entity_type(), Value::String(p.id().to_owned())))
+            .map(Principal::uid_string)
             .unwrap_or_default();
         json!({
             "tool": self.decision.tool,

@@ -22,7 +22,7 @@
 //! use serde_json::json;
 //!
 //! let config = GuardConfig { gateway_arn: Some(EXAMPLE_GATEWAY_ARN.into()), ..GuardConfig::default() };
-//! let guard = Guard::new(Ok(PolicySources::embedded()), &config, Arc::new(MemoryAudit::new()));
+//! let guard = Guard::new(&PolicySources::embedded(), &config, Arc::new(MemoryAudit::new()));
 //! let authorizer = Authorizer::new(guard, AuthorizerConfig::from_lookup(|_| None));
 //!
 //! // A tools/call that arrived without its headers: refused, never passed on.
@@ -47,7 +47,7 @@ pub mod shown;
 pub mod token;
 pub mod verifier;
 
-use guard::{Guard, GuardConfig, RequestIds, ToolCall};
+use guard::{Guard, GuardConfig, RequestIds, ToolCall, UNKNOWN_TOOL};
 use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
 use serde_json::Value;
 
@@ -102,17 +102,14 @@ impl Authorizer {
     }
 
     fn refuse_malformed(&self, malformed: &Malformed) -> Result<Value, Diagnostic> {
-        let ids = RequestIds {
-            lambda: Some(malformed.context.request_id.clone()).filter(|id| !id.is_empty()),
-            ..RequestIds::default()
-        };
+        let ids = RequestIds::from_lambda(&malformed.context.request_id);
         let reason = format!(
             "the invocation could not be read ({}): {}",
             malformed.error.error_type(),
             malformed.error
         );
         let call = ToolCall {
-            tool: interceptor::UNKNOWN_TOOL,
+            tool: UNKNOWN_TOOL,
             input: &Value::Null,
             principal: None,
             ids: &ids,
@@ -133,10 +130,7 @@ impl Authorizer {
     /// unknown, and an error is a denial in every form (API Gateway answers 500, the AgentCore
     /// Gateway fails the request). It is audited like any refusal.
     pub fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        let ids = RequestIds {
-            lambda: Some(event.context.request_id.clone()).filter(|id| !id.is_empty()),
-            ..RequestIds::default()
-        };
+        let ids = RequestIds::from_lambda(&event.context.request_id);
         let setup = apigw::Setup {
             authorizer_type: &self.config.authorizer_type,
             routes: &self.config.routes,
@@ -160,7 +154,7 @@ impl Authorizer {
             Ok(Form::RestApi) => Ok(apigw::rest_api(&self.guard, setup, &event.payload, &ids)),
             Err(e) => {
                 let call = ToolCall {
-                    tool: interceptor::UNKNOWN_TOOL,
+                    tool: UNKNOWN_TOOL,
                     input: &Value::Null,
                     principal: None,
                     ids: &ids,

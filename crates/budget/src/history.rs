@@ -71,7 +71,7 @@ pub enum HistoryError {
 impl Past {
     /// The tool part of the stated tool.
     fn tool_part(&self) -> &str {
-        ToolName::parse(&self.tool).map_or(self.tool.as_str(), |t| t.tool)
+        ToolName::tool_part(&self.tool)
     }
 
     fn counts_against(&self, counted: &Counted<'_>) -> bool {

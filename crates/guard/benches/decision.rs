@@ -25,13 +25,13 @@
 
 use std::{hint::black_box, str::FromStr, sync::Arc};
 
-use cedar_policy::{Authorizer, Context, Entities, EntityTypeName, EntityUid, Request};
+use cedar_policy::{Authorizer, Context, Entities, EntityTypeName, EntityUid, Request, Schema};
 use criterion::{Criterion, criterion_group, criterion_main};
 use guard::{
-    EXAMPLE_GATEWAY_ARN, Guard, GuardConfig, NoAudit, PolicyFile, PolicySources, Principal,
-    RequestIds, ResourceFacts, ToolCall,
+    ActionType, CallerType, EXAMPLE_GATEWAY_ARN, Guard, GuardConfig, NoAudit, PolicyFile,
+    PolicySources, Principal, RequestIds, ResourceFacts, ToolCall,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 const RESTART: &str = "restart-service___restart_service";
 
@@ -43,7 +43,7 @@ fn config() -> GuardConfig {
 }
 
 fn guard(sources: PolicySources) -> Guard {
-    Guard::new(Ok(sources), &config(), Arc::new(NoAudit))
+    Guard::new(&sources, &config(), Arc::new(NoAudit))
 }
 
 fn principal() -> Principal {
@@ -59,7 +59,7 @@ fn principal() -> Principal {
 
 const TOOLS: [(&str, &str); 4] = [
     (RESTART, "service"),
-    ("terminate-instance___terminate_instance", "instance_id"),
+    (TERMINATE, "instance_id"),
     ("clean-logs___clean_logs", "log_group"),
     ("get-metrics___get_metrics", "service_name"),
 ];
@@ -73,9 +73,10 @@ fn with_extra_policies(n: usize, spread: bool) -> PolicySources {
             let pick = if spread { i % TOOLS.len() } else { 0 };
             let (tool, argument) = TOOLS.get(pick).copied().unwrap_or(TOOLS[0]);
             format!(
-                "@id(\"extra_{i}\")\npermit (principal, action == AgentCore::Action::\"{tool}\", \
-                 resource == ?resource)\nwhen {{ context.input has {argument} && \
-                 context.input.{argument} == \"value-{i}\" }};\n"
+                "@id(\"extra_{i}\")\npermit (principal, action == {}, resource == ?resource)\n\
+                 when {{ context.input has {argument} && context.input.{argument} == \"value-{i}\" \
+                 }};\n",
+                ActionType::Call.uid_string(tool)
             )
         })
         .collect();
@@ -86,190 +87,231 @@ fn with_extra_policies(n: usize, spread: bool) -> PolicySources {
     PolicySources::from_files("bench", files)
 }
 
-fn decisions(c: &mut Criterion) {
-    let input = json!({"environment": "staging", "service": "api-gateway"});
-    let ids = RequestIds::default();
-    let principal = principal();
-    let known = ToolCall {
-        tool: RESTART,
-        input: &input,
-        principal: Some(&principal),
-        ids: &ids,
-    };
-    let unknown = ToolCall {
-        principal: None,
-        ..known
-    };
+const TERMINATE: &str = "terminate-instance___terminate_instance";
 
-    // As a deployed function builds it (`Guard::from_env`).
+/// What every benchmark asks about: a restart by a known or unknown caller, and a terminate on
+/// a staging instance.
+struct Asked {
+    input: Value,
+    terminate_input: Value,
+    ids: RequestIds,
+    principal: Principal,
+    instance: ResourceFacts,
+}
+
+impl Asked {
+    fn new() -> Self {
+        Self {
+            input: json!({"environment": "staging", "service": "api-gateway"}),
+            terminate_input: json!({"environment": "staging", "instance_id": "i-0abc"}),
+            ids: RequestIds::default(),
+            principal: principal(),
+            instance: ResourceFacts::new("Guard::Ec2Instance", "i-0abc")
+                .attribute("state", "running")
+                .attribute("termination_protected", false)
+                .tags([("Environment".to_owned(), "staging".to_owned())]),
+        }
+    }
+
+    fn known(&self) -> ToolCall<'_> {
+        ToolCall {
+            tool: RESTART,
+            input: &self.input,
+            principal: Some(&self.principal),
+            ids: &self.ids,
+        }
+    }
+
+    fn unknown(&self) -> ToolCall<'_> {
+        ToolCall {
+            principal: None,
+            ..self.known()
+        }
+    }
+
+    fn terminate(&self) -> ToolCall<'_> {
+        ToolCall {
+            tool: TERMINATE,
+            input: &self.terminate_input,
+            principal: None,
+            ids: &self.ids,
+        }
+    }
+}
+
+/// The guard's three questions as Cedar alone asks them: the request and entities built in
+/// advance.
+struct Bare {
+    known: Request,
+    known_entities: Entities,
+    unknown: Request,
+    action_entities: Entities,
+    resource: Request,
+    resource_entities: Entities,
+}
+
+impl Bare {
+    fn new(schema: &Schema, asked: &Asked) -> Self {
+        let action = EntityUid::from_str(&ActionType::Call.uid_string(RESTART)).unwrap();
+        let gateway =
+            EntityUid::from_str(&format!("AgentCore::Gateway::\"{EXAMPLE_GATEWAY_ARN}\"")).unwrap();
+        let context = |input: &Value, action: &EntityUid| {
+            Context::from_json_value(json!({ "input": input }), Some((schema, action))).unwrap()
+        };
+        let known = Request::new(
+            EntityUid::from_str(&asked.principal.uid_string()).unwrap(),
+            action.clone(),
+            gateway.clone(),
+            context(&asked.input, &action),
+            Some(schema),
+        )
+        .unwrap();
+        let caller_type = EntityTypeName::from_str(CallerType::OAuthUser.entity_type()).unwrap();
+        let unknown = Request::builder()
+            .unknown_principal_with_type(caller_type.clone())
+            .action(action.clone())
+            .resource(gateway)
+            .context(context(&asked.input, &action))
+            .schema(schema)
+            .build()
+            .unwrap();
+        let terminate =
+            EntityUid::from_str(&ActionType::Resource.uid_string("terminate_instance")).unwrap();
+        let resource = Request::builder()
+            .unknown_principal_with_type(caller_type)
+            .action(terminate.clone())
+            .resource(EntityUid::from_str(&asked.instance.uid_string()).unwrap())
+            .context(context(&asked.terminate_input, &terminate))
+            .schema(schema)
+            .build()
+            .unwrap();
+        let entities = |json: Value| Entities::from_json_value(json, Some(schema)).unwrap();
+        Self {
+            known,
+            known_entities: entities(json!([{
+                "uid": {"type": "AgentCore::OAuthUser", "id": "agent-7"},
+                "attrs": {"id": "agent-7"},
+                "parents": [],
+                "tags": {"scope": "devops", "username": "ops-agent"},
+            }])),
+            unknown,
+            action_entities: schema.action_entities().unwrap(),
+            resource,
+            resource_entities: entities(json!([{
+                "uid": {"type": "Guard::Ec2Instance", "id": "i-0abc"},
+                "attrs": {"state": "running", "termination_protected": false},
+                "parents": [],
+                "tags": {"environment": "staging"},
+            }])),
+        }
+    }
+}
+
+fn bare_cedar(c: &mut Criterion) {
+    let asked = Asked::new();
+    // As a deployed function builds it (`Guard::from_env`); Cedar alone asks its sets.
     let shipped = guard(PolicySources::compiled());
-    assert!(shipped.check_call(&known).is_allow());
-    assert!(shipped.check_call(&unknown).is_allow());
-
-    // The same request, built once, for Cedar alone.
     let sets = shipped.policy_sets().unwrap();
-    let schema = sets.schema();
-    let action = EntityUid::from_str(&format!("AgentCore::Action::\"{RESTART}\"")).unwrap();
-    let context =
-        Context::from_json_value(json!({ "input": input }), Some((schema, &action))).unwrap();
-    let request = Request::new(
-        EntityUid::from_str("AgentCore::OAuthUser::\"agent-7\"").unwrap(),
-        action,
-        EntityUid::from_str(&format!("AgentCore::Gateway::\"{EXAMPLE_GATEWAY_ARN}\"")).unwrap(),
-        context,
-        Some(schema),
-    )
-    .unwrap();
-    let entities = Entities::from_json_value(
-        json!([{
-            "uid": {"type": "AgentCore::OAuthUser", "id": "agent-7"},
-            "attrs": {"id": "agent-7"},
-            "parents": [],
-            "tags": {"scope": "devops", "username": "ops-agent"},
-        }]),
-        Some(schema),
-    )
-    .unwrap();
+    let bare = Bare::new(sets.schema(), &asked);
     let gateway_set = shipped.gateway_set().unwrap();
+    let resource_set = sets.resource_set();
+    let big = guard(with_extra_policies(1000, false));
+    let big_set = big.gateway_set().unwrap();
     let authorizer = Authorizer::new();
+    let allowed = Some(cedar_policy::Decision::Allow);
     assert_eq!(
         authorizer
-            .is_authorized(&request, gateway_set, &entities)
+            .is_authorized(&bare.known, gateway_set, &bare.known_entities)
             .decision(),
         cedar_policy::Decision::Allow
     );
-
-    let instance = ResourceFacts::new("Guard::Ec2Instance", "i-0abc")
-        .attribute("state", "running")
-        .attribute("termination_protected", false)
-        .tags([("Environment".to_owned(), "staging".to_owned())]);
-    let terminate_input = json!({"environment": "staging", "instance_id": "i-0abc"});
-    let terminate = ToolCall {
-        tool: "terminate-instance___terminate_instance",
-        input: &terminate_input,
-        principal: None,
-        ids: &ids,
+    let partial = |request, set, entities| {
+        authorizer
+            .is_authorized_partial(request, set, entities)
+            .decision()
     };
-    assert!(shipped.check_resource(&terminate, &instance).is_allow());
-
-    // The same two questions for Cedar alone: the caller unknown, and the resource check.
-    let unknown_request = Request::builder()
-        .unknown_principal_with_type(EntityTypeName::from_str("AgentCore::OAuthUser").unwrap())
-        .action(EntityUid::from_str(&format!("AgentCore::Action::\"{RESTART}\"")).unwrap())
-        .resource(
-            EntityUid::from_str(&format!("AgentCore::Gateway::\"{EXAMPLE_GATEWAY_ARN}\"")).unwrap(),
-        )
-        .context(
-            Context::from_json_value(
-                json!({ "input": input }),
-                Some((
-                    schema,
-                    &EntityUid::from_str(&format!("AgentCore::Action::\"{RESTART}\"")).unwrap(),
-                )),
-            )
-            .unwrap(),
-        )
-        .schema(schema)
-        .build()
-        .unwrap();
-    let action_entities = schema.action_entities().unwrap();
     assert_eq!(
-        authorizer
-            .is_authorized_partial(&unknown_request, gateway_set, &action_entities)
-            .decision(),
-        Some(cedar_policy::Decision::Allow)
+        partial(&bare.unknown, gateway_set, &bare.action_entities),
+        allowed
     );
-    let terminate_action = EntityUid::from_str("Guard::Action::\"terminate_instance\"").unwrap();
-    let resource_request = Request::builder()
-        .unknown_principal_with_type(EntityTypeName::from_str("AgentCore::OAuthUser").unwrap())
-        .action(terminate_action.clone())
-        .resource(EntityUid::from_str("Guard::Ec2Instance::\"i-0abc\"").unwrap())
-        .context(
-            Context::from_json_value(
-                json!({ "input": terminate_input }),
-                Some((schema, &terminate_action)),
-            )
-            .unwrap(),
-        )
-        .schema(schema)
-        .build()
-        .unwrap();
-    let instance_entities = Entities::from_json_value(
-        json!([{
-            "uid": {"type": "Guard::Ec2Instance", "id": "i-0abc"},
-            "attrs": {"state": "running", "termination_protected": false},
-            "parents": [],
-            "tags": {"environment": "staging"},
-        }]),
-        Some(schema),
-    )
-    .unwrap();
-    let resource_set = sets.resource_set();
     assert_eq!(
-        authorizer
-            .is_authorized_partial(&resource_request, resource_set, &instance_entities)
-            .decision(),
-        Some(cedar_policy::Decision::Allow)
+        partial(&bare.resource, resource_set, &bare.resource_entities),
+        allowed
     );
 
+    let mut group = c.benchmark_group("bare_cedar");
+    group.bench_function("known_caller", |b| {
+        b.iter(|| {
+            authorizer.is_authorized(black_box(&bare.known), gateway_set, &bare.known_entities)
+        })
+    });
+    group.bench_function("unknown_caller", |b| {
+        b.iter(|| {
+            authorizer.is_authorized_partial(
+                black_box(&bare.unknown),
+                gateway_set,
+                &bare.action_entities,
+            )
+        })
+    });
+    group.bench_function("resource_check", |b| {
+        b.iter(|| {
+            authorizer.is_authorized_partial(
+                black_box(&bare.resource),
+                resource_set,
+                &bare.resource_entities,
+            )
+        })
+    });
+    group.bench_function("1000_policies_same_tool", |b| {
+        b.iter(|| authorizer.is_authorized(black_box(&bare.known), big_set, &bare.known_entities))
+    });
+    group.finish();
+}
+
+fn guard_decision(c: &mut Criterion) {
+    let asked = Asked::new();
+    let (known, unknown, terminate) = (asked.known(), asked.unknown(), asked.terminate());
+    let shipped = guard(PolicySources::compiled());
+    assert!(shipped.check_call(&known).is_allow());
+    assert!(shipped.check_call(&unknown).is_allow());
+    assert!(
+        shipped
+            .check_resource(&terminate, &asked.instance)
+            .is_allow()
+    );
     let big = guard(with_extra_policies(1000, false));
     assert!(big.check_call(&known).is_allow());
     assert_eq!(big.policy_sets().unwrap().gateway_len(), 1004);
     let spread = guard(with_extra_policies(1000, true));
     assert!(spread.check_call(&known).is_allow());
-    let big_set = big.gateway_set().unwrap();
 
-    let mut bare = c.benchmark_group("bare_cedar");
-    bare.bench_function("known_caller", |b| {
-        b.iter(|| authorizer.is_authorized(black_box(&request), gateway_set, &entities))
-    });
-    bare.bench_function("unknown_caller", |b| {
-        b.iter(|| {
-            authorizer.is_authorized_partial(
-                black_box(&unknown_request),
-                gateway_set,
-                &action_entities,
-            )
-        })
-    });
-    bare.bench_function("resource_check", |b| {
-        b.iter(|| {
-            authorizer.is_authorized_partial(
-                black_box(&resource_request),
-                resource_set,
-                &instance_entities,
-            )
-        })
-    });
-    bare.bench_function("1000_policies_same_tool", |b| {
-        b.iter(|| authorizer.is_authorized(black_box(&request), big_set, &entities))
-    });
-    bare.finish();
-
-    let mut decision = c.benchmark_group("guard_decision");
-    decision.bench_function("known_caller", |b| {
+    let mut group = c.benchmark_group("guard_decision");
+    group.bench_function("known_caller", |b| {
         b.iter(|| shipped.check_call(black_box(&known)))
     });
-    decision.bench_function("unknown_caller", |b| {
+    group.bench_function("unknown_caller", |b| {
         b.iter(|| shipped.check_call(black_box(&unknown)))
     });
-    decision.bench_function("resource_check", |b| {
-        b.iter(|| shipped.check_resource(black_box(&terminate), black_box(&instance)))
+    group.bench_function("resource_check", |b| {
+        b.iter(|| shipped.check_resource(black_box(&terminate), black_box(&asked.instance)))
     });
-    decision.bench_function("1000_policies_same_tool", |b| {
+    group.bench_function("1000_policies_same_tool", |b| {
         b.iter(|| big.check_call(black_box(&known)))
     });
-    decision.bench_function("1000_policies_four_tools", |b| {
+    group.bench_function("1000_policies_four_tools", |b| {
         b.iter(|| spread.check_call(black_box(&known)))
     });
-    decision.finish();
-
-    let mut construction = c.benchmark_group("guard_construction");
-    construction.bench_function("shipped", |b| {
-        b.iter(|| guard(black_box(PolicySources::compiled())))
-    });
-    construction.finish();
+    group.finish();
 }
 
-criterion_group!(benches, decisions);
+fn guard_construction(c: &mut Criterion) {
+    let mut group = c.benchmark_group("guard_construction");
+    group.bench_function("shipped", |b| {
+        b.iter(|| guard(black_box(PolicySources::compiled())))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bare_cedar, guard_decision, guard_construction);
 criterion_main!(benches);

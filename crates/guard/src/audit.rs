@@ -32,8 +32,9 @@ use serde_json::{Map, Value};
 
 use crate::{
     budget::BudgetRecord,
+    caller::Principal,
     decision::{Check, Decision, Mode, Outcome, Verdict},
-    request::{Principal, RequestIds, ResourceFacts},
+    request::{RequestIds, ResourceFacts},
     shadow::ShadowDecision,
 };
 
@@ -125,13 +126,9 @@ pub struct AuditRecord {
     pub metric_tool: String,
 }
 
-/// The metric dimension of a tool the schema does not declare: a caller's made-up names must
-/// not create (paid) metrics.
-pub const UNKNOWN_TOOL: &str = "unknown";
-
 impl AuditRecord {
     /// The tool name metrics count under: the tool part of a declared tool, else
-    /// `unknown`.
+    /// [`crate::UNKNOWN_TOOL`].
     pub fn metric_tool(&self) -> &str {
         &self.metric_tool
     }

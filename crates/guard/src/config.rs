@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use crate::{
     audit::DEFAULT_METRICS_NAMESPACE,
+    caller::{AuthorizerType, CallerType, UnknownAuthorizerType},
     decision::Mode,
     policy::{LoadError, PolicySources},
-    request::{AuthorizerType, CallerType, UnknownAuthorizerType},
 };
 
 /// How a guard is set up. [`GuardConfig::from_env`] reads it from the environment.
@@ -172,7 +172,7 @@ mod tests {
         config.mode = Mode::LogOnly;
         let audit = MemoryAudit::new();
         let guard = Guard::new(
-            Ok(PolicySources::embedded()),
+            &PolicySources::embedded(),
             &config,
             std::sync::Arc::new(audit.clone()),
         );

@@ -18,7 +18,7 @@ pub enum GuardError {
     /// `GATEWAY_AUTHORIZER_TYPE` names no authorizer type: which callers to expect is unknown,
     /// so the guard refuses every call.
     #[error(transparent)]
-    UnknownAuthorizerType(#[from] crate::request::UnknownAuthorizerType),
+    UnknownAuthorizerType(#[from] crate::caller::UnknownAuthorizerType),
 
     /// The configured gateway ARN is not one.
     #[error(
@@ -127,4 +127,41 @@ impl std::fmt::Display for EntityRole {
             Self::EntityType => "entity type",
         })
     }
+}
+
+/// An error's message followed by each of its causes, `: `-separated, so "entity does not
+/// conform to the schema" says how (the top-level messages of Cedar and the AWS SDK alone are
+/// terse).
+///
+/// ```
+/// use std::{error::Error, fmt};
+///
+/// #[derive(Debug)]
+/// struct Lookup(fmt::Error);
+/// impl fmt::Display for Lookup {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         f.write_str("lookup failed")
+///     }
+/// }
+/// impl Error for Lookup {
+///     fn source(&self) -> Option<&(dyn Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let error = Lookup(fmt::Error);
+/// let cause = "an error occurred when formatting an argument";
+/// assert_eq!(guard::with_causes(&error), format!("lookup failed: {cause}"));
+/// // The causes alone:
+/// assert_eq!(error.source().map(guard::with_causes).as_deref(), Some(cause));
+/// ```
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }

@@ -3,10 +3,9 @@
 use cedar_policy::{EntityUid, Policy, PolicySet};
 
 use crate::{
+    entity::uid,
     error::GuardError,
-    evaluate::uid,
-    policy::{PolicySets, Slices},
-    shadow::EnforcementMode,
+    policy::{EnforcementMode, PolicySets, Slices},
 };
 
 /// The gateway set, linked to the configured gateway.
@@ -17,7 +16,11 @@ pub(crate) struct LinkedGateway {
     /// `uid`, printed once for the audit records.
     pub uid_text: String,
     pub set: PolicySet,
+    /// The enforced policies by action.
     pub slices: Slices,
+    /// The slices that hold shadow policies (`crate::shadow`), with every other policy of the
+    /// slice; empty when there are none.
+    pub shadow: Slices,
 }
 
 impl LinkedGateway {
@@ -33,12 +36,14 @@ impl LinkedGateway {
         };
         let set = sets.link_gateway(&uid).map_err(link_error)?;
         let slices = sets.gateway_slices(&uid).map_err(link_error)?;
+        let shadow = sets.gateway_shadow_slices(&uid).map_err(link_error)?;
         Ok(Self {
             arn: arn.to_owned(),
             uid_text: uid.to_string(),
             uid,
             set,
             slices,
+            shadow,
         })
     }
 }

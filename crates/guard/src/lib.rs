@@ -22,7 +22,7 @@
 //!
 //! let config = GuardConfig { gateway_arn: Some(EXAMPLE_GATEWAY_ARN.into()), ..GuardConfig::default() };
 //! let audit = MemoryAudit::new();
-//! let guard = Guard::new(Ok(PolicySources::embedded()), &config, Arc::new(audit.clone()));
+//! let guard = Guard::new(&PolicySources::embedded(), &config, Arc::new(audit.clone()));
 //!
 //! // The call check: the agent's claim, as the gateway sees it.
 //! let input = serde_json::json!({"environment": "staging", "instance_id": "i-0abc1234"});
@@ -45,9 +45,17 @@
 //! ```
 //!
 //! The public API:
-//! - building a guard: [`Guard::new`] (policies, [`GuardConfig`], audit sink) or
-//!   [`Guard::from_env`] in a Lambda function; [`PolicySources`] says where the policies come
-//!   from, [`PolicySets`] holds them loaded, [`LoadError`] and [`Problem`] say what is wrong;
+//! - building a guard: [`Guard::new`] (policy sources, [`GuardConfig`], audit sink),
+//!   [`Guard::refusing`] when the sources could not be read, [`Guard::configured`] for the
+//!   sources a configuration names, or [`Guard::from_env`] in a Lambda function;
+//!   [`PolicySources`] says where the policies come from, [`PolicySets`] holds them loaded,
+//!   [`LoadError`] and [`Problem`] say what is wrong;
+//! - the vocabulary, each written once: [`ToolName`] parses and joins gateway tool names
+//!   (`<target>___<tool>`, [`TOOL_SEPARATOR`]), [`ActionType`] names the two action
+//!   namespaces (`AgentCore::Action`, `Guard::Action`), [`UNKNOWN_TOOL`] is the tool of a call
+//!   that names none, [`Principal::uid_string`] prints a caller as Cedar does,
+//!   [`RequestIds::from_lambda`] carries a Lambda request id, [`with_causes`] says an error
+//!   with its causes;
 //! - asking: [`ToolCall`] (with [`RequestIds`] and an optional [`Principal`]),
 //!   [`ResourceFacts`]; [`Guard::check_tool`] and [`Guard::may_call`] for callers that never
 //!   see the arguments; [`Guard::refuse`] and [`Guard::refuse_resource`] to audit a refusal
@@ -64,12 +72,15 @@
 //!   names, [`FOLDED_ATTRIBUTES`]): [`fold_tag_key`], [`fold_name`] and what they can produce;
 //! - offline tooling: [`render_static`] and [`render_statements`] (the gateway set for
 //!   AgentCore Policy, each statement with its [`EnforcementMode`]), [`json_type`],
-//!   [`TOOL_SEPARATOR`], [`EXAMPLE_GATEWAY_ARN`].
+//!   [`EXAMPLE_GATEWAY_ARN`].
 
+mod action;
 mod audit;
 mod budget;
+mod caller;
 mod config;
 mod decision;
+mod entity;
 mod error;
 mod evaluate;
 mod fold;
@@ -80,14 +91,16 @@ mod request;
 mod shadow;
 mod value;
 
+pub use action::{ActionType, TOOL_SEPARATOR, ToolName, UNKNOWN_TOOL};
 pub use audit::{
     Asked, AuditRecord, AuditSink, EmfStdout, MAX_RECORDED_ARGUMENT_BYTES,
     MAX_RECORDED_ATTRIBUTE_BYTES, MAX_RECORDED_TAG_BYTES, MemoryAudit, NoAudit,
 };
 pub use budget::{BudgetCount, BudgetOutcome, BudgetRecord, FullBudget};
+pub use caller::{AuthorizerType, CallerType, Principal, UnknownAuthorizerType};
 pub use config::{ConfigWarning, GuardConfig};
 pub use decision::{Check, Decision, Mode, Outcome, Reason, UnknownMode, Verdict};
-pub use error::{EntityRole, GuardError};
+pub use error::{EntityRole, GuardError, with_causes};
 pub use fold::{
     FOLDED_ATTRIBUTES, fold_name, fold_tag_key, is_folded_name, is_folded_tag_key,
     name_pattern_can_match,
@@ -95,13 +108,11 @@ pub use fold::{
 pub use gateway::{RenderError, RenderedPolicy, render_statements, render_static};
 pub use guard::Guard;
 pub use policy::{
-    AGENTCORE_SCHEMA, LinkError, LoadError, PolicyFile, PolicySets, PolicySources, Problem,
+    AGENTCORE_SCHEMA, EnforcementMode, LinkError, LoadError, PolicyFile, PolicySets, PolicySources,
+    Problem, SHADOW_MODE,
 };
-pub use request::{
-    AuthorizerType, CallerType, Principal, RequestIds, ResourceFacts, TOOL_SEPARATOR, ToolCall,
-    ToolName, UnknownAuthorizerType,
-};
-pub use shadow::{EnforcementMode, SHADOW_MODE, ShadowDecision};
+pub use request::{RequestIds, ResourceFacts, ToolCall};
+pub use shadow::ShadowDecision;
 pub use value::json_type;
 
 /// The gateway ARN of the article's examples. `guard` (the CLI), the case files and the tests

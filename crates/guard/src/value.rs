@@ -75,6 +75,12 @@ pub fn json_type(value: &Value) -> &'static str {
     }
 }
 
+/// An entity uid as text, `Type::"id"`: the id quoted as a JSON string, which is how audit
+/// records and messages print every entity.
+pub(crate) fn uid_string(entity_type: &str, id: &str) -> String {
+    format!("{entity_type}::{}", Value::String(id.to_owned()))
+}
+
 /// An entity with attributes from a JSON object and string tags, as given (the caller's JWT
 /// claims).
 pub(crate) fn entity(

@@ -180,7 +180,7 @@ impl CaseRunner {
                 gateway_arn: Some(gateway_arn.to_owned()),
                 ..GuardConfig::default()
             };
-            Guard::new(Ok(sources.clone()), &config, Arc::new(NoAudit))
+            Guard::new(sources, &config, Arc::new(NoAudit))
         };
         let enforce = guard(Mode::Enforce);
         if let Err(e) = enforce.policy_sets() {

@@ -20,6 +20,9 @@ pub enum CliError {
     /// A proof could not be attempted (no solver, invalid invariants).
     #[error(transparent)]
     Prove(#[from] ProveError),
+    /// A budget file does not load.
+    #[error(transparent)]
+    Budgets(#[from] budget::BudgetError),
     /// The command line is wrong in a way clap does not catch.
     #[error("{0}")]
     Usage(&'static str),

@@ -90,6 +90,10 @@ enum Command {
         /// Exit 1 when this happens (repeatable): newly-denied, newly-allowed, not-replayed.
         #[arg(long, value_enum, value_delimiter = ',')]
         fail_on: Vec<command::replay::FailOn>,
+        /// A candidate budget file: decide the recorded budget checks again under it, in time
+        /// order (what would these budgets have blocked, or let through?).
+        #[arg(long, value_name = "FILE")]
+        budgets: Option<PathBuf>,
     },
 }
 
@@ -169,9 +173,11 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             };
             command::prove::run(sources, gateway_arn, files)
         }
-        Command::Replay { files, fail_on } => {
-            command::replay::run(&sources?, gateway_arn, files, fail_on)
-        }
+        Command::Replay {
+            files,
+            fail_on,
+            budgets,
+        } => command::replay::run(&sources?, gateway_arn, files, fail_on, budgets.as_deref()),
     }
 }
 

@@ -62,11 +62,7 @@ fn log_lines(mode: Mode, gateway: &str) -> Vec<String> {
         gateway_arn: Some(gateway.to_owned()),
         ..GuardConfig::default()
     };
-    let guard = Guard::new(
-        Ok(PolicySources::embedded()),
-        &config,
-        Arc::new(audit.clone()),
-    );
+    let guard = Guard::new(&PolicySources::embedded(), &config, Arc::new(audit.clone()));
     let ids = RequestIds {
         lambda: Some("lambda-1".to_owned()),
         ..RequestIds::default()
@@ -314,11 +310,7 @@ fn other_gateways_and_records_that_cannot_be_decided_again_are_counted_and_shown
         gateway_arn: Some(EXAMPLE_GATEWAY_ARN.to_owned()),
         ..GuardConfig::default()
     };
-    let guard_lib = Guard::new(
-        Ok(PolicySources::embedded()),
-        &config,
-        Arc::new(audit.clone()),
-    );
+    let guard_lib = Guard::new(&PolicySources::embedded(), &config, Arc::new(audit.clone()));
     let ids = RequestIds::default();
     let input = json!({"environment": "staging", "service": "api"});
     let caller = Principal::OAuthUser {
@@ -440,11 +432,7 @@ fn budget_checks_are_counted_on_their_own_line_and_are_not_a_failure_to_replay()
         gateway_arn: Some(EXAMPLE_GATEWAY_ARN.to_owned()),
         ..GuardConfig::default()
     };
-    let guard_lib = Guard::new(
-        Ok(PolicySources::embedded()),
-        &config,
-        Arc::new(audit.clone()),
-    );
+    let guard_lib = Guard::new(&PolicySources::embedded(), &config, Arc::new(audit.clone()));
     let ids = RequestIds::default();
     let input = json!({"environment": "staging", "instance_id": "i-staging"});
     let call = ToolCall {

@@ -10,7 +10,7 @@ use aws_sdk_ec2::{
     Client,
     error::{ProvideErrorMetadata, SdkError},
     operation::terminate_instances::TerminateInstancesError,
-    types::InstanceAttributeName,
+    types::{InstanceAttributeName, InstanceStateName},
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +31,7 @@ pub struct TerminateInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     id: String,
-    state: String,
+    state: InstanceStateName,
 }
 
 /// What happened.
@@ -111,7 +111,7 @@ impl Tool for TerminateInstance {
         let state = instance
             .state()
             .and_then(|s| s.name())
-            .map(|n| n.as_str().to_owned())
+            .cloned()
             .ok_or_else(|| ToolError::not_found(format!("EC2 reported no state for `{id}`")))?;
         let tags = tag_map(instance.tags().iter().map(|t| (t.key(), t.value())));
 
@@ -134,7 +134,7 @@ impl Tool for TerminateInstance {
             })?;
 
         let facts = ResourceFacts::new("Guard::Ec2Instance", id.clone())
-            .attribute("state", state.clone())
+            .attribute("state", state.as_str())
             .attribute("termination_protected", protected)
             .tags(tags);
         Ok(Found {
@@ -156,11 +156,11 @@ impl Tool for TerminateInstance {
         let unchanged = |dry_run| TerminateOutput {
             instance_id: instance.id.clone(),
             dry_run,
-            previous_state: instance.state.clone(),
-            current_state: instance.state.clone(),
+            previous_state: instance.state.as_str().to_owned(),
+            current_state: instance.state.as_str().to_owned(),
             changed: false,
         };
-        if instance.state == "terminated" {
+        if instance.state == InstanceStateName::Terminated {
             return Ok(unchanged(input.dry_run));
         }
         let request = self
@@ -204,8 +204,10 @@ impl Tool for TerminateInstance {
         Ok(TerminateOutput {
             instance_id: instance.id.clone(),
             dry_run: false,
-            previous_state: change
-                .map_or_else(|| instance.state.clone(), |c| state(c.previous_state())),
+            previous_state: change.map_or_else(
+                || instance.state.as_str().to_owned(),
+                |c| state(c.previous_state()),
+            ),
             current_state: state(change.and_then(|c| c.current_state())),
             changed: true,
         })
@@ -223,7 +225,9 @@ impl Tool for TerminateInstance {
     fn summary(out: &TerminateOutput) -> String {
         let id = &out.instance_id;
         match (out.dry_run, out.changed) {
-            _ if out.previous_state == "terminated" => {
+            _ if InstanceStateName::from(out.previous_state.as_str())
+                == InstanceStateName::Terminated =>
+            {
                 format!("`{id}` was already terminated; nothing to do")
             }
             (true, _) => format!(

@@ -363,3 +363,100 @@ async fn terminating_an_already_terminated_instance_uses_up_no_budget() {
     let after = s.snapshot().await.unwrap();
     assert!(targets.iter().all(|id| after.instance(id) == "terminated"));
 }
+
+/// `guard` (the built CLI) with `args`, `stdin` on its standard input.
+fn guard_cli(args: &[&str], stdin: &str) -> (Option<i32>, String) {
+    let mut command = std::process::Command::new(e2e::function::binary("guard").unwrap());
+    command.args(args).current_dir(e2e::emulator::workspace());
+    let out = e2e::process::output_with_stdin(&mut command, stdin.as_bytes()).unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The one budget decision, three ways: the functions against the table, `guard test` against
+/// a stated history, `guard replay --budgets` against the recorded operations. One history —
+/// three staging terminations, then a fourth — and the same answer from each.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_table_guard_test_and_guard_replay_decide_one_history_alike() {
+    let s = stage("terminate_instance", "ENFORCE", &[]).await;
+    let targets = staging_instances(&s, 4).await;
+    let reports: Vec<Value> = targets.iter().map(|id| terminate(&s, id, false)).collect();
+    let table: Vec<&str> = reports
+        .iter()
+        .map(|r| budget_check(r).unwrap()["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(table, ["allow", "allow", "allow", "deny"], "{reports:#?}");
+
+    // guard test: the fourth call, with the three before it as its history.
+    let case = json!([{
+        "name": "the fourth staging termination of the hour",
+        "tool": "terminate-instance___terminate_instance",
+        "params": {"environment": "staging", "instance_id": targets[3]},
+        "resource": {"type": "Guard::Ec2Instance", "id": targets[3],
+                     "tags": {"Environment": "staging", "Name": "staging-node"},
+                     "attributes": {"state": "running", "termination_protected": false}},
+        "history": [
+            {"tool": "terminate_instance", "environment": "staging", "resource": targets[0], "ago": "1m"},
+            {"tool": "terminate_instance", "environment": "staging", "resource": targets[1], "ago": "1m"},
+            {"tool": "terminate_instance", "environment": "staging", "resource": targets[2], "ago": "1m"}
+        ],
+        "expected": "DENY", "denied_by": "budget", "policy": "terminate-per-environment"
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fourth.json");
+    std::fs::write(&file, case.to_string()).unwrap();
+    let (code, text) = guard_cli(&["test", file.to_str().unwrap()], "");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+
+    // guard replay --budgets: the same budgets decide the recorded calls as the table did.
+    let logs = s.function.log_lines().join("\n");
+    let (code, text) = guard_cli(
+        &[
+            "replay",
+            "--budgets",
+            "policies/budgets.json",
+            "--fail-on",
+            "newly-allowed,newly-denied,not-replayed",
+        ],
+        &logs,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(
+            "terminate-instance___terminate_instance budget: 4 replayed, 0 newly denied, 0 newly allowed, 4 unchanged"
+        ),
+        "{text}"
+    );
+
+    // And a candidate of two per hour would have stopped the third.
+    let candidate = dir.path().join("budgets.json");
+    std::fs::write(
+        &candidate,
+        r#"{"budgets": [{"id": "terminate-per-environment", "tool": "terminate_instance",
+            "per": "environment", "limit": 2, "window": "1h"}]}"#,
+    )
+    .unwrap();
+    let (code, text) = guard_cli(
+        &[
+            "replay",
+            "--budgets",
+            candidate.to_str().unwrap(),
+            "--fail-on",
+            "newly-denied",
+        ],
+        &logs,
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(
+        text.matches("NEWLY DENIED  budget check").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("at most 2 `terminate_instance` per environment"),
+        "{text}"
+    );
+}

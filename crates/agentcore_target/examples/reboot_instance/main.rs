@@ -195,7 +195,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..GuardConfig::default()
     };
     let audit = MemoryAudit::new();
-    let guard = Arc::new(Guard::new(Ok(policies()), &config, Arc::new(audit.clone())));
+    let guard = Arc::new(Guard::new(&policies(), &config, Arc::new(audit.clone())));
     guard.health()?;
     let (client, reboots) = ec2();
     // Budgets over time need their DynamoDB table (README, "Budgets"); this example has none,

@@ -8,6 +8,18 @@ use crate::{
     result::{GuardReport, Report},
 };
 
+/// The report a call ended with, at the step that stopped it.
+pub(super) struct Ended(pub(super) Box<Report>);
+
+impl From<Report> for Ended {
+    fn from(report: Report) -> Self {
+        Self(Box::new(report))
+    }
+}
+
+/// A step of the path: what it hands on, or the report the call ends with.
+pub(super) type Step<T> = Result<T, Ended>;
+
 /// The checks one call has been through so far.
 pub(super) struct Checks<'a> {
     guard: &'a Guard,
@@ -35,10 +47,14 @@ impl<'a> Checks<'a> {
     }
 
     /// Records `decision`; when it does not let the call go on, the report the call ends with.
-    pub(super) fn decided(&mut self, decision: Decision) -> Result<(), Report> {
+    pub(super) fn decided(&mut self, decision: Decision) -> Step<()> {
         let proceeds = decision.proceeds();
         self.decisions.push(decision);
-        if proceeds { Ok(()) } else { Err(self.denied()) }
+        if proceeds {
+            Ok(())
+        } else {
+            Err(self.denied().into())
+        }
     }
 
     /// A call refused before any policy was asked (misconfigured, misrouted, arguments that

@@ -3,11 +3,14 @@
 use std::{sync::Arc, time::Instant};
 
 use budget::{BudgetLedger, LedgerError, Reservation};
-use guard::{Guard, RequestIds, ResourceFacts, ToolCall};
+use guard::{Guard, RequestIds, ResourceFacts, ToolCall, ToolName};
 use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
 use serde_json::Value;
 
-use super::{Access, Found, Recheck, Tool, checks::Checks};
+use super::{
+    Access, Found, Recheck, Tool,
+    checks::{Checks, Ended, Step},
+};
 use crate::{
     config::ConfigError,
     error::ToolError,
@@ -59,23 +62,24 @@ impl<T: Tool> ToolHost<T> {
     /// the `Err` side is for faults of the function itself, and there are none here.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<CallToolResult, Diagnostic> {
         let report = match self.steps(&event).await {
-            Ok(report) | Err(report) => report,
+            Ok(report) => report,
+            Err(Ended(report)) => *report,
         };
         Ok(self.finish(report))
     }
 
     /// The path of one call (DESIGN.md §3); each step that stops the call ends it with its
     /// report, audited.
-    async fn steps(&self, event: &LambdaEvent<Value>) -> Result<Report, Report> {
+    async fn steps(&self, event: &LambdaEvent<Value>) -> Step<Report> {
         let invocation = self.identify(event)?;
         let mut checks = Checks::new(&self.guard, call(&invocation, &event.payload));
         let tool = self.configured(&mut checks)?;
-        let input = parse::<T>(&event.payload).map_err(|e| checks.refuse(&e))?;
+        let input = parse::<T>(&event.payload).map_err(|e| Ended::from(checks.refuse(&e)))?;
         checks.decided(self.guard.check_call(&checks.call()))?;
         let found = tool
             .lookup(&input)
             .await
-            .map_err(|e| checks.refuse_resource(&e))?;
+            .map_err(|e| Ended::from(checks.refuse_resource(&e)))?;
         self.resource_check(&mut checks, &found)?;
         let reservation = self
             .reserve(&mut checks, T::dry_run(&input), found.facts.as_ref())
@@ -85,9 +89,10 @@ impl<T: Tool> ToolHost<T> {
             .await)
     }
 
-    /// 1. Which tool the gateway asked for, before parsing: another tool's arguments sent here
-    /// are a misrouted call, and are reported as one rather than as unknown fields.
-    fn identify(&self, event: &LambdaEvent<Value>) -> Result<Invocation, Report> {
+    /// Step 1, identify: which tool the gateway asked for, before parsing: another tool's
+    /// arguments sent here are a misrouted call, and are reported as one rather than as
+    /// unknown fields.
+    fn identify(&self, event: &LambdaEvent<Value>) -> Step<Invocation> {
         let gateway_id = self
             .guard
             .gateway_arn()
@@ -96,26 +101,24 @@ impl<T: Tool> ToolHost<T> {
         identify(&event.context, T::NAME, &self.target, gateway_id).map_err(|misrouted| {
             let fallback = self.own_invocation(&event.context.request_id);
             let mut checks = Checks::new(&self.guard, call(&fallback, &event.payload));
-            checks.refuse_as_denied(misrouted.to_string())
+            checks.refuse_as_denied(misrouted.to_string()).into()
         })
     }
 
     /// The tool, unless its settings are unusable: then nothing is called.
-    fn configured(&self, checks: &mut Checks<'_>) -> Result<&T, Report> {
+    fn configured(&self, checks: &mut Checks<'_>) -> Step<&T> {
         self.tool.as_ref().map_err(|e| {
-            checks.refuse(&ToolError::configuration(format!(
-                "the function is misconfigured, nothing was called: {e}"
-            )))
+            checks
+                .refuse(&ToolError::configuration(format!(
+                    "the function is misconfigured, nothing was called: {e}"
+                )))
+                .into()
         })
     }
 
-    /// 5. Reality, not the agent's claim. Only a tool declared read-only may have nothing to
-    /// check.
-    fn resource_check(
-        &self,
-        checks: &mut Checks<'_>,
-        found: &Found<T::Resource>,
-    ) -> Result<(), Report> {
+    /// Step 5, the resource check: reality, not the agent's claim. Only a tool declared
+    /// read-only may have nothing to check.
+    fn resource_check(&self, checks: &mut Checks<'_>, found: &Found<T::Resource>) -> Step<()> {
         match (&found.facts, T::ACCESS) {
             (Some(facts), _) => checks.decided(self.guard.check_resource(&checks.call(), facts)),
             (None, Access::ReadOnly) => Ok(()),
@@ -129,15 +132,16 @@ impl<T: Tool> ToolHost<T> {
         }
     }
 
-    /// 6. Room for one more such operation over time, counted across invocations and
-    /// sessions. After both checks allow, so a denied call takes no slot; before the
-    /// operation, so a slot is held before anything changes. A dry run counts nothing.
+    /// Step 6, the budget: room for one more such operation over time, counted across
+    /// invocations and sessions. After both checks allow, so a denied call takes no slot;
+    /// before the operation, so a slot is held before anything changes. A dry run counts
+    /// nothing.
     async fn reserve(
         &self,
         checks: &mut Checks<'_>,
         dry_run: bool,
         facts: Option<&ResourceFacts>,
-    ) -> Result<Reservation, Report> {
+    ) -> Step<Reservation> {
         let (Some(facts), false) = (facts, dry_run) else {
             return Ok(Reservation::default());
         };
@@ -165,7 +169,7 @@ impl<T: Tool> ToolHost<T> {
         Ok(reservation)
     }
 
-    /// 7. The operation, and the report: slots go back when nothing changed.
+    /// Step 7, operate and report: slots go back when nothing changed.
     async fn operate(
         &self,
         checks: &mut Checks<'_>,
@@ -231,11 +235,8 @@ impl<T: Tool> ToolHost<T> {
     /// could not be read.
     fn own_invocation(&self, request_id: &str) -> Invocation {
         Invocation {
-            tool: format!("{}{}{}", self.target, guard::TOOL_SEPARATOR, T::NAME),
-            ids: RequestIds {
-                lambda: Some(request_id.to_owned()).filter(|id| !id.is_empty()),
-                ..RequestIds::default()
-            },
+            tool: ToolName::join(&self.target, T::NAME),
+            ids: RequestIds::from_lambda(request_id),
             from_gateway: false,
         }
     }
@@ -251,9 +252,9 @@ impl<T: Tool> ToolHost<T> {
     }
 }
 
-/// 2. Strictly: nothing is asked or called for arguments that are not the tool's. A refusal
-/// here is audited like any other: an agent probing with malformed calls shows in the records
-/// and the metrics.
+/// Step 2, parse, strictly: nothing is asked or called for arguments that are not the tool's.
+/// A refusal here is audited like any other: an agent probing with malformed calls shows in
+/// the records and the metrics.
 fn parse<T: Tool>(payload: &Value) -> Result<T::Input, ToolError> {
     let input = input::parse::<T::Input>(payload)?;
     T::validate(&input)?;

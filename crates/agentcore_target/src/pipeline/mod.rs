@@ -14,7 +14,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::{config::Settings, error::ToolError};
 
 pub use host::ToolHost;
-pub use recheck::{Recheck, Stop};
+pub use recheck::Recheck;
 
 /// Whether a tool changes anything. Declared by each tool, never inferred: only a read-only
 /// tool may go without a resource check.

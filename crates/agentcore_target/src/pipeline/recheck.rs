@@ -1,8 +1,9 @@
 //! The resource check, asked again while an operation runs.
 
-use guard::{Decision, Guard, ToolCall};
+use guard::{Guard, ToolCall};
 
 use super::Tool;
+use crate::error::Stop;
 
 /// The resource check, asked again while an operation runs: the real resource is read afresh
 /// and checked as it was before the operation began. A resource that was staging when the
@@ -12,22 +13,6 @@ pub struct Recheck<'a, T: Tool> {
     pub(super) input: &'a T::Input,
     pub(super) guard: &'a Guard,
     pub(super) call: ToolCall<'a>,
-}
-
-/// Why an operation must stop: the re-check's decision, which did not let it go on (a deny,
-/// or a refusal when the resource could not be read again). Audited like every check, and
-/// reported as the deciding check of the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stop {
-    /// The re-check's decision.
-    pub decision: Decision,
-}
-
-impl Stop {
-    /// What the re-check said, for a person.
-    pub fn reason(&self) -> String {
-        self.decision.explain()
-    }
 }
 
 impl<T: Tool> Recheck<'_, T> {

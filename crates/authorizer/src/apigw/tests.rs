@@ -3,7 +3,7 @@ use super::*;
 #[test]
 fn the_authorizer_context_is_flat_as_rest_apis_require() {
     let guard = Guard::new(
-        Ok(guard::PolicySources::embedded()),
+        &guard::PolicySources::embedded(),
         &guard::GuardConfig::default(),
         std::sync::Arc::new(guard::NoAudit),
     );

@@ -35,7 +35,8 @@ mod request;
 mod response;
 
 use guard::{
-    AuthorizerType, Decision, Guard, Principal, RequestIds, ToolCall, UnknownAuthorizerType,
+    AuthorizerType, Decision, Guard, Principal, RequestIds, ToolCall, UNKNOWN_TOOL,
+    UnknownAuthorizerType,
 };
 use serde_json::{Map, Value, json};
 
@@ -59,9 +60,6 @@ pub const DENIED_PREFIX: &str = "Tool Execution Denied: ";
 /// malformed, or not matching the body.
 pub const HEADER_MISMATCH_CODE: i64 = -32020;
 
-/// The tool name recorded for a refusal that names no tool.
-pub const UNKNOWN_TOOL: &str = "unknown";
-
 /// What the interceptor needs besides the guard: both decided once, at start.
 #[derive(Debug, Clone, Copy)]
 pub struct Setup<'a> {
@@ -80,9 +78,8 @@ pub fn intercept(guard: &Guard, setup: Setup<'_>, event: &Value, lambda_request_
         guard,
         setup,
         ids: RequestIds {
-            lambda: Some(lambda_request_id.to_owned()).filter(|id| !id.is_empty()),
-            agentcore: None,
             mcp_message: body.and_then(message_id),
+            ..RequestIds::from_lambda(lambda_request_id)
         },
         body,
         headers: request

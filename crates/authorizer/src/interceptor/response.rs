@@ -1,8 +1,9 @@
 //! The RESPONSE interceptor: tool lists filtered for the caller, everything else unchanged.
 
+use guard::UNKNOWN_TOOL;
 use serde_json::{Map, Value};
 
-use super::{CLIENT_METHODS, Exchange, RequestError, UNKNOWN_TOOL, caller, pass_response};
+use super::{CLIENT_METHODS, Exchange, RequestError, caller, pass_response};
 
 /// Answers a RESPONSE event whose `gatewayResponse` is `response`.
 pub(super) fn respond(exchange: &Exchange<'_>, response: &Map<String, Value>) -> Value {

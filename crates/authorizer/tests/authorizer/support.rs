@@ -59,7 +59,7 @@ pub fn guard(sources: PolicySources, mode: Mode) -> (Guard, MemoryAudit) {
         ..GuardConfig::default()
     };
     (
-        Guard::new(Ok(sources), &config, Arc::new(audit.clone())),
+        Guard::new(&sources, &config, Arc::new(audit.clone())),
         audit,
     )
 }

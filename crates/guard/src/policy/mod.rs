@@ -11,6 +11,8 @@
 //! report. Anything wrong in the files is a [`LoadError`] that lists every problem with its file
 //! and line; a guard holding one refuses every call.
 
+mod annotation;
+mod error;
 mod load;
 mod parse;
 mod problem;
@@ -18,9 +20,12 @@ mod schema;
 
 use std::{fs, path::Path};
 
+pub(crate) use annotation::policy_is_shadow;
+pub use annotation::{EnforcementMode, SHADOW_MODE};
+pub use error::{LinkError, LoadError};
+pub use load::PolicySets;
 pub(crate) use load::Slices;
-pub use load::{LinkError, PolicySets};
-pub use problem::{LoadError, Problem};
+pub use problem::{PolicyFile, Problem};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_policies.rs"));
@@ -34,16 +39,6 @@ pub const AGENTCORE_SCHEMA: &str = "schema/agentcore.cedarschema";
 pub(crate) const GATEWAY_DIR: &str = "gateway";
 pub(crate) const RESOURCE_DIR: &str = "resource";
 pub(crate) const SCHEMA_DIR: &str = "schema";
-
-/// One policy or schema file, named by its path under the policies directory
-/// (`gateway/restart_service.cedar`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyFile {
-    /// Path relative to the policies directory, with `/` separators.
-    pub name: String,
-    /// The file's text.
-    pub text: String,
-}
 
 /// The policy and schema files a guard is built from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,22 @@
-//! What is wrong with policy files: each problem with its file and line.
+//! A policy file and what is wrong in it, each problem located at its file and line.
+//!
+//! Shared with the build script, which checks the shipped policies with the same messages
+//! (`build.rs` includes this file by path: a build script cannot use its own crate). So this
+//! file names nothing of the crate, and uses only `std` and `miette`, which both have.
 
 use std::fmt;
 
 use miette::Diagnostic;
 
-use super::PolicyFile;
+/// One policy or schema file, named by its path under the policies directory
+/// (`gateway/restart_service.cedar`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFile {
+    /// Path relative to the policies directory, with `/` separators.
+    pub name: String,
+    /// The file's text.
+    pub text: String,
+}
 
 /// One thing wrong with the policy files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,23 +80,8 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The 1-based line of byte `offset` in `text`.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset)
         .map_or(1, |before| before.matches('\n').count() + 1)
-}
-
-/// The policies could not be loaded; every problem found, each with its file and line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the policies are invalid ({} problem(s)): {}", .problems.len(), join(.problems))]
-pub struct LoadError {
-    /// Everything wrong, in file order.
-    pub problems: Vec<Problem>,
-}
-
-fn join(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
 }

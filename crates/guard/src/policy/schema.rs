@@ -5,6 +5,8 @@ use std::{collections::HashMap, str::FromStr};
 
 use cedar_policy::{EntityUid, Schema, SchemaFragment};
 
+use crate::value::uid_string;
+
 use super::{AGENTCORE_SCHEMA, PolicySources, SCHEMA_DIR, problem::Problem};
 
 pub(crate) fn load_schema(
@@ -98,10 +100,7 @@ fn declared_arguments(fragment: &serde_json::Value) -> HashMap<EntityUid, Argume
                 .and_then(|a| a.as_object());
             let (Some(attributes), Ok(uid)) = (
                 attributes,
-                EntityUid::from_str(&format!(
-                    "{namespace}::Action::{}",
-                    serde_json::Value::String(name.clone())
-                )),
+                EntityUid::from_str(&uid_string(&format!("{namespace}::Action"), name)),
             ) else {
                 continue;
             };

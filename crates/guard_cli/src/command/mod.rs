@@ -21,7 +21,7 @@ pub(crate) fn guard(
     gateway_arn: &str,
     mode: Mode,
 ) -> Result<Guard, CliError> {
-    let guard = Guard::new(sources, &config(gateway_arn, mode), Arc::new(NoAudit));
+    let guard = Guard::new(&sources?, &config(gateway_arn, mode), Arc::new(NoAudit));
     if let Err(e) = guard.policy_sets() {
         return Err(e.clone().into());
     }

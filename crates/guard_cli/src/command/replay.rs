@@ -1,7 +1,13 @@
 //! `guard replay`: decide recorded checks again against candidate policies; print the flips,
 //! then a summary per tool and check.
 
-use std::{io::Read, path::PathBuf, process::ExitCode};
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use budget::Budgets;
 
 use clap::ValueEnum;
 use serde_json::Value;
@@ -10,7 +16,7 @@ use guard::PolicySources;
 
 use crate::{
     CliError,
-    replay::{Change, Input, Recorded, Replayed, Replayer, Summary},
+    replay::{BudgetReplay, Change, Found, Input, Recorded, Replayed, Replayer, Summary},
 };
 
 /// What makes `guard replay` fail (exit code 1), for CI.
@@ -25,13 +31,20 @@ pub enum FailOn {
 }
 
 /// Replays every record in `files` (stdin when none, or `-`); fails on what `fail_on` names.
+/// With `budgets` (a candidate budget file), budget checks are decided again too, in time
+/// order, under those budgets.
 pub fn run(
     sources: &PolicySources,
     gateway_arn: &str,
     files: &[PathBuf],
     fail_on: &[FailOn],
+    budgets: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
     let replayer = Replayer::new(sources, gateway_arn)?;
+    let mut budget_replay = match budgets {
+        Some(file) => Some(BudgetReplay::new(candidate_budgets(file, &replayer)?)),
+        None => None,
+    };
     let mut input = Input::default();
     let stdin = [PathBuf::from("-")];
     for file in if files.is_empty() { &stdin[..] } else { files } {
@@ -59,6 +72,7 @@ pub fn run(
         other_lines: input.other,
         ..Summary::default()
     };
+    let mut budget_records = Vec::new();
     for found in &input.found {
         let record = &found.record;
         match replayer.replay(record) {
@@ -86,7 +100,15 @@ pub fn run(
                 );
                 summary.not_redecidable += 1;
             }
+            Replayed::Budget if budget_replay.is_some() => budget_records.push(found),
             Replayed::Budget => summary.budget_checks += 1,
+        }
+    }
+    if let Some(replay) = &mut budget_replay {
+        // Budgets count operations over time: decided in the order they happened.
+        budget_records.sort_by(|a, b| a.record.time.cmp(&b.record.time));
+        for found in budget_records {
+            replay_budget(replay, found, &mut summary);
         }
     }
     print_summary(&sources.origin, gateway_arn, &summary);
@@ -102,6 +124,62 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The candidate budget file, checked against the tools the policies declare.
+fn candidate_budgets(file: &Path, replayer: &Replayer) -> Result<Budgets, CliError> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|source| CliError::Read {
+        file: name.clone(),
+        source,
+    })?;
+    let budgets = Budgets::parse(&name, &text)?;
+    budgets.check_tools(|tool| replayer.declares_tool(tool))?;
+    Ok(budgets)
+}
+
+/// One budget check decided again under the candidate budgets, its flip printed.
+fn replay_budget(replay: &mut BudgetReplay, found: &Found, summary: &mut Summary) {
+    let record = &found.record;
+    match replay.decide(record) {
+        Ok(flip) => {
+            summary
+                .by_check
+                .entry((record.tool.clone(), record.check))
+                .or_default()
+                .add(flip.change);
+            if flip.change != Change::Unchanged {
+                let label = match flip.change {
+                    Change::NewlyDenied => "NEWLY DENIED ",
+                    _ => "NEWLY ALLOWED",
+                };
+                println!(
+                    "{label} budget check {} on {} at {} ({})",
+                    shown(&record.tool),
+                    shown(&record.resource),
+                    shown(&record.time),
+                    found.at
+                );
+                println!(
+                    "  then:      {} ({}): {}",
+                    record.decision,
+                    record.outcome,
+                    then(record)
+                );
+                println!("  now:       {}", flip.now.escape_debug());
+            }
+        }
+        Err(why) => {
+            println!(
+                "NOT REPLAYED  {} budget check {} at {}: {}",
+                found.at,
+                shown(&record.tool),
+                shown(&record.time),
+                why.escape_debug()
+            );
+            summary.not_redecidable += 1;
+        }
+    }
 }
 
 fn print_flip(at: &str, record: &Recorded, change: Change, decision: &guard::Decision) {

@@ -27,7 +27,7 @@ pub fn run(
         }
         Ok((sources, sets)) => {
             let guard = Guard::new(
-                Ok(sources.clone()),
+                &sources,
                 &config(gateway_arn, Mode::Enforce),
                 Arc::new(NoAudit),
             );

@@ -13,19 +13,16 @@ pub mod invariant;
 mod prover;
 mod shipped;
 
-use std::{collections::BTreeSet, time::Duration};
+use std::time::Duration;
 
-use cedar_policy::{PolicySet, RequestEnv, Schema};
-use cedar_policy_symcc::Env;
-use guard::{GuardError, LoadError, RenderError, TOOL_SEPARATOR};
+use cedar_policy::RequestEnv;
+use guard::{GuardError, LoadError, RenderError};
 
 pub use counterexample::Replayed;
 pub use folding::Folding;
 pub use invariant::Invariant;
 pub use prover::Prover;
 pub use shipped::{Scope, Shipped};
-
-use crate::cases::Expected;
 
 /// Why a proof could not be attempted (as opposed to a proof that failed).
 #[derive(Debug, thiserror::Error)]
@@ -139,55 +136,6 @@ pub enum Comparison {
     },
 }
 
-/// NEW's decision on a distinguishing request, by Cedar's own authorizer on the solver's
-/// entities (the guard's replay then shows whether the guard agrees).
-fn decision(found: &Env, new: &PolicySet) -> Expected {
-    let response =
-        cedar_policy::Authorizer::new().is_authorized(&found.request, new, &found.entities);
-    match response.decision() {
-        cedar_policy::Decision::Allow => Expected::Allow,
-        cedar_policy::Decision::Deny => Expected::Deny,
-    }
-}
-
-/// A `@read_only` invariant holds when no tool its scope names has a resource-check action.
-fn read_only(schema: &Schema, envs: &[RequestEnv]) -> Verdict {
-    if envs.is_empty() {
-        return Verdict::Vacuous { unbuildable: false };
-    }
-    let resource_actions: BTreeSet<String> = schema
-        .actions()
-        .filter(|a| !shipped::is_call_action(a))
-        .map(|a| a.id().unescaped().to_owned())
-        .collect();
-    let mutating: BTreeSet<String> = envs
-        .iter()
-        .filter_map(|env| {
-            let id = env.action().id().unescaped();
-            let tool = id.split_once(TOOL_SEPARATOR).map_or(id, |(_, t)| t);
-            resource_actions.contains(tool).then(|| tool.to_owned())
-        })
-        .collect();
-    if mutating.is_empty() {
-        Verdict::Proved(envs.to_vec())
-    } else {
-        Verdict::NotReadOnly(mutating.into_iter().collect())
-    }
-}
-
-/// The gateway tool of a call-check environment, or a made-up one naming the action.
-fn call_tool(shipped: &Shipped, env: &RequestEnv) -> String {
-    shipped
-        .for_env(env, Scope::Enforced)
-        .ok()
-        .and_then(|p| p.tool)
-        .unwrap_or_else(|| unknown_tool(env))
-}
-
-fn unknown_tool(env: &RequestEnv) -> String {
-    format!("unknown{TOOL_SEPARATOR}{}", env.action().id().unescaped())
-}
-
 /// `Guard::Action::"terminate_instance" on Guard::Ec2Instance by AgentCore::OAuthUser`.
 pub fn describe(env: &RequestEnv) -> String {
     format!(
@@ -196,17 +144,4 @@ pub fn describe(env: &RequestEnv) -> String {
         env.resource(),
         env.principal()
     )
-}
-
-fn symcc_error(context: String, error: &cedar_policy_symcc::err::Error) -> ProveError {
-    use cedar_policy_symcc::err::Error;
-    let message = match error {
-        Error::PolicyNotWellTyped { errs } => {
-            let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            format!("{error}: {}", errs.join("; "))
-        }
-        Error::SolverError(e) => return ProveError::Solver(e.to_string()),
-        other => other.to_string(),
-    };
-    ProveError::Symcc { context, message }
 }

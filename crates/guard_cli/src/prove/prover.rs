@@ -6,15 +6,16 @@ use std::{collections::BTreeSet, time::Instant};
 
 use cedar_policy::{Policy, PolicySet, RequestEnv, Schema};
 use cedar_policy_symcc::{
-    CedarSymCompiler, CompiledPolicySet,
+    CedarSymCompiler, CompiledPolicySet, Env,
     solver::{LocalSolver, Solver, SolverError},
 };
+use guard::ToolName;
 
 use crate::cases::Expected;
 
 use super::{
     Comparison, Folding, Invariant, Outcome, ProveError, Scope, ShadowVerdict, Shipped, Verdict,
-    call_tool, counterexample, decision, describe, invariant, read_only, symcc_error, unknown_tool,
+    counterexample, describe, invariant, shipped,
 };
 
 /// Cedar's symbolic compiler over one cvc5 process.
@@ -210,4 +211,65 @@ impl Prover {
         }
         Ok(Comparison::Equivalent(new_envs.into_iter().collect()))
     }
+}
+
+/// NEW's decision on a distinguishing request, by Cedar's own authorizer on the solver's
+/// entities (the guard's replay then shows whether the guard agrees).
+fn decision(found: &Env, new: &PolicySet) -> Expected {
+    let response =
+        cedar_policy::Authorizer::new().is_authorized(&found.request, new, &found.entities);
+    match response.decision() {
+        cedar_policy::Decision::Allow => Expected::Allow,
+        cedar_policy::Decision::Deny => Expected::Deny,
+    }
+}
+
+/// A `@read_only` invariant holds when no tool its scope names has a resource-check action.
+fn read_only(schema: &Schema, envs: &[RequestEnv]) -> Verdict {
+    if envs.is_empty() {
+        return Verdict::Vacuous { unbuildable: false };
+    }
+    let resource_actions: BTreeSet<String> = schema
+        .actions()
+        .filter(|a| !shipped::is_call_action(a))
+        .map(|a| a.id().unescaped().to_owned())
+        .collect();
+    let mutating: BTreeSet<String> = envs
+        .iter()
+        .filter_map(|env| {
+            let tool = ToolName::tool_part(env.action().id().unescaped());
+            resource_actions.contains(tool).then(|| tool.to_owned())
+        })
+        .collect();
+    if mutating.is_empty() {
+        Verdict::Proved(envs.to_vec())
+    } else {
+        Verdict::NotReadOnly(mutating.into_iter().collect())
+    }
+}
+
+/// The gateway tool of a call-check environment, or a made-up one naming the action.
+fn call_tool(shipped: &Shipped, env: &RequestEnv) -> String {
+    shipped
+        .for_env(env, Scope::Enforced)
+        .ok()
+        .and_then(|p| p.tool)
+        .unwrap_or_else(|| unknown_tool(env))
+}
+
+fn unknown_tool(env: &RequestEnv) -> String {
+    ToolName::join("unknown", env.action().id().unescaped())
+}
+
+fn symcc_error(context: String, error: &cedar_policy_symcc::err::Error) -> ProveError {
+    use cedar_policy_symcc::err::Error;
+    let message = match error {
+        Error::PolicyNotWellTyped { errs } => {
+            let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            format!("{error}: {}", errs.join("; "))
+        }
+        Error::SolverError(e) => return ProveError::Solver(e.to_string()),
+        other => other.to_string(),
+    };
+    ProveError::Symcc { context, message }
 }

@@ -13,8 +13,8 @@ use cedar_policy::{
     ResourceConstraint, Schema,
 };
 use guard::{
-    EnforcementMode, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources, TOOL_SEPARATOR,
-    render_static,
+    ActionType, EnforcementMode, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources,
+    ToolName, render_static,
 };
 use serde_json::{Value, json};
 
@@ -22,9 +22,6 @@ use super::{
     ProveError,
     invariant::{action_matches, scope_matches},
 };
-
-/// The action type of call-check requests; every other action is a resource check's.
-const CALL_ACTION_TYPE: &str = "AgentCore::Action";
 
 /// One policies directory, loaded as the guard loads it, with its sets in SymCC's form.
 pub struct Shipped {
@@ -71,15 +68,15 @@ impl Split {
         Ok(split)
     }
 
-    fn get(&self, scope: Scope) -> PolicySet {
+    fn get(&self, scope: Scope) -> Result<PolicySet, ProveError> {
         let mut set = self.enforced.clone();
         if scope == Scope::WithShadows {
             for policy in self.shadow.policies() {
-                // INVARIANT: ids are unique across the split set, so adding cannot conflict.
-                let _ = set.add(policy.clone());
+                set.add(policy.clone())
+                    .map_err(|e| ProveError::Policies(e.to_string()))?;
             }
         }
-        set
+        Ok(set)
     }
 }
 
@@ -105,7 +102,7 @@ impl Shipped {
             gateway_arn: Some(gateway_arn.to_owned()),
             ..GuardConfig::default()
         };
-        let guard = Guard::new(Ok(sources.clone()), &config, Arc::new(NoAudit));
+        let guard = Guard::new(&sources, &config, Arc::new(NoAudit));
         let sets = guard.policy_sets().map_err(Clone::clone)?;
         let schema = sets.schema().clone();
         // The `render` path: static text naming the gateway, parsed back.
@@ -185,7 +182,7 @@ impl Shipped {
     pub fn for_env(&self, env: &RequestEnv, scope: Scope) -> Result<EnvPolicies, ProveError> {
         if Self::is_call(env) {
             return Ok(EnvPolicies {
-                set: self.gateway.get(scope),
+                set: self.gateway.get(scope)?,
                 tool: Some(env.action().id().unescaped().to_owned()),
             });
         }
@@ -194,15 +191,10 @@ impl Shipped {
             .schema
             .actions()
             .filter(|a| is_call_action(a))
-            .filter(|a| {
-                a.id()
-                    .unescaped()
-                    .split_once(TOOL_SEPARATOR)
-                    .is_some_and(|(_, t)| t == tool)
-            })
+            .filter(|a| ToolName::parse(a.id().unescaped()).is_ok_and(|name| name.tool == tool))
             .cloned()
             .collect();
-        let mut set = self.resource.get(scope);
+        let mut set = self.resource.get(scope)?;
         // With several gateway tools for one action, which call check ran is not known here:
         // prove the resource check alone, which is the stronger claim.
         let [call] = calls.as_slice() else {
@@ -228,7 +220,7 @@ impl Shipped {
     ) -> Result<Vec<Policy>, ProveError> {
         let mut permits = Vec::new();
         let mut policies = Vec::new();
-        for policy in self.gateway.get(scope).policies() {
+        for policy in self.gateway.get(scope)?.policies() {
             let applies = action_matches(&policy.action_constraint(), call, &self.schema)
                 && match policy.resource_constraint() {
                     ResourceConstraint::Eq(uid) => uid == self.gateway_uid,
@@ -262,9 +254,10 @@ impl Shipped {
     }
 }
 
-/// Whether `action` is a call check's (`AgentCore::Action`).
+/// Whether `action` is a call check's ([`ActionType::Call`]); every other action is a resource
+/// check's.
 pub fn is_call_action(action: &EntityUid) -> bool {
-    action.type_name().to_string() == CALL_ACTION_TYPE
+    ActionType::of(action) == Some(ActionType::Call)
 }
 
 /// A forbid on `action` (any principal, any resource) with one condition.

@@ -1,0 +1,191 @@
+//! The entities and uids of a request: the caller and the real resource as Cedar entities, the
+//! action entities each action's requests can reach, and uids of the schema's types.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    str::FromStr,
+    sync::OnceLock,
+};
+
+use cedar_policy::{Entities, EntityId, EntityTypeName, EntityUid, Policy, PolicySet};
+use serde_json::Value;
+
+use crate::{
+    action::ActionType,
+    caller::Principal,
+    error::{EntityRole, GuardError, with_causes},
+    policy::PolicySets,
+    request::ResourceFacts,
+    value,
+};
+
+/// For each action, the action entities a request for it can reach: the action, every action
+/// named as a literal in any policy, and their ancestors (action groups). No other action
+/// entity can be looked up while deciding: the only action-typed values are `action` and the
+/// literals (tool arguments, tags and resource facts never become entity references), and
+/// action entities carry nothing but their groups. So a decision with this store is the
+/// decision with every action entity, without copying them all and recomputing their
+/// hierarchy for every request. Each store is built the first time its action is asked
+/// about, so a cold start pays only for the actions it serves.
+#[derive(Debug, Default)]
+pub(crate) struct ActionStores {
+    literals: HashSet<EntityUid>,
+    stores: HashMap<EntityUid, OnceLock<Option<Entities>>>,
+}
+
+impl ActionStores {
+    /// The stores for `sets` and the linked gateway set, if any.
+    pub(crate) fn new(sets: &PolicySets, gateway: Option<&PolicySet>) -> Self {
+        let literals = sets
+            .resource
+            .policies()
+            .chain(gateway.into_iter().flat_map(PolicySet::policies))
+            .flat_map(Policy::entity_literals)
+            .filter(|uid| sets.actions.contains(uid))
+            .collect();
+        let stores = sets
+            .actions
+            .iter()
+            .map(|a| (a.clone(), OnceLock::new()))
+            .collect();
+        Self { literals, stores }
+    }
+
+    /// The store for `action`; `None` (every action entity is used) for an action not
+    /// declared, or if the store could not be built.
+    pub(crate) fn get(&self, sets: &PolicySets, action: &EntityUid) -> Option<&Entities> {
+        self.stores
+            .get(action)?
+            .get_or_init(|| {
+                let mut reach: HashSet<&EntityUid> = HashSet::new();
+                for uid in std::iter::once(action).chain(&self.literals) {
+                    reach.insert(uid);
+                    if let Some(ancestors) = sets.action_entities.ancestors(uid) {
+                        reach.extend(ancestors);
+                    }
+                }
+                let entities = reach
+                    .into_iter()
+                    .filter_map(|uid| sets.action_entities.get(uid).cloned());
+                Entities::from_entities(entities, None).ok()
+            })
+            .as_ref()
+    }
+}
+
+/// The entities a request needs: the caller and the resource, if any, with the action
+/// entities of `actions` (or all of them); `None` when there is neither caller nor resource
+/// (the request then uses all the action entities, unchanged).
+pub(crate) fn entities(
+    sets: &PolicySets,
+    actions: Option<&Entities>,
+    principal: Option<&Principal>,
+    resource: Option<&ResourceFacts>,
+) -> Result<Option<Entities>, GuardError> {
+    let mut extra = Vec::with_capacity(2);
+    if let Some(p) = principal {
+        let no_tags = BTreeMap::new();
+        let (attrs, tags) = match p {
+            Principal::OAuthUser { id, tags } => (id_attribute(id), tags),
+            Principal::IamEntity { id } => (id_attribute(id), &no_tags),
+        };
+        let entity = value::entity(sets.entity_uid(p.entity_type(), p.id())?, &attrs, tags)
+            .map_err(|message| GuardError::InvalidEntity {
+                what: EntityRole::Caller,
+                message,
+            })?;
+        extra.push(entity);
+    }
+    if let Some(r) = resource {
+        let (attributes, tags) = value::folded_resource(&r.attributes, &r.tags)
+            .map_err(|clashes| GuardError::AmbiguousTags(clashes.join(", ")))?;
+        let entity =
+            value::entity(resource_uid(sets, r)?, &attributes, &tags).map_err(|message| {
+                GuardError::InvalidEntity {
+                    what: EntityRole::Resource,
+                    message,
+                }
+            })?;
+        extra.push(entity);
+    }
+    if extra.is_empty() {
+        return Ok(None);
+    }
+    // With the schema, Cedar checks each entity against its type. The action entities are
+    // the action's store, or all of them when it has none.
+    let base = actions.unwrap_or(&sets.action_entities).clone();
+    base.add_entities(extra, Some(&sets.schema))
+        .map(Some)
+        .map_err(|e| GuardError::InvalidEntity {
+            what: if resource.is_some() {
+                EntityRole::Resource
+            } else {
+                EntityRole::Caller
+            },
+            message: with_causes(&e),
+        })
+}
+
+fn id_attribute(id: &str) -> serde_json::Map<String, Value> {
+    serde_json::Map::from_iter([("id".to_owned(), Value::String(id.to_owned()))])
+}
+
+fn type_name(name: &str) -> Result<EntityTypeName, GuardError> {
+    EntityTypeName::from_str(name).map_err(|e| GuardError::InvalidEntity {
+        what: EntityRole::EntityType,
+        message: format!("`{name}`: {e}"),
+    })
+}
+
+/// `Type::"id"` as a Cedar entity uid.
+pub(crate) fn uid(type_name_str: &str, id: &str) -> Result<EntityUid, GuardError> {
+    Ok(EntityUid::from_type_name_and_id(
+        type_name(type_name_str)?,
+        EntityId::new(id),
+    ))
+}
+
+impl PolicySets {
+    /// An entity type name: the schema's, parsed once at load, or parsed now.
+    pub(crate) fn entity_type(&self, name: &str) -> Result<EntityTypeName, GuardError> {
+        match self.entity_types.get(name) {
+            Some(t) => Ok(t.clone()),
+            None => type_name(name),
+        }
+    }
+
+    /// `Type::"id"` as a Cedar entity uid, with the type name parsed once where the schema
+    /// declares it.
+    pub(crate) fn entity_uid(&self, type_name: &str, id: &str) -> Result<EntityUid, GuardError> {
+        Ok(EntityUid::from_type_name_and_id(
+            self.entity_type(type_name)?,
+            EntityId::new(id),
+        ))
+    }
+
+    /// An action's uid and its printed form: the schema's, built once, or built now (an
+    /// undeclared action, which the checks then refuse).
+    pub(crate) fn action_uid(
+        &self,
+        action_type: ActionType,
+        id: &str,
+    ) -> Result<(EntityUid, String), GuardError> {
+        match self.action(action_type, id) {
+            Some(a) => Ok((a.uid.clone(), a.text.clone())),
+            None => {
+                let uid = uid(action_type.as_str(), id)?;
+                let text = uid.to_string();
+                Ok((uid, text))
+            }
+        }
+    }
+}
+
+/// The real resource's uid; a bad type name is an invalid resource.
+pub(crate) fn resource_uid(sets: &PolicySets, r: &ResourceFacts) -> Result<EntityUid, GuardError> {
+    sets.entity_uid(&r.entity_type, &r.id)
+        .map_err(|e| GuardError::InvalidEntity {
+            what: EntityRole::Resource,
+            message: e.to_string(),
+        })
+}
