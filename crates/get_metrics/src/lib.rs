@@ -225,47 +225,119 @@ impl Tool for GetMetrics {
         let period_seconds = if input.minutes <= 360 { 60 } else { 300 };
         let end = SystemTime::now();
         let start = end - Duration::from_secs(u64::from(input.minutes) * 60);
-        let queries = clusters.iter().enumerate().map(|(i, cluster)| {
-            MetricDataQuery::builder()
-                .id(format!("m{i}"))
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(
-                            CloudWatchMetric::builder()
-                                .namespace(NAMESPACE)
-                                .metric_name(input.metric.name())
-                                .dimensions(
-                                    Dimension::builder()
-                                        .name("ClusterName")
-                                        .value(cluster)
-                                        .build(),
-                                )
-                                .dimensions(
-                                    Dimension::builder()
-                                        .name("ServiceName")
-                                        .value(&input.service_name)
-                                        .build(),
-                                )
-                                .build(),
-                        )
-                        .period(period_seconds)
-                        .stat("Average")
-                        .build(),
-                )
-                .return_data(true)
-                .build()
-        });
-        let queries: Vec<MetricDataQuery> = queries.collect();
-
-        let mut series: Vec<Series> = clusters
+        let queries = clusters
             .iter()
-            .map(|cluster| Series {
-                cluster: cluster.clone(),
-                datapoints: Vec::new(),
-                average: None,
-                maximum: None,
+            .enumerate()
+            .map(|(i, cluster)| query(i, cluster, input, period_seconds))
+            .collect();
+        let mut series = self.read_series(&clusters, queries, start, end).await?;
+        for s in &mut series {
+            s.summarise();
+        }
+        Ok(MetricsOutput {
+            service_name: input.service_name.clone(),
+            metric: input.metric,
+            unit: "Percent",
+            minutes: input.minutes,
+            period_seconds,
+            series,
+        })
+    }
+
+    fn summary(out: &MetricsOutput) -> String {
+        let parts: Vec<String> = out
+            .series
+            .iter()
+            .map(|s| match (s.average, s.maximum) {
+                (Some(avg), Some(max)) => format!(
+                    "{}: {} datapoints, average {avg:.1}%, maximum {max:.1}%",
+                    s.cluster,
+                    s.datapoints.len()
+                ),
+                _ => format!("{}: no datapoints", s.cluster),
             })
             .collect();
+        format!(
+            "`{}` {} over the last {} minutes — {}",
+            out.service_name,
+            out.metric.name(),
+            out.minutes,
+            parts.join("; ")
+        )
+    }
+}
+
+/// A listing that did not end is an error: a partial series would read as the whole story.
+fn unfinished(action: &str, end: PagesEnd) -> Result<(), ToolError> {
+    let why = match end {
+        PagesEnd::Complete | PagesEnd::Stopped => return Ok(()),
+        PagesEnd::PageCap => format!("more than {MAX_PAGES} pages"),
+        PagesEnd::OutOfTime => format!("still paging after {} s", WORK_BUDGET.as_secs()),
+        PagesEnd::RepeatedToken => "it handed back a page token it had already given".to_owned(),
+    };
+    Err(ToolError::new(
+        ErrorKind::Aws,
+        format!("`{action}` did not finish: {why}; nothing partial is reported"),
+    ))
+}
+
+/// The average of `input.metric` for its service in `cluster`, per period, as query `m<i>`.
+fn query(i: usize, cluster: &str, input: &MetricsInput, period_seconds: i32) -> MetricDataQuery {
+    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    let metric = CloudWatchMetric::builder()
+        .namespace(NAMESPACE)
+        .metric_name(input.metric.name())
+        .dimensions(dimension("ClusterName", cluster))
+        .dimensions(dimension("ServiceName", &input.service_name))
+        .build();
+    MetricDataQuery::builder()
+        .id(format!("m{i}"))
+        .metric_stat(
+            MetricStat::builder()
+                .metric(metric)
+                .period(period_seconds)
+                .stat("Average")
+                .build(),
+        )
+        .return_data(true)
+        .build()
+}
+
+impl Series {
+    /// An empty series of `cluster`.
+    fn of(cluster: &str) -> Self {
+        Self {
+            cluster: cluster.to_owned(),
+            datapoints: Vec::new(),
+            average: None,
+            maximum: None,
+        }
+    }
+
+    /// Sorts the datapoints and works out their average and maximum.
+    fn summarise(&mut self) {
+        self.datapoints
+            .sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+        let values: Vec<f64> = self.datapoints.iter().map(|d| d.value).collect();
+        if !values.is_empty() {
+            let count = f64::from(u32::try_from(values.len()).unwrap_or(u32::MAX));
+            self.average = Some(values.iter().sum::<f64>() / count);
+            self.maximum = values.iter().copied().reduce(f64::max);
+        }
+    }
+}
+
+impl GetMetrics {
+    /// The datapoints of `queries` (query `m<i>` is `clusters[i]`'s) from `start` to `end`,
+    /// every page within bounds.
+    async fn read_series(
+        &self,
+        clusters: &[String],
+        queries: Vec<MetricDataQuery>,
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<Vec<Series>, ToolError> {
+        let mut series: Vec<Series> = clusters.iter().map(|c| Series::of(c)).collect();
         let pages = self
             .cloudwatch
             .get_metric_data()
@@ -315,58 +387,6 @@ impl Tool for GetMetrics {
             ));
         }
         unfinished("cloudwatch:GetMetricData", ended)?;
-        for s in &mut series {
-            s.datapoints.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
-            let values: Vec<f64> = s.datapoints.iter().map(|d| d.value).collect();
-            if !values.is_empty() {
-                let count = f64::from(u32::try_from(values.len()).unwrap_or(u32::MAX));
-                s.average = Some(values.iter().sum::<f64>() / count);
-                s.maximum = values.iter().copied().reduce(f64::max);
-            }
-        }
-        Ok(MetricsOutput {
-            service_name: input.service_name.clone(),
-            metric: input.metric,
-            unit: "Percent",
-            minutes: input.minutes,
-            period_seconds,
-            series,
-        })
+        Ok(series)
     }
-
-    fn summary(out: &MetricsOutput) -> String {
-        let parts: Vec<String> = out
-            .series
-            .iter()
-            .map(|s| match (s.average, s.maximum) {
-                (Some(avg), Some(max)) => format!(
-                    "{}: {} datapoints, average {avg:.1}%, maximum {max:.1}%",
-                    s.cluster,
-                    s.datapoints.len()
-                ),
-                _ => format!("{}: no datapoints", s.cluster),
-            })
-            .collect();
-        format!(
-            "`{}` {} over the last {} minutes — {}",
-            out.service_name,
-            out.metric.name(),
-            out.minutes,
-            parts.join("; ")
-        )
-    }
-}
-
-/// A listing that did not end is an error: a partial series would read as the whole story.
-fn unfinished(action: &str, end: PagesEnd) -> Result<(), ToolError> {
-    let why = match end {
-        PagesEnd::Complete | PagesEnd::Stopped => return Ok(()),
-        PagesEnd::PageCap => format!("more than {MAX_PAGES} pages"),
-        PagesEnd::OutOfTime => format!("still paging after {} s", WORK_BUDGET.as_secs()),
-        PagesEnd::RepeatedToken => "it handed back a page token it had already given".to_owned(),
-    };
-    Err(ToolError::new(
-        ErrorKind::Aws,
-        format!("`{action}` did not finish: {why}; nothing partial is reported"),
-    ))
 }
