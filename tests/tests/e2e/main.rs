@@ -8,6 +8,7 @@ mod cargo_lambda;
 mod clean_logs;
 mod events;
 mod get_metrics;
+mod iam;
 mod replay;
 mod restart_service;
 mod template;
