@@ -20,7 +20,7 @@ cargo test --workspace --doc --locked -q
 step "template linters (sam validate --lint; cfn-lint and parliament run in the template test)"
 # The pinned SAM CLI (tests/sam.sh installs it into .venv/sam: it pins versions the emulator's
 # environment cannot share). Its translator also serves the IAM evaluation (tests/iam).
-for t in template.yaml agentcore/gateway.yaml agentcore/targets.yaml; do
+for t in template.yaml agentcore/gateway.yaml agentcore/targets.yaml agentcore/policies.yaml; do
   tests/sam.sh validate --lint -t "$t"
 done
 

@@ -5,7 +5,8 @@ has replaced the code and nested-stack locations with uploads), its nested stack
 agentcore/, and every intrinsic function is resolved for one example account, region, stack
 name and set of parameters. What comes out is what IAM will hold: every role with its policy
 documents, the ARNs and tags of the stack's own resources those policies name, and the
-functions' resource policies.
+functions' resource policies; and the resources that exist for these parameters (path A's
+stages create more of them, one deploy after another).
 
     python stack.py [NAME=VALUE ...]     # template parameters; prints JSON on stdout
 
@@ -275,9 +276,11 @@ class Stack:
     # -- what IAM holds ------------------------------------------------------------------------
     def iam(self, prefix=""):
         roles, functions, log_groups, tables, permissions = [], {}, {}, {}, []
+        existing = []
         for logical, resource in self.resources.items():
             if not self.exists(logical):
                 continue
+            existing.append(prefix + logical)
             kind = resource["Type"]
             properties = resource.get("Properties", {})
             if kind == "AWS::IAM::Role":
@@ -319,7 +322,9 @@ class Stack:
                 log_groups.update(nested["log_groups"])
                 tables.update(nested["tables"])
                 permissions += nested["invoke_permissions"]
+                existing += nested["resources"]
         return {
+            "resources": existing,
             "roles": roles,
             "functions": functions,
             "log_groups": log_groups,

@@ -39,8 +39,9 @@ const PATH_B: [&str; 3] = [
     "CreateGatewayTargets=true",
 ];
 
-/// The stack's IAM for `parameters`, as `tests/iam/stack.py` works it out.
-fn deployed(parameters: &[&str]) -> Value {
+/// The stack's IAM for `parameters`, as `tests/iam/stack.py` works it out (also the resources
+/// that exist for them).
+pub(crate) fn deployed(parameters: &[&str]) -> Value {
     let python = workspace().join(".venv/sam/bin/python");
     assert!(
         python.exists(),

@@ -9,6 +9,7 @@ mod clean_logs;
 mod events;
 mod get_metrics;
 mod iam;
+mod live;
 mod replay;
 mod restart_service;
 mod template;
