@@ -4,11 +4,6 @@
 //! that deleted nothing, an alarm with no alert delivered, a quota too small, a region without
 //! AgentCore — each must fail — and the answers that prove the point, which must pass.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers run a program whose failure fails the test"
-)]
-
 use std::process::Command;
 
 use e2e::emulator::workspace;
