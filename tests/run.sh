@@ -18,16 +18,17 @@ step "doc tests"
 cargo test --workspace --doc --locked -q
 
 step "template linters (sam validate --lint; cfn-lint and parliament run in the template test)"
-# SAM CLI pins versions the emulator's environment cannot share: it gets its own, inside .venv.
-SAM_VENV="$VENV/sam"
-if [ ! -x "$SAM_VENV/bin/sam" ] || ! cmp -s tests/requirements-sam.txt "$SAM_VENV/.installed-requirements"; then
-  python3 -m venv "$SAM_VENV"
-  "$SAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-sam.txt
-  cp tests/requirements-sam.txt "$SAM_VENV/.installed-requirements"
-fi
-for t in template.yaml agentcore/gateway.yaml agentcore/targets.yaml; do
-  SAM_CLI_TELEMETRY=0 "$SAM_VENV/bin/sam" validate --lint -t "$t"
+# The pinned SAM CLI (tests/sam.sh installs it into .venv/sam: it pins versions the emulator's
+# environment cannot share). Its translator also serves the IAM evaluation (tests/iam).
+for t in template.yaml agentcore/gateway.yaml agentcore/targets.yaml agentcore/policies.yaml; do
+  tests/sam.sh validate --lint -t "$t"
 done
+
+step "IAM evaluator (@cloud-copilot/iam-simulate from npm, as pinned by tests/iam/package-lock.json)"
+if ! cmp -s tests/iam/package-lock.json tests/iam/node_modules/.installed-package-lock.json; then
+  (cd tests/iam && npm ci --no-audit --no-fund --loglevel=error)
+  cp tests/iam/package-lock.json tests/iam/node_modules/.installed-package-lock.json
+fi
 
 step "emulator adapter self-check (CloudWatch CBOR <-> moto)"
 python tests/emulator/test_adapter.py

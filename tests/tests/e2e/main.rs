@@ -8,6 +8,8 @@ mod cargo_lambda;
 mod clean_logs;
 mod events;
 mod get_metrics;
+mod iam;
+mod live;
 mod replay;
 mod restart_service;
 mod template;

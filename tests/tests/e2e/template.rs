@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 const BASE: &str = "template.yaml";
 const GATEWAY_STACK: &str = "agentcore/gateway.yaml";
 const TARGETS_STACK: &str = "agentcore/targets.yaml";
+const POLICIES_STACK: &str = "agentcore/policies.yaml";
 /// A region CloudFormation offers no `AWS::BedrockAgentCore::*` type in (per cfn-lint's specs).
 const REGION_WITHOUT_AGENTCORE: &str = "af-south-1";
 /// What the tests render the gateway policies for; the template says `${GatewayArn}` there.
@@ -90,7 +91,7 @@ fn cfn_lint(args: &[&str]) -> (bool, String) {
 
 #[test]
 fn cfn_lint_passes_every_template_with_no_errors_and_no_warnings() {
-    for path in [BASE, GATEWAY_STACK, TARGETS_STACK] {
+    for path in [BASE, GATEWAY_STACK, TARGETS_STACK, POLICIES_STACK] {
         let (ok, text) = cfn_lint(&[path]);
         assert!(ok, "cfn-lint {path}: {text}");
     }
@@ -161,8 +162,14 @@ fn iam_grants_no_wildcard_action_and_conditions_every_mutation_on_the_real_tag()
         for action in actions(statement) {
             assert!(!action.contains('*'), "{role}: wildcard action `{action}`");
         }
-        // Allowlists only: no statement relies on a Deny (by name or otherwise).
-        assert_eq!(statement["Effect"], "Allow", "{role}: {statement}");
+        // Allowlists; the only Deny statements are clean_logs's fences around compliance and
+        // audit records (tests/tests/e2e/iam.rs shows the Allows alone would not suffice).
+        if statement["Effect"] == "Deny" {
+            assert_eq!(role, "CleanLogsRole", "{statement}");
+            assert!(statement["Condition"]["Null"].is_object(), "{statement}");
+        } else {
+            assert_eq!(statement["Effect"], "Allow", "{role}: {statement}");
+        }
     }
     for action in [
         "ecs:UpdateService",
@@ -203,7 +210,7 @@ fn clean_logs_reads_and_deletes_streams_only_in_staging_and_dev_groups() {
         "dynamodb:DeleteItem",
     ]);
     let mut conditioned = BTreeSet::new();
-    for statement in clean {
+    for statement in clean.iter().filter(|s| s["Effect"] == "Allow") {
         for action in actions(statement) {
             if !unconditioned.contains(action.as_str()) {
                 assert!(staging_and_dev_only(statement), "{action}: {statement}");
@@ -211,12 +218,32 @@ fn clean_logs_reads_and_deletes_streams_only_in_staging_and_dev_groups() {
             }
         }
     }
-    for action in [
+    let stream_actions = [
         "logs:DeleteLogStream",
         "logs:DescribeLogStreams",
         "logs:FilterLogEvents",
-    ] {
+    ];
+    for action in stream_actions {
         assert!(conditioned.contains(action), "{action}");
+    }
+    // And whatever the Environment tag says, a Compliance or Audit tag (any value) stops every
+    // one of them: one Deny per marker, as the keys of one condition must all hold.
+    for marker in ["Compliance", "Audit"] {
+        let fence: Vec<&&Value> = clean
+            .iter()
+            .filter(|s| {
+                s["Effect"] == "Deny"
+                    && s["Condition"]
+                        == json!({"Null": {format!("aws:ResourceTag/{marker}"): "false"}})
+            })
+            .collect();
+        assert_eq!(fence.len(), 1, "{marker}");
+        let denied: BTreeSet<String> = actions(fence[0]).into_iter().collect();
+        assert_eq!(
+            denied,
+            stream_actions.map(str::to_owned).into_iter().collect(),
+            "{marker}"
+        );
     }
 }
 
@@ -322,19 +349,17 @@ fn only_the_gateways_execution_role_invokes_the_functions() {
             "{function}: {condition}"
         );
     }
-    // The created gateway: its role may invoke exactly the five functions, by the ARNs their
-    // FunctionNames fix.
+    // The created gateway: its role may invoke exactly the five functions, referenced (so they
+    // exist before the gateway stack names them).
     let nested = &base["Resources"]["Gateway"]["Properties"]["Parameters"];
     let mut expected = BTreeSet::new();
     for function in function_names(&base) {
-        let name = base["Resources"][&function]["Properties"]["FunctionName"]["Fn::Sub"]
-            .as_str()
-            .unwrap();
-        let arn = format!(
-            "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}"
-        );
         let parameter = format!("{function}Arn");
-        assert_eq!(nested[&parameter]["Fn::Sub"], arn, "{parameter}");
+        assert_eq!(
+            nested[&parameter],
+            json!({"Fn::GetAtt": [function, "Arn"]}),
+            "{parameter}"
+        );
         expected.insert(parameter);
     }
     let gateway = template(GATEWAY_STACK);
@@ -392,22 +417,29 @@ fn the_api_gateway_form_lets_only_the_named_api_invoke_the_authorizer() {
 }
 
 #[test]
-fn the_three_destructive_tools_have_reserved_concurrency() {
+fn reserved_concurrency_is_opt_in_and_only_for_the_three_destructive_tools() {
     let base = template(BASE);
+    // 0, the default, reserves nothing: Lambda keeps 100 units unreserved, and a new account's
+    // quota (10 or 50) has none to spare.
+    let parameter = &base["Parameters"]["DestructiveToolConcurrency"];
+    assert_eq!(parameter["Default"], 0);
+    assert_eq!(parameter["MinValue"], 0);
+    assert_eq!(
+        base["Conditions"]["ReserveConcurrency"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "DestructiveToolConcurrency"}, 0]}]})
+    );
     for function in function_names(&base) {
         let reserved = &base["Resources"][&function]["Properties"]["ReservedConcurrentExecutions"];
         if DESTRUCTIVE.contains(&function.as_str()) {
             assert_eq!(
                 reserved,
-                &json!({"Ref": "DestructiveToolConcurrency"}),
+                &json!({"Fn::If": ["ReserveConcurrency", {"Ref": "DestructiveToolConcurrency"}, {"Ref": "AWS::NoValue"}]}),
                 "{function}"
             );
+        } else {
+            assert!(reserved.is_null(), "{function}");
         }
     }
-    assert_eq!(
-        base["Parameters"]["DestructiveToolConcurrency"]["MinValue"],
-        1
-    );
 }
 
 #[test]
@@ -452,56 +484,165 @@ fn alerts_go_to_a_topic_under_a_key_cloudwatch_may_use() {
 }
 
 /// The guard's EMF contract (crates/guard/src/audit.rs): these metrics, by `[Tool, Check]` and
-/// by `[Check]`, `Check` being `call` or `resource`.
+/// by `[Check]`, `Check` being `call`, `resource` or `budget`. `Deny` counts every stopped call,
+/// errors included; `Error` only those no decision could be reached for.
 const GUARD_METRICS: [&str; 5] = ["Allow", "Deny", "WouldDeny", "Error", "WouldFlip"];
+/// The one metric the template makes itself: the authorizer's refusals (a metric filter).
+const GATEWAY_REFUSALS: &str = "GatewayRefusals";
 
-/// `(metric, check)` of every metric `alarm` reads, and its threshold.
-fn alarm_metrics(alarm: &Value) -> (Vec<(String, String)>, Value) {
+/// What `alarm` computes, with each metric written `Metric/check` (`Deny/resource`) or
+/// `GatewayRefusals`, and its threshold.
+fn alarm_formula(alarm: &Value) -> (String, Value) {
     let properties = &alarm["Properties"];
-    let mut read = Vec::new();
-    let mut note = |metric: &Value| {
+    let name = |metric: &Value| {
         assert_eq!(metric["Namespace"], json!({"Ref": "MetricsNamespace"}));
         let name = metric["MetricName"].as_str().unwrap();
-        assert!(GUARD_METRICS.contains(&name), "{name}");
-        let dimensions = metric["Dimensions"].as_array().unwrap();
-        assert_eq!(dimensions.len(), 1, "alarms read the [Check] dimension set");
-        assert_eq!(dimensions[0]["Name"], "Check");
-        let check = dimensions[0]["Value"].as_str().unwrap();
-        assert!(["call", "resource"].contains(&check), "{check}");
-        read.push((name.to_owned(), check.to_owned()));
-    };
-    if properties.get("MetricName").is_some() {
-        note(properties);
-    }
-    for query in properties["Metrics"].as_array().into_iter().flatten() {
-        if let Some(stat) = query.get("MetricStat") {
-            note(&stat["Metric"]);
+        match metric["Dimensions"].as_array() {
+            None => {
+                assert_eq!(name, GATEWAY_REFUSALS);
+                name.to_owned()
+            }
+            Some(dimensions) => {
+                assert!(GUARD_METRICS.contains(&name), "{name}");
+                assert_eq!(dimensions.len(), 1, "alarms read the [Check] dimension set");
+                assert_eq!(dimensions[0]["Name"], "Check");
+                let check = dimensions[0]["Value"].as_str().unwrap();
+                assert!(["call", "resource", "budget"].contains(&check), "{check}");
+                format!("{name}/{check}")
+            }
         }
+    };
+    let formula = if properties.get("MetricName").is_some() {
+        name(properties)
+    } else {
+        let queries = properties["Metrics"].as_array().unwrap();
+        let mut formula = queries.iter().find(|q| q["ReturnData"] == true).unwrap()["Expression"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for query in queries {
+            if let Some(stat) = query.get("MetricStat") {
+                let id = query["Id"].as_str().unwrap();
+                formula = formula.replace(id, &name(&stat["Metric"]));
+            }
+        }
+        formula
+    };
+    (formula, properties["Threshold"].clone())
+}
+
+/// Each alarm's name (after `<stack>-`), what it counts, and the alarm's threshold.
+const ALARMS: [(&str, &str, &str); 7] = [
+    (
+        "policy-block-alert",
+        "GatewayRefusals",
+        "DenyAlarmThreshold",
+    ),
+    (
+        "call-refused-in-tool",
+        "FILL(Deny/call, 0) - FILL(GatewayRefusals, 0)",
+        "1",
+    ),
+    (
+        "resource-check-deny",
+        "FILL(Deny/resource, 0) - FILL(Error/resource, 0)",
+        "1",
+    ),
+    ("resource-check-error", "Error/resource", "1"),
+    ("budget-table-error", "Error/budget", "1"),
+    (
+        "would-deny-log-only",
+        "FILL(WouldDeny/call, 0) + FILL(WouldDeny/resource, 0)",
+        "1",
+    ),
+    (
+        "shadow-policy-would-flip",
+        "FILL(WouldFlip/call, 0) + FILL(WouldFlip/resource, 0)",
+        "1",
+    ),
+];
+
+#[test]
+fn each_alarm_counts_one_kind_of_event() {
+    let base = template(BASE);
+    let alarms: BTreeMap<String, (String, Value)> = of_type(&base, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .map(|(_, a)| {
+            let name = a["Properties"]["AlarmName"]["Fn::Sub"].as_str().unwrap();
+            let name = name.strip_prefix("${AWS::StackName}-").unwrap().to_owned();
+            (name, alarm_formula(a))
+        })
+        .collect();
+    assert_eq!(alarms.len(), ALARMS.len(), "{alarms:#?}");
+    for (name, formula, threshold) in ALARMS {
+        let (read, set) = &alarms[name];
+        assert_eq!(read, formula, "{name}");
+        let expected = threshold
+            .parse::<u64>()
+            .map_or_else(|_| json!({"Ref": threshold}), |n| json!(n));
+        assert_eq!(set, &expected, "{name}");
     }
-    (read, properties["Threshold"].clone())
+    // The gateway's blocks alert on the first by default (the article's alert).
+    assert_eq!(base["Parameters"]["DenyAlarmThreshold"]["Default"], 1);
 }
 
 #[test]
-fn every_resource_check_deny_and_every_would_deny_raises_an_alert() {
+fn each_alarm_says_what_happened_and_what_did_not() {
     let base = template(BASE);
-    let alarms: Vec<(Vec<(String, String)>, Value)> = of_type(&base, "AWS::CloudWatch::Alarm")
-        .into_iter()
-        .map(|(_, a)| alarm_metrics(a))
-        .collect();
-    let fires_on_one = |metric: &str, check: &str| {
-        alarms.iter().any(|(read, threshold)| {
-            threshold == &json!(1) && read.contains(&(metric.to_owned(), check.to_owned()))
-        })
+    let description = |name: &str| -> String {
+        let (_, alarm) = of_type(&base, "AWS::CloudWatch::Alarm")
+            .into_iter()
+            .find(|(_, a)| {
+                a["Properties"]["AlarmName"]["Fn::Sub"] == format!("${{AWS::StackName}}-{name}")
+            })
+            .unwrap();
+        alarm["Properties"]["AlarmDescription"]["Fn::Sub"][0]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     };
-    assert!(fires_on_one("Deny", "resource"));
-    assert!(fires_on_one("WouldDeny", "call"));
-    assert!(fires_on_one("WouldDeny", "resource"));
-    // Call-check blocks: by default one is enough (the article's alert).
-    assert!(alarms.iter().any(|(read, threshold)| {
-        threshold == &json!({"Ref": "DenyAlarmThreshold"})
-            && read.contains(&("Deny".to_owned(), "call".to_owned()))
-    }));
-    assert_eq!(base["Parameters"]["DenyAlarmThreshold"]["Default"], 1);
+    // Only a refusal at the gateway is "no function ran it".
+    assert!(description("policy-block-alert").contains("no function ran it"));
+    for name in [
+        "call-refused-in-tool",
+        "resource-check-deny",
+        "resource-check-error",
+    ] {
+        assert!(!description(name).contains("no function ran it"), "{name}");
+    }
+    assert!(description("call-refused-in-tool").contains("reached a tool function"));
+    // A lookup error is not a disagreement with the real tags, nor a policy decision.
+    assert!(description("resource-check-deny").contains("policies forbid it"));
+    assert!(description("resource-check-error").contains("no policy decided it"));
+    assert!(!description("resource-check-error").contains("disagreed"));
+    assert!(description("budget-table-error").contains("every mutating call is refused"));
+    assert!(description("shadow-policy-would-flip").contains("shadow policy"));
+}
+
+#[test]
+fn a_metric_filter_tells_a_refusal_at_the_gateway_from_one_in_a_tool() {
+    let base = template(BASE);
+    let filters = of_type(&base, "AWS::Logs::MetricFilter");
+    assert_eq!(filters.len(), 1);
+    let properties = &filters[0].1["Properties"];
+    // Only the authorizer's records: every one of them is a call at the gateway.
+    assert_eq!(properties["LogGroupName"], json!({"Ref": "AuthorizerLogs"}));
+    assert_eq!(
+        properties["FilterPattern"],
+        r#"{ ($.guard_audit.check = "call") && (($.guard_audit.outcome = "deny") || ($.guard_audit.outcome = "error")) }"#
+    );
+    assert_eq!(
+        properties["MetricTransformations"],
+        json!([{"MetricNamespace": {"Ref": "MetricsNamespace"}, "MetricName": GATEWAY_REFUSALS,
+                "MetricValue": "1", "Unit": "Count"}])
+    );
+    // The dashboard shows the shadow policies' would-flips beside the decisions.
+    let body = base["Resources"]["DecisionsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .unwrap();
+    assert!(body.contains(r#"MetricName=\"WouldFlip\""#));
 }
 
 #[test]
@@ -547,7 +688,7 @@ fn the_operator_gets_who_what_why_from_the_audit_records() {
     }
     // Each alarm tells its reader where to look.
     for (name, alarm) in of_type(&base, "AWS::CloudWatch::Alarm") {
-        let description = alarm["Properties"]["AlarmDescription"]["Fn::Sub"]
+        let description = alarm["Properties"]["AlarmDescription"]["Fn::Sub"][0]
             .as_str()
             .unwrap();
         assert!(description.contains("#dashboards/dashboard/"), "{name}");
@@ -556,23 +697,25 @@ fn the_operator_gets_who_what_why_from_the_audit_records() {
 }
 
 #[test]
-fn the_gateway_id_is_derived_from_the_gateway_arn() {
+fn the_gateway_id_is_derived_from_the_gateway_arn_and_the_functions_learn_it_from_a_parameter() {
     let base = template(BASE);
     assert!(base["Parameters"].get("GatewayIdentifier").is_none());
     let parameters = &base["Resources"]["GatewayTargets"]["Properties"]["Parameters"];
-    let arn = &parameters["GatewayArn"];
+    let arn = json!({"Fn::If": ["CreateGateway", {"Fn::GetAtt": ["Gateway", "Outputs.GatewayArn"]}, {"Ref": "GatewayArn"}]});
     assert_eq!(
         parameters["GatewayIdentifier"],
         json!({"Fn::Select": [1, {"Fn::Split": ["/", arn]}]})
     );
+    // The policies name the gateway the stack made.
     assert_eq!(
-        arn,
-        &json!({"Fn::If": ["CreateGateway", {"Fn::GetAtt": ["Gateway", "Outputs.GatewayArn"]}, {"Ref": "GatewayArn"}]})
+        base["Resources"]["Policies"]["Properties"]["Parameters"]["GatewayArn"],
+        json!({"Fn::GetAtt": ["Gateway", "Outputs.GatewayArn"]})
     );
-    // The functions are linked to the same gateway.
+    // The functions are linked by the parameter, never by the gateway itself: the gateway
+    // names them, so they come first.
     assert_eq!(
-        &base["Globals"]["Function"]["Environment"]["Variables"]["GATEWAY_ARN"],
-        arn
+        base["Globals"]["Function"]["Environment"]["Variables"]["GATEWAY_ARN"],
+        json!({"Ref": "GatewayArn"})
     );
 }
 
@@ -586,7 +729,7 @@ fn create_gateway_adds_gateway_interceptor_engine_targets_and_policies() {
     assert_eq!(targets_app["Properties"]["Location"], TARGETS_STACK);
     assert_eq!(
         base["Conditions"]["RegisterTargets"]["Fn::Or"][0],
-        json!({"Condition": "CreateGateway"})
+        json!({"Condition": "GatewayCreated"})
     );
     assert_eq!(
         base["Parameters"]["PolicyEngineMode"]["AllowedValues"],
@@ -599,12 +742,16 @@ fn create_gateway_adds_gateway_interceptor_engine_targets_and_policies() {
         "ToolCallCommand",
     ] {
         assert_eq!(
-            base["Outputs"][output]["Condition"], "CreateGateway",
+            base["Outputs"][output]["Condition"], "GatewayCreated",
             "{output}"
         );
     }
 
     let gateway = template(GATEWAY_STACK);
+    assert_eq!(
+        gateway["Resources"]["Gateway"]["Condition"],
+        "CreateGateway"
+    );
     let properties = &gateway["Resources"]["Gateway"]["Properties"];
     assert_eq!(properties["AuthorizerType"], "CUSTOM_JWT");
     assert_eq!(
@@ -627,14 +774,22 @@ fn create_gateway_adds_gateway_interceptor_engine_targets_and_policies() {
         .map(|(name, _)| name.clone())
         .collect();
     assert_eq!(target_names.len(), 4);
-    let policies = of_type(&targets, "AWS::BedrockAgentCore::Policy");
-    assert!(!policies.is_empty());
-    for (name, policy) in policies {
-        assert_eq!(policy["Condition"], "CreatePolicies", "{name}");
-        // AgentCore validates a policy against the gateway's tools: every target first.
-        let depends: BTreeSet<String> = strings(&policy["DependsOn"]).into_iter().collect();
-        assert_eq!(depends, target_names, "{name}");
-    }
+    // Nothing but targets: the stack validates wherever AgentCore has targets.
+    let kinds: BTreeSet<&str> = resources(&targets)
+        .values()
+        .map(|r| r["Type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["AWS::BedrockAgentCore::GatewayTarget"])
+    );
+    // The policies: their own stack, at the policies stage, after the targets.
+    let policies_app = &base["Resources"]["Policies"];
+    assert_eq!(policies_app["Properties"]["Location"], POLICIES_STACK);
+    assert_eq!(policies_app["Condition"], "PoliciesCreated");
+    assert_eq!(policies_app["DependsOn"], "GatewayTargets");
+    let policies = template(POLICIES_STACK);
+    assert!(!of_type(&policies, "AWS::BedrockAgentCore::Policy").is_empty());
 }
 
 /// `guard render`'s policies for `gateway_arn`, by id, run as the CLI binary is.
@@ -669,7 +824,7 @@ fn rendered_policies(gateway_arn: &str) -> BTreeMap<String, String> {
 fn the_agentcore_policies_are_guard_render_for_the_stacks_gateway() {
     let rendered = rendered_policies(PLACEHOLDER_GATEWAY_ARN);
     assert!(rendered.len() >= 4);
-    let targets = template(TARGETS_STACK);
+    let targets = template(POLICIES_STACK);
     let in_template: BTreeMap<String, String> = of_type(&targets, "AWS::BedrockAgentCore::Policy")
         .into_iter()
         .map(|(_, p)| {
@@ -688,7 +843,7 @@ fn the_agentcore_policies_are_guard_render_for_the_stacks_gateway() {
 
 #[test]
 fn a_policy_rendered_as_shadow_is_log_only_in_agentcore_and_every_other_is_active() {
-    let targets = template(TARGETS_STACK);
+    let targets = template(POLICIES_STACK);
     for (name, policy) in of_type(&targets, "AWS::BedrockAgentCore::Policy") {
         let properties = &policy["Properties"];
         let statement = properties["Definition"]["Cedar"]["Statement"]["Fn::Sub"]
@@ -986,4 +1141,344 @@ fn the_budget_table_is_on_demand_with_ttl_and_pitr_and_each_tool_counts_only_its
     }
     // Budgets are on unless the deployer says OFF.
     assert_eq!(base["Parameters"]["Budgets"]["Default"], "ON");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Path A's order, names and regions: what the first deploy in a new account needs.
+
+/// Path A's stages, in the order `agentcore/deploy.sh` runs them.
+const STAGES: [&str; 3] = ["engine", "gateway", "policies"];
+
+/// Where AgentCore checks what a resource names (a role it will use, a function it will
+/// invoke, targets a policy is validated against): the named must exist one deploy earlier,
+/// not seconds earlier. `(resource, what it names)`.
+const NAMED_ACROSS_A_DEPLOY: [(&str, &str); 12] = [
+    ("Gateway/Gateway", "AuthorizerFunction"),
+    ("Gateway/Gateway", "Gateway/GatewayRole"),
+    ("Gateway/Gateway", "Gateway/PolicyEngine"),
+    ("Gateway/Gateway", "Gateway/UserPool"),
+    (
+        "GatewayTargets/RestartServiceTarget",
+        "RestartServiceFunction",
+    ),
+    (
+        "GatewayTargets/TerminateInstanceTarget",
+        "TerminateInstanceFunction",
+    ),
+    ("GatewayTargets/CleanLogsTarget", "CleanLogsFunction"),
+    ("GatewayTargets/GetMetricsTarget", "GetMetricsFunction"),
+    (
+        "Policies/AllowCleanLogsAlwaysPolicy",
+        "GatewayTargets/CleanLogsTarget",
+    ),
+    (
+        "Policies/AllowGetMetricsAlwaysPolicy",
+        "GatewayTargets/GetMetricsTarget",
+    ),
+    ("Policies/AllowRestartStagingDevPolicy", "Gateway/Gateway"),
+    (
+        "Policies/AllowTerminateNonProductionPolicy",
+        "GatewayTargets/TerminateInstanceTarget",
+    ),
+];
+
+#[test]
+fn path_a_creates_what_agentcore_checks_one_deploy_after_what_it_names() {
+    let gateway_arn = "GatewayArn=arn:aws:bedrock-agentcore:us-east-1:123456789012:gateway/agent-guard-5e1d2c3b-a1b2c3d4e5";
+    let stages: Vec<BTreeSet<String>> = STAGES
+        .iter()
+        .map(|stage| {
+            let stage = format!("AgentCoreStage={stage}");
+            let mut parameters = vec!["CreateGateway=true", stage.as_str()];
+            if stage.ends_with("policies") {
+                parameters.push(gateway_arn);
+            }
+            let stack = crate::iam::deployed(&parameters);
+            stack["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    for (resource, named) in NAMED_ACROSS_A_DEPLOY {
+        let first = stages
+            .iter()
+            .position(|s| s.contains(resource))
+            .unwrap_or_else(|| panic!("{resource} is never created"));
+        assert!(first > 0, "{resource} is created by the first deploy");
+        assert!(
+            stages[first - 1].contains(named),
+            "{resource} ({}) names {named}, which the {} stage has not made",
+            STAGES[first],
+            STAGES[first - 1]
+        );
+    }
+    // Every AgentCore policy comes after every target (each also names them all, for a stack
+    // that would create both at once).
+    let targets = template(TARGETS_STACK);
+    for (name, _) in of_type(&targets, "AWS::BedrockAgentCore::Policy") {
+        let at = stages
+            .iter()
+            .position(|s| s.contains(&format!("GatewayTargets/{name}")));
+        assert_eq!(at, Some(2), "{name}");
+        for (target, _) in of_type(&targets, "AWS::BedrockAgentCore::GatewayTarget") {
+            assert!(
+                stages[1].contains(&format!("GatewayTargets/{target}")),
+                "{target}"
+            );
+        }
+    }
+    // Each stage only adds: a failed update rolls back to the previous stage's stack.
+    for pair in stages.windows(2) {
+        assert!(pair[0].is_subset(&pair[1]));
+    }
+    // The functions are linked at the policies stage, and refused otherwise by the rules.
+    let base = template(BASE);
+    for rule in ["PolicyStageIsLinked", "EarlyStagesAreUnlinked"] {
+        assert!(base["Rules"][rule].is_object(), "{rule}");
+    }
+    assert_eq!(
+        base["Parameters"]["AgentCoreStage"]["AllowedValues"],
+        json!(["", "engine", "gateway", "policies"])
+    );
+}
+
+/// From cfn-lint's registry schemas (the ones it validates with): the regions of the aws,
+/// aws-cn and aws-us-gov partitions holding every one of `types`, and each type's property
+/// patterns by JSON pointer.
+fn schema_facts() -> Value {
+    let out = venv("python")
+        .args([
+            "-c",
+            r#"
+import glob, json, os, cfnlint
+data = os.path.join(os.path.dirname(cfnlint.__file__), "data", "schemas")
+def partition(region):
+    if region.startswith("cn-"): return "aws-cn"
+    if region.startswith("us-gov-"): return "aws-us-gov"
+    if "iso" in region or region.startswith("eusc-"): return None
+    return "aws"
+regions, schemas = {}, {}
+for path in sorted(glob.glob(os.path.join(data, "providers", "*.json"))):
+    region = os.path.basename(path)[:-5]
+    if region == "sam" or partition(region) is None: continue
+    types = json.load(open(path))
+    regions[region] = {"partition": partition(region), "types": sorted(types)}
+    for kind, digest in types.items():
+        if kind.startswith("AWS::BedrockAgentCore::"):
+            schemas[kind] = json.load(open(os.path.join(data, "resources", digest + ".json")))
+json.dump({"regions": regions, "schemas": schemas}, __import__("sys").stdout)
+"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn regions_with(facts: &Value, types: &[&str], partitions: &[&str]) -> Vec<String> {
+    facts["regions"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| partitions.contains(&r["partition"].as_str().unwrap()))
+        .filter(|(_, r)| {
+            types
+                .iter()
+                .all(|t| r["types"].as_array().unwrap().contains(&json!(t)))
+        })
+        .map(|(region, _)| region.clone())
+        .collect()
+}
+
+fn rule_regions(base: &Value, rule: &str) -> Vec<String> {
+    strings(&base["Rules"][rule]["Assertions"][0]["Assert"]["Fn::Contains"][0])
+}
+
+#[test]
+fn path_a_and_given_targets_are_refused_in_regions_the_schemas_lack_them_in() {
+    let facts = schema_facts();
+    let base = template(BASE);
+    // Path A: every type it creates, Cognito for the default pool, and the aws partition
+    // only: China lacks the policy types and Cognito, and in GovCloud the gateway's
+    // PolicyEngineConfiguration.Arn accepts only `arn:aws:` engine ARNs.
+    let path_a = [
+        "AWS::BedrockAgentCore::Gateway",
+        "AWS::BedrockAgentCore::GatewayTarget",
+        "AWS::BedrockAgentCore::PolicyEngine",
+        "AWS::BedrockAgentCore::Policy",
+        "AWS::Cognito::UserPool",
+    ];
+    let engine_arn = facts["schemas"]["AWS::BedrockAgentCore::Gateway"]["definitions"]
+        ["GatewayPolicyEngineConfiguration"]["properties"]["Arn"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert!(
+        engine_arn.starts_with("^arn:aws:bedrock-agentcore:"),
+        "{engine_arn}"
+    );
+    let rule = rule_regions(&base, "CreatedGatewayRegionHasAgentCore");
+    assert_eq!(rule, regions_with(&facts, &path_a, &["aws"]));
+    for (region, partition) in [
+        ("cn-north-1", "China"),
+        ("us-gov-west-1", "GovCloud"),
+        ("af-south-1", "no AgentCore"),
+    ] {
+        assert!(!rule.contains(&region.to_owned()), "{partition}");
+    }
+    // Given targets: the target type, in any of the three partitions.
+    let targets = rule_regions(&base, "GivenGatewayTargetsRegion");
+    assert_eq!(
+        targets,
+        regions_with(
+            &facts,
+            &["AWS::BedrockAgentCore::GatewayTarget"],
+            &["aws", "aws-cn", "aws-us-gov"]
+        )
+    );
+    // And cfn-lint agrees region by region: the nested stacks validate in every region listed.
+    let (ok, text) = cfn_lint(
+        &[
+            &["--regions"],
+            rule.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            &["--", GATEWAY_STACK, TARGETS_STACK, POLICIES_STACK],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = cfn_lint(
+        &[
+            &["--regions"],
+            targets
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            &["--", TARGETS_STACK],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{text}");
+    // That is why the policies have a stack of their own: China has targets, not policies.
+    let (ok, text) = cfn_lint(&["--regions", "cn-north-1", "--", POLICIES_STACK]);
+    assert!(!ok && text.contains("E3006"), "{text}");
+}
+
+/// Names the stack builds from its own name, and the most characters each may have.
+const NAME_LIMITS: [(&str, &str, usize); 4] = [
+    ("AWS::CloudWatch::Alarm", "AlarmName", 255),
+    ("AWS::CloudWatch::Dashboard", "DashboardName", 255),
+    ("AWS::Logs::QueryDefinition", "Name", 255),
+    ("AWS::Logs::LogGroup", "LogGroupName", 512),
+];
+
+#[test]
+fn no_stack_name_can_break_a_name_the_stack_gives() {
+    // CloudFormation allows stack names of 128 characters, any number of them hyphens; the
+    // stack's id adds a 36-character UUID.
+    let longest_stack = "a".repeat(128);
+    let facts = schema_facts();
+    for path in [BASE, GATEWAY_STACK, TARGETS_STACK, POLICIES_STACK] {
+        let t = template(path);
+        for (name, resource) in resources(&t) {
+            let kind = resource["Type"].as_str().unwrap();
+            for (property, value) in resource["Properties"].as_object().into_iter().flatten() {
+                let text = value.to_string();
+                if !(property.ends_with("Name") || property == "Name")
+                    || !text.contains("AWS::StackName")
+                {
+                    continue;
+                }
+                let limit = NAME_LIMITS
+                    .iter()
+                    .find(|(k, p, _)| *k == kind && p == property)
+                    .unwrap_or_else(|| {
+                        panic!("{path} {name}.{property} is made from the stack's name: {text}")
+                    })
+                    .2;
+                let sub = value["Fn::Sub"]
+                    .as_str()
+                    .or_else(|| value["Fn::Sub"][0].as_str())
+                    .unwrap();
+                let worst = sub
+                    .replace("${AWS::StackName}", &longest_stack)
+                    .replace("${StackUuid}", &"0".repeat(36));
+                assert!(
+                    worst.len() <= limit,
+                    "{path} {name}.{property}: {} > {limit}",
+                    worst.len()
+                );
+            }
+        }
+    }
+    // No function is named after the stack (Lambda allows 64 characters): CloudFormation
+    // names them, shortened as needed.
+    let base = template(BASE);
+    for function in function_names(&base) {
+        assert!(
+            base["Resources"][&function]["Properties"]["FunctionName"].is_null(),
+            "{function}"
+        );
+    }
+    // The AgentCore names come from parameters the schemas' own patterns check, or from the
+    // stack's id, which always fits them.
+    let schema_pattern = |kind: &str, property: &str| {
+        facts["schemas"][kind]["properties"][property]["pattern"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let parameter_pattern = |name: &str| {
+        base["Parameters"][name]["AllowedPattern"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let gateway_name = schema_pattern("AWS::BedrockAgentCore::Gateway", "Name");
+    assert_eq!(
+        parameter_pattern("GatewayName"),
+        format!("^$|{gateway_name}")
+    );
+    assert_eq!(
+        parameter_pattern("GatewayArn"),
+        format!(
+            "^$|{}",
+            schema_pattern("AWS::BedrockAgentCore::Gateway", "GatewayArn")
+        )
+    );
+    let engine = &facts["schemas"]["AWS::BedrockAgentCore::PolicyEngine"]["properties"]["Name"];
+    assert_eq!(engine["pattern"], "^[A-Za-z][A-Za-z0-9_]*$");
+    assert_eq!(engine["maxLength"], 48);
+    assert_eq!(
+        parameter_pattern("PolicyEngineName"),
+        "^$|^[A-Za-z][A-Za-z0-9_]{0,47}$"
+    );
+    let derived = &base["Resources"]["Gateway"]["Properties"]["Parameters"];
+    assert_eq!(
+        derived["GatewayName"]["Fn::If"][1]["Fn::Sub"][0],
+        "agent-guard-${StackIdPart}"
+    );
+    assert_eq!(
+        derived["PolicyEngineName"]["Fn::If"][1]["Fn::Sub"][0],
+        "AgentGuard_${StackIdPart}"
+    );
+    // The stack id's first UUID group: eight hexadecimal digits, valid in both.
+    let part = json!({"Fn::Select": [0, {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]}]});
+    assert_eq!(
+        derived["GatewayName"]["Fn::If"][1]["Fn::Sub"][1]["StackIdPart"],
+        part
+    );
+    assert_eq!(
+        derived["PolicyEngineName"]["Fn::If"][1]["Fn::Sub"][1]["StackIdPart"],
+        part
+    );
 }
