@@ -19,6 +19,16 @@ pub const CLUSTERS_VAR: &str = "ECS_CLUSTERS";
 /// rather than failing to start: the agent and the audit log both see why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    /// A value that is none of the few a setting takes.
+    #[error("{variable} is `{value}`; it must be {expected}, so every call is refused")]
+    NotOneOf {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What it may be, in words.
+        expected: &'static str,
+    },
     /// Not a number.
     #[error("{variable} is `{value}`, which is not a number")]
     NotANumber {
@@ -135,6 +145,12 @@ pub struct HostSettings {
     pub budgets: Option<String>,
     /// `BUDGET_TABLE`.
     pub budget_table: Option<String>,
+    /// `CALLER`: whether a call must carry a caller assertion.
+    pub caller: Result<crate::CallerMode, ConfigError>,
+    /// `CALLER_KEY`: the KMS key whose public half verifies assertions.
+    pub caller_key: Option<String>,
+    /// `CALLER_ROLE_ARN`: the role mutations are made in, as the caller.
+    pub caller_role: Option<String>,
 }
 
 impl HostSettings {
@@ -146,6 +162,9 @@ impl HostSettings {
                 .unwrap_or_else(|| default_target.to_owned()),
             budgets: env.exact(BUDGETS_VAR),
             budget_table: env.text(BUDGET_TABLE_VAR),
+            caller: crate::CallerMode::from_env(env),
+            caller_key: env.text(crate::CALLER_KEY_VAR),
+            caller_role: env.text(crate::CALLER_ROLE_VAR),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! behind the `test-util` feature.
 
 mod aws;
+mod callers;
 mod config;
 mod error;
 mod identity;
@@ -23,6 +24,7 @@ mod input;
 mod pipeline;
 mod result;
 mod serve;
+mod session;
 #[cfg(feature = "test-util")]
 pub mod testing;
 #[cfg(feature = "test-util")]
@@ -32,7 +34,11 @@ pub use aws::{
     ATTEMPT_TIMEOUT, Attempts, Flow, OPERATION_TIMEOUT, PageBounds, PagesEnd, read_pages,
     sdk_config, tag_map,
 };
-pub use budget::BudgetLedger;
+pub use aws_config::SdkConfig;
+pub use budget::{BudgetLedger, SingleUse};
+pub use callers::{
+    CALLER_KEY_VAR, CALLER_VAR, CallerMode, CallerRefusal, Callers, split_assertion,
+};
 pub use config::{
     BUDGET_TABLE_VAR, BUDGETS_VAR, CLUSTERS_VAR, ClusterMap, ConfigError, Env, HostSettings,
     Settings, TARGET_NAME_VAR,
@@ -48,6 +54,7 @@ pub use lambda_host::Error as ServeError;
 pub use pipeline::{Access, Found, Recheck, Tool, ToolHost};
 pub use result::{CallToolResult, CheckReport, Content, GuardReport, Report, Status};
 pub use serve::serve;
+pub use session::{CALLER_ROLE_VAR, Session, SessionError, Sessions, source_identity};
 
 #[cfg(test)]
 mod guide {

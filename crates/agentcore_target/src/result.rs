@@ -75,6 +75,10 @@ pub struct Report {
     pub error: Option<ErrorKind>,
     /// The guard's decisions on this call.
     pub guard: GuardReport,
+    /// The `SourceIdentity` the mutation was made as, when it was made in a role session as
+    /// the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acting_as: Option<String>,
 }
 
 /// The checks a call went through.
@@ -135,6 +139,7 @@ impl Report {
             result: Some(result),
             error: None,
             guard,
+            acting_as: None,
         }
     }
 
@@ -151,6 +156,7 @@ impl Report {
             result: None,
             error: None,
             guard,
+            acting_as: None,
         }
     }
 
@@ -163,6 +169,7 @@ impl Report {
             result: None,
             error: Some(ErrorKind::Denied),
             guard,
+            acting_as: None,
         }
     }
 
@@ -174,6 +181,7 @@ impl Report {
             result: None,
             error: Some(error.kind),
             guard,
+            acting_as: None,
         }
     }
 }

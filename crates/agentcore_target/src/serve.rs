@@ -8,7 +8,7 @@ use budget::{BudgetLedger, BudgetSource};
 use guard::{Guard, GuardConfig};
 
 use crate::{
-    Access, Tool, ToolHost, aws,
+    Access, CallerMode, Callers, Sessions, Tool, ToolHost, aws,
     config::{Env, HostSettings, Settings},
 };
 
@@ -34,12 +34,41 @@ pub async fn serve<T: Tool>(
     }
     let guard = Arc::new(Guard::from_config(&guard_config));
     let budgets = ledger::<T>(&host_settings, &guard_config, &guard, &sdk);
-    let host = Arc::new(ToolHost::new(tool, guard, host_settings.target).with_budgets(budgets));
+    let (callers, sessions) = callers(&host_settings, &sdk);
+    let host = ToolHost::new(tool, guard, host_settings.target)
+        .with_budgets(budgets)
+        .with_callers(callers)
+        .with_sessions(sessions);
+    let host = Arc::new(host);
     lambda_host::run(move |incoming| {
         let host = Arc::clone(&host);
         async move { host.answer(incoming).await }
     })
     .await
+}
+
+/// How the tool learns its callers (`CALLER`, `CALLER_KEY`; used assertions remembered in the
+/// budget table), and the role sessions its mutations are made in (`CALLER_ROLE_ARN`).
+fn callers(settings: &HostSettings, sdk: &SdkConfig) -> (Callers, Option<Sessions>) {
+    match &settings.caller {
+        Err(e) => tracing::error!(error = %e, "every call is refused"),
+        Ok(CallerMode::Unknown) if settings.caller_key.is_none() => tracing::warn!(
+            "CALLER is `unknown` and no CALLER_KEY is set: calls are decided with an unknown \
+             caller, and a call that carries a caller assertion is refused"
+        ),
+        Ok(_) => {}
+    }
+    let callers = Callers::new(
+        settings.caller.clone(),
+        settings.caller_key.clone(),
+        settings.budget_table.clone(),
+        sdk,
+    );
+    let sessions = settings
+        .caller_role
+        .clone()
+        .map(|role| Sessions::new(role, sdk));
+    (callers, sessions)
 }
 
 /// The budgets of tool `T`, counted in DynamoDB. Unset or broken settings refuse every counted

@@ -91,11 +91,29 @@ impl ToolSchema {
         if !accepts(example) {
             problems.push(format!("the parser rejects the example {example}"));
         }
-        let properties = &self.input_schema.properties;
+        // The caller assertion is the interceptor's, declared so the gateway passes it on; the
+        // host takes it out before the parser sees the arguments.
+        match self.input_schema.properties.get(caller::ASSERTION_FIELD) {
+            Some(p) if p.kind == "string" => {}
+            _ => problems.push(format!(
+                "the schema does not declare `{}` (a string), the caller assertion the \
+                 interceptor passes on",
+                caller::ASSERTION_FIELD
+            )),
+        }
+        if self
+            .input_schema
+            .required
+            .iter()
+            .any(|r| r == caller::ASSERTION_FIELD)
+        {
+            problems.push(format!("`{}` must be optional", caller::ASSERTION_FIELD));
+        }
+        let properties = self.arguments();
         for name in properties.keys().filter(|n| !fields.contains_key(*n)) {
             problems.push(format!("the example lacks property `{name}`"));
         }
-        for (name, property) in properties {
+        for (name, property) in &properties {
             let mut without = fields.clone();
             without.remove(name);
             let required = self.input_schema.required.contains(name);
@@ -127,31 +145,62 @@ impl ToolSchema {
     /// maps them to, for the gateway action `<target>___<name>` and (when declared) the
     /// resource-check action `Guard::Action::"<name>"`.
     pub fn check_cedar(&self, target: &str, sets: &guard::PolicySets) -> Vec<String> {
-        let expected: BTreeMap<String, String> = self
-            .input_schema
-            .properties
-            .iter()
-            .map(|(name, p)| (name.clone(), cedar_type(&p.kind).to_owned()))
-            .collect();
+        let cedar = |properties: &BTreeMap<String, Property>| -> BTreeMap<String, String> {
+            properties
+                .iter()
+                .map(|(name, p)| (name.clone(), cedar_type(&p.kind).to_owned()))
+                .collect()
+        };
+        // The gateway's policy engine sees the call as the interceptor passes it on, assertion
+        // included; the resource check sees the arguments without it.
+        let at_gateway = cedar(&self.input_schema.properties);
+        let in_tool = cedar(&self.arguments());
         let gateway_action = guard::ToolName::join(target, &self.name);
         let mut problems = Vec::new();
-        let mut compare = |action_type: guard::ActionType, action: &str, required: bool| match sets
-            .declared_arguments(action_type, action)
-        {
-            Some(declared) if declared == &expected => {}
-            Some(declared) => problems.push(format!(
-                "{action_type}::\"{action}\" declares {declared:?}, the tool schema {expected:?}"
-            )),
-            None if required => {
-                problems.push(format!(
-                    "the Cedar schema has no {action_type}::\"{action}\""
-                ));
-            }
-            None => {}
+        let mut compare = |action_type: guard::ActionType, action: &str, required: bool| {
+            let expected = match action_type {
+                guard::ActionType::Call => &at_gateway,
+                guard::ActionType::Resource => &in_tool,
+            };
+            compare_one(
+                &mut problems,
+                sets,
+                (action_type, action),
+                expected,
+                required,
+            );
         };
         compare(guard::ActionType::Call, &gateway_action, true);
         compare(guard::ActionType::Resource, &self.name, false);
         problems
+    }
+
+    /// The tool's own arguments: every property but the caller assertion.
+    fn arguments(&self) -> BTreeMap<String, Property> {
+        let mut properties = self.input_schema.properties.clone();
+        properties.remove(caller::ASSERTION_FIELD);
+        properties
+    }
+}
+
+fn compare_one(
+    problems: &mut Vec<String>,
+    sets: &guard::PolicySets,
+    (action_type, action): (guard::ActionType, &str),
+    expected: &BTreeMap<String, String>,
+    required: bool,
+) {
+    match sets.declared_arguments(action_type, action) {
+        Some(declared) if declared == expected => {}
+        Some(declared) => problems.push(format!(
+            "{action_type}::\"{action}\" declares {declared:?}, the tool schema {expected:?}"
+        )),
+        None if required => {
+            problems.push(format!(
+                "the Cedar schema has no {action_type}::\"{action}\""
+            ));
+        }
+        None => {}
     }
 }
 

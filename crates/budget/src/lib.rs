@@ -49,4 +49,4 @@ pub use file::{
 };
 pub use history::{HistoryError, Past, answer, check_history, decide_history};
 #[cfg(feature = "dynamodb")]
-pub use ledger::{BudgetLedger, LedgerError, Reservation};
+pub use ledger::{BudgetLedger, LedgerError, Reservation, SingleUse};

@@ -318,6 +318,14 @@ impl Tool for CleanLogs {
         input.dry_run
     }
 
+    fn acting_as(&self, config: &agentcore_target::SdkConfig) -> Option<Self> {
+        Some(Self {
+            logs: Client::new(config),
+            settings: self.settings,
+            budget: self.budget,
+        })
+    }
+
     // A clean that found nothing old enough deleted nothing: it uses up no budget.
     fn changed(out: &CleanOutput) -> bool {
         !out.deleted.is_empty()

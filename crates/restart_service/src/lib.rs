@@ -245,6 +245,10 @@ impl Tool for RestartService {
         out.changed
     }
 
+    fn acting_as(&self, config: &agentcore_target::SdkConfig) -> Option<Self> {
+        Some(Self::new(Client::new(config), self.clusters.clone()))
+    }
+
     fn summary(out: &RestartOutput) -> String {
         let (service, cluster) = (&out.service, &out.cluster);
         let counts = format!(

@@ -217,6 +217,10 @@ impl Tool for TerminateInstance {
         input.dry_run
     }
 
+    fn acting_as(&self, config: &agentcore_target::SdkConfig) -> Option<Self> {
+        Some(Self::new(Client::new(config)))
+    }
+
     // An already terminated instance is a no-op: it uses up no budget.
     fn changed(out: &TerminateOutput) -> bool {
         out.changed

@@ -3,7 +3,8 @@
 use std::{sync::Arc, time::Instant};
 
 use budget::{BudgetLedger, LedgerError, Reservation};
-use guard::{Guard, RequestIds, ResourceFacts, ToolCall, ToolName};
+use caller::Binding;
+use guard::{Guard, Principal, RequestIds, ResourceFacts, ToolCall, ToolName};
 use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
 use serde_json::Value;
 
@@ -12,11 +13,13 @@ use super::{
     checks::{Checks, Ended, Step},
 };
 use crate::{
+    callers::{Callers, split_assertion},
     config::ConfigError,
     error::ToolError,
     identity::{Invocation, identify},
     input,
     result::{CallToolResult, Report, Status},
+    session::Sessions,
 };
 
 /// A tool with its guard and its gateway target name: the Lambda handler.
@@ -27,6 +30,10 @@ pub struct ToolHost<T> {
     target: String,
     /// Budgets over time, counted across invocations and sessions.
     budgets: BudgetLedger,
+    /// How the caller of a call is known: the assertion the interceptor attached.
+    callers: Callers,
+    /// The role sessions mutations are made in, as the caller (`CALLER_ROLE_ARN`).
+    sessions: Option<Sessions>,
 }
 
 impl<T: Tool> ToolHost<T> {
@@ -38,7 +45,23 @@ impl<T: Tool> ToolHost<T> {
             guard,
             target: target.into(),
             budgets: BudgetLedger::broken(LedgerError::NoTable),
+            callers: Callers::unknown(),
+            sessions: None,
         }
+    }
+
+    /// The host with `callers` (see [`Callers`]).
+    #[must_use]
+    pub fn with_callers(mut self, callers: Callers) -> Self {
+        self.callers = callers;
+        self
+    }
+
+    /// The host making its mutations in role sessions as the caller.
+    #[must_use]
+    pub fn with_sessions(mut self, sessions: Option<Sessions>) -> Self {
+        self.sessions = sessions;
+        self
     }
 
     /// The host with `budgets`.
@@ -72,21 +95,82 @@ impl<T: Tool> ToolHost<T> {
     /// report, audited.
     async fn steps(&self, event: &LambdaEvent<Value>) -> Step<Report> {
         let invocation = self.identify(event)?;
-        let mut checks = Checks::new(&self.guard, call(&invocation, &event.payload));
+        let (arguments, assertion) = split_assertion(&event.payload);
+        let principal = self
+            .caller(&invocation, &arguments, assertion.as_ref())
+            .await?;
+        let mut checks = Checks::new(
+            &self.guard,
+            call(&invocation, &arguments, principal.as_ref()),
+        );
         let tool = self.configured(&mut checks)?;
-        let input = parse::<T>(&event.payload).map_err(|e| Ended::from(checks.refuse(&e)))?;
+        let input = parse::<T>(&arguments).map_err(|e| Ended::from(checks.refuse(&e)))?;
         checks.decided(self.guard.check_call(&checks.call()))?;
         let found = tool
             .lookup(&input)
             .await
             .map_err(|e| Ended::from(checks.refuse_resource(&e)))?;
         self.resource_check(&mut checks, &found)?;
+        let session = self.session(&mut checks, tool, T::dry_run(&input)).await?;
         let reservation = self
             .reserve(&mut checks, T::dry_run(&input), found.facts.as_ref())
             .await?;
-        Ok(self
-            .operate(&mut checks, tool, &input, found, reservation)
-            .await)
+        let acting = session.as_ref().map_or(tool, |(acting, _)| acting);
+        let mut report = self
+            .operate(&mut checks, acting, &input, found, reservation)
+            .await;
+        report.acting_as = session.map(|(_, source_identity)| source_identity);
+        Ok(report)
+    }
+
+    /// Who is calling: the caller the interceptor asserted, verified, bound to this call and
+    /// used once; unknown when none is asserted and none is required. Any other case is an
+    /// audited refusal, in every mode.
+    async fn caller(
+        &self,
+        invocation: &Invocation,
+        arguments: &Value,
+        assertion: Option<&Value>,
+    ) -> Step<Option<Principal>> {
+        let binding = Binding {
+            gateway: self.guard.gateway_arn().unwrap_or_default(),
+            tool: &invocation.tool,
+            arguments,
+            mcp_request: invocation.ids.mcp_message.as_deref(),
+        };
+        self.callers
+            .caller(T::NAME, assertion, &binding)
+            .await
+            .map_err(|refusal| {
+                let mut checks = Checks::new(&self.guard, call(invocation, arguments, None));
+                checks.refuse_as_denied(refusal.to_string()).into()
+            })
+    }
+
+    /// The role session a mutation is made in, as the caller, when mutations go through one
+    /// (`CALLER_ROLE_ARN`): the tool as it acts in it, and the session's `SourceIdentity`.
+    /// Before the budget, so a refusal here takes no slot. A dry run changes nothing and
+    /// needs none.
+    async fn session(
+        &self,
+        checks: &mut Checks<'_>,
+        tool: &T,
+        dry_run: bool,
+    ) -> Step<Option<(T, String)>> {
+        let (Some(sessions), Access::Mutating, false) = (&self.sessions, T::ACCESS, dry_run) else {
+            return Ok(None);
+        };
+        let session = sessions
+            .for_caller(checks.call().principal, T::NAME)
+            .await
+            .map_err(|e| Ended::from(checks.refuse_as_denied(e.to_string())))?;
+        let acting = tool.acting_as(&session.config).ok_or_else(|| {
+            Ended::from(checks.refuse_as_denied(format!(
+                "`{}` cannot act in a role session, and mutations are made as the caller",
+                T::NAME
+            )))
+        })?;
+        Ok(Some((acting, session.source_identity)))
     }
 
     /// Step 1, identify: which tool the gateway asked for, before parsing: another tool's
@@ -100,7 +184,7 @@ impl<T: Tool> ToolHost<T> {
             .map(|(_, id)| id);
         identify(&event.context, T::NAME, &self.target, gateway_id).map_err(|misrouted| {
             let fallback = self.own_invocation(&event.context.request_id);
-            let mut checks = Checks::new(&self.guard, call(&fallback, &event.payload));
+            let mut checks = Checks::new(&self.guard, call(&fallback, &event.payload, None));
             checks.refuse_as_denied(misrouted.to_string()).into()
         })
     }
@@ -243,7 +327,7 @@ impl<T: Tool> ToolHost<T> {
 
     fn refuse_malformed(&self, malformed: &Malformed) -> Report {
         let invocation = self.own_invocation(&malformed.context.request_id);
-        let mut checks = Checks::new(&self.guard, call(&invocation, &Value::Null));
+        let mut checks = Checks::new(&self.guard, call(&invocation, &Value::Null, None));
         checks.refuse_as_denied(format!(
             "the invocation could not be read ({}): {}",
             malformed.error.error_type(),
@@ -261,11 +345,15 @@ fn parse<T: Tool>(payload: &Value) -> Result<T::Input, ToolError> {
     Ok(input)
 }
 
-fn call<'a>(invocation: &'a Invocation, payload: &'a Value) -> ToolCall<'a> {
+fn call<'a>(
+    invocation: &'a Invocation,
+    arguments: &'a Value,
+    principal: Option<&'a Principal>,
+) -> ToolCall<'a> {
     ToolCall {
         tool: &invocation.tool,
-        input: payload,
-        principal: None,
+        input: arguments,
+        principal,
         ids: &invocation.ids,
     }
 }

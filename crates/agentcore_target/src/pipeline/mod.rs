@@ -93,6 +93,16 @@ pub trait Tool: Send + Sync + 'static {
     fn changed(_output: &Self::Output) -> bool {
         true
     }
+
+    /// The same tool making its AWS calls with `config`: the role session its mutations are
+    /// made in, as the caller (`CALLER_ROLE_ARN`). `None` for a tool that cannot; with a role
+    /// configured, its mutating calls are then refused.
+    fn acting_as(&self, _config: &crate::SdkConfig) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 #[cfg(all(test, feature = "test-util"))]

@@ -1,0 +1,229 @@
+//! The caller (issue 20): the assertion the interceptor attached to the call, verified against
+//! the interceptor's public key, bound to this call, and used once. A tool that knows its caller
+//! decides with it — caller-specific policies hold inside the tool as at the gateway.
+
+use std::{
+    borrow::Cow,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use aws_config::SdkConfig;
+use budget::SingleUse;
+use caller::{ASSERTION_FIELD, Binding, Verifier};
+use guard::Principal;
+use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
+
+use crate::config::{ConfigError, Env};
+
+/// `CALLER`: `required` (a call without a valid assertion is refused) or `unknown` (decide with
+/// an unknown caller when none is asserted: deployments without the interceptor).
+pub const CALLER_VAR: &str = "CALLER";
+/// `CALLER_KEY`: the KMS key (id or ARN, exactly as the interceptor names it) whose public
+/// half verifies assertions.
+pub const CALLER_KEY_VAR: &str = "CALLER_KEY";
+
+/// Whether a call must come with a caller assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerMode {
+    /// Every call needs a valid assertion.
+    Required,
+    /// A call without one is decided with an unknown caller (as before assertions existed);
+    /// one that carries an assertion still has it verified.
+    Unknown,
+}
+
+impl CallerMode {
+    /// Reads `CALLER`, spelled exactly. Unset is `unknown` — the behaviour of a deployment
+    /// without the interceptor — and the function says so at start; the template sets it.
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        match env.exact(CALLER_VAR).as_deref() {
+            None | Some("unknown") => Ok(Self::Unknown),
+            Some("required") => Ok(Self::Required),
+            Some(other) => Err(ConfigError::NotOneOf {
+                variable: CALLER_VAR,
+                value: other.to_owned(),
+                expected: "`required` or `unknown`",
+            }),
+        }
+    }
+}
+
+/// Why a call's caller could not be established: the call is refused, audited, in every mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallerRefusal {
+    /// `CALLER` or `CALLER_KEY` is unusable.
+    #[error("the caller cannot be verified, so every call is refused: {0}")]
+    Setup(String),
+    /// No assertion, and one is required.
+    #[error(
+        "the call carries no caller assertion, and this function requires one (CALLER=required): \
+         it must come through the gateway's interceptor"
+    )]
+    Missing,
+    /// The assertion field is not a string.
+    #[error("the caller assertion `{ASSERTION_FIELD}` must be a string")]
+    NotAString,
+    /// The assertion does not verify, or is for another call.
+    #[error(transparent)]
+    Invalid(#[from] caller::AssertionError),
+    /// The public key could not be fetched.
+    #[error(
+        "the interceptor's public key could not be read, so the caller cannot be verified: {0}"
+    )]
+    Key(String),
+    /// Its id was seen before.
+    #[error("the caller assertion `{0}` was used before: a replayed call is refused")]
+    Replayed(String),
+    /// The memory of used assertions could not be asked.
+    #[error("whether the caller assertion was used before cannot be checked: {0}")]
+    Memory(String),
+}
+
+/// How a tool learns its callers: the mode, the key it trusts, and where used assertions are
+/// remembered.
+pub struct Callers {
+    mode: Result<CallerMode, ConfigError>,
+    key_id: Option<String>,
+    kms: Option<aws_sdk_kms::Client>,
+    verifier: OnceCell<Verifier>,
+    used: Option<SingleUse>,
+}
+
+impl std::fmt::Debug for Callers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callers")
+            .field("mode", &self.mode)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Callers {
+    /// Callers as the settings say: `CALLER`, `CALLER_KEY`, used assertions remembered in
+    /// `table` (the budget table).
+    pub fn new(
+        mode: Result<CallerMode, ConfigError>,
+        key_id: Option<String>,
+        table: Option<String>,
+        sdk: &SdkConfig,
+    ) -> Self {
+        Self {
+            mode,
+            kms: key_id.as_ref().map(|_| aws_sdk_kms::Client::new(sdk)),
+            key_id,
+            verifier: OnceCell::new(),
+            used: table.map(|t| SingleUse::new(aws_sdk_dynamodb::Client::new(sdk), t)),
+        }
+    }
+
+    /// Callers verified against `verifier` (its key id `key_id`), remembered in `used`: for
+    /// tests, and for hosts that hold the public key already.
+    pub fn with_verifier(mode: CallerMode, verifier: Verifier, used: Option<SingleUse>) -> Self {
+        Self {
+            mode: Ok(mode),
+            key_id: None,
+            kms: None,
+            verifier: OnceCell::new_with(Some(verifier)),
+            used,
+        }
+    }
+
+    /// No assertions expected: every caller unknown unless one is asserted, and an asserted
+    /// one refused (nothing to verify it with). For tests of other steps.
+    pub fn unknown() -> Self {
+        Self {
+            mode: Ok(CallerMode::Unknown),
+            key_id: None,
+            kms: None,
+            verifier: OnceCell::new(),
+            used: None,
+        }
+    }
+
+    /// The mode, or why it is unusable.
+    pub fn mode(&self) -> Result<CallerMode, &ConfigError> {
+        self.mode.as_ref().copied()
+    }
+
+    /// The caller of the call whose `arguments` (the assertion among them) arrived for `binding`
+    /// — `None` when none is asserted and none is required — or why the call is refused.
+    /// `tool` names whose single-use memory the assertion's id goes into.
+    pub async fn caller(
+        &self,
+        tool: &str,
+        assertion: Option<&Value>,
+        binding: &Binding<'_>,
+    ) -> Result<Option<Principal>, CallerRefusal> {
+        let mode = self
+            .mode
+            .as_ref()
+            .map_err(|e| CallerRefusal::Setup(e.to_string()))?;
+        let token = match (assertion, mode) {
+            (None, CallerMode::Unknown) => return Ok(None),
+            (None, CallerMode::Required) => return Err(CallerRefusal::Missing),
+            (Some(Value::String(token)), _) => token,
+            (Some(_), _) => return Err(CallerRefusal::NotAString),
+        };
+        let verified = self
+            .verifier()
+            .await?
+            .verify(token, binding, SystemTime::now())?;
+        let used = self.used.as_ref().ok_or_else(|| {
+            CallerRefusal::Memory(
+                "BUDGET_TABLE is not set, and used caller assertions are remembered there"
+                    .to_owned(),
+            )
+        })?;
+        let expires = verified
+            .expires_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        match used.first_use(tool, &verified.jti, expires).await {
+            Ok(true) => Ok(Some(verified.principal)),
+            Ok(false) => Err(CallerRefusal::Replayed(
+                verified.jti.escape_debug().to_string(),
+            )),
+            Err(e) => Err(CallerRefusal::Memory(e.to_string())),
+        }
+    }
+
+    /// The verifier, its public key fetched from KMS the first time it is needed (not at
+    /// start: a cold start pays nothing for it) and kept; a failed fetch is tried again.
+    async fn verifier(&self) -> Result<&Verifier, CallerRefusal> {
+        self.verifier
+            .get_or_try_init(|| async {
+                let (Some(kms), Some(key_id)) = (&self.kms, &self.key_id) else {
+                    return Err(CallerRefusal::Setup(format!(
+                        "{CALLER_KEY_VAR} is not set: no key to verify caller assertions with"
+                    )));
+                };
+                let out = kms
+                    .get_public_key()
+                    .key_id(key_id)
+                    .send()
+                    .await
+                    .map_err(|e| CallerRefusal::Key(guard::with_causes(&e)))?;
+                let der = out
+                    .public_key()
+                    .ok_or_else(|| CallerRefusal::Key("KMS returned no public key".to_owned()))?;
+                Verifier::new([(key_id.as_str(), der.as_ref())])
+                    .map_err(|e| CallerRefusal::Key(e.to_string()))
+            })
+            .await
+    }
+}
+
+/// The call's arguments without the assertion, and the assertion, if the interceptor attached
+/// one. Only the exact field: any other name is an argument like the rest (and the strict
+/// parser refuses it).
+pub fn split_assertion(payload: &Value) -> (Cow<'_, Value>, Option<Value>) {
+    match payload {
+        Value::Object(fields) if fields.contains_key(ASSERTION_FIELD) => {
+            let mut arguments: Map<String, Value> = fields.clone();
+            let assertion = arguments.remove(ASSERTION_FIELD);
+            (Cow::Owned(Value::Object(arguments)), assertion)
+        }
+        other => (Cow::Borrowed(other), None),
+    }
+}
