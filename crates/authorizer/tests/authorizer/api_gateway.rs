@@ -248,8 +248,7 @@ fn an_unknown_form_fails_every_invocation_with_a_clear_error() {
         tools_call(GET_METRICS, json!({"service_name": "api"})),
         Some(&agent_token("agent-7", "devops")),
     );
-    let error = authorizer
-        .handle(LambdaEvent::new(event, Context::default()))
+    let error = block_on(authorizer.handle(LambdaEvent::new(event, Context::default())))
         .unwrap_err();
     assert_eq!(error.error_type, "InvalidConfiguration");
     assert!(
