@@ -19,9 +19,6 @@ use crate::config::{ConfigError, Env};
 /// `CALLER`: `required` (a call without a valid assertion is refused) or `unknown` (decide with
 /// an unknown caller when none is asserted: deployments without the interceptor).
 pub const CALLER_VAR: &str = "CALLER";
-/// `CALLER_KEY`: the KMS key (id or ARN, exactly as the interceptor names it) whose public
-/// half verifies assertions.
-pub const CALLER_KEY_VAR: &str = "CALLER_KEY";
 
 /// Whether a call must come with a caller assertion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +49,7 @@ impl CallerMode {
 /// Why a call's caller could not be established: the call is refused, audited, in every mode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallerRefusal {
-    /// `CALLER` or `CALLER_KEY` is unusable.
+    /// `CALLER` or `CALLER_SIGNING_KEY` is unusable.
     #[error("the caller cannot be verified, so every call is refused: {0}")]
     Setup(String),
     /// No assertion, and one is required.
@@ -100,7 +97,7 @@ impl std::fmt::Debug for Callers {
 }
 
 impl Callers {
-    /// Callers as the settings say: `CALLER`, `CALLER_KEY`, used assertions remembered in
+    /// Callers as the settings say: `CALLER`, `CALLER_SIGNING_KEY`, used assertions remembered in
     /// `table` (the budget table).
     pub fn new(
         mode: Result<CallerMode, ConfigError>,
@@ -195,7 +192,8 @@ impl Callers {
             .get_or_try_init(|| async {
                 let (Some(kms), Some(key_id)) = (&self.kms, &self.key_id) else {
                     return Err(CallerRefusal::Setup(format!(
-                        "{CALLER_KEY_VAR} is not set: no key to verify caller assertions with"
+                        "{} is not set: no key to verify caller assertions with",
+                        caller::SIGNING_KEY_VAR
                     )));
                 };
                 let out = kms

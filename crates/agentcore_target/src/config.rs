@@ -147,7 +147,7 @@ pub struct HostSettings {
     pub budget_table: Option<String>,
     /// `CALLER`: whether a call must carry a caller assertion.
     pub caller: Result<crate::CallerMode, ConfigError>,
-    /// `CALLER_KEY`: the KMS key whose public half verifies assertions.
+    /// `CALLER_SIGNING_KEY`: the KMS key whose public half verifies assertions.
     pub caller_key: Option<String>,
     /// `CALLER_ROLE_ARN`: the role mutations are made in, as the caller.
     pub caller_role: Option<String>,
@@ -163,7 +163,7 @@ impl HostSettings {
             budgets: env.exact(BUDGETS_VAR),
             budget_table: env.text(BUDGET_TABLE_VAR),
             caller: crate::CallerMode::from_env(env),
-            caller_key: env.text(crate::CALLER_KEY_VAR),
+            caller_key: env.text(caller::SIGNING_KEY_VAR),
             caller_role: env.text(crate::CALLER_ROLE_VAR),
         }
     }

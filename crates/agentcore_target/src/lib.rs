@@ -36,9 +36,7 @@ pub use aws::{
 };
 pub use aws_config::SdkConfig;
 pub use budget::{BudgetLedger, SingleUse};
-pub use callers::{
-    CALLER_KEY_VAR, CALLER_VAR, CallerMode, CallerRefusal, Callers, split_assertion,
-};
+pub use callers::{CALLER_VAR, CallerMode, CallerRefusal, Callers, split_assertion};
 pub use config::{
     BUDGET_TABLE_VAR, BUDGETS_VAR, CLUSTERS_VAR, ClusterMap, ConfigError, Env, HostSettings,
     Settings, TARGET_NAME_VAR,

@@ -47,13 +47,13 @@ pub async fn serve<T: Tool>(
     .await
 }
 
-/// How the tool learns its callers (`CALLER`, `CALLER_KEY`; used assertions remembered in the
+/// How the tool learns its callers (`CALLER`, `CALLER_SIGNING_KEY`; used assertions remembered in the
 /// budget table), and the role sessions its mutations are made in (`CALLER_ROLE_ARN`).
 fn callers(settings: &HostSettings, sdk: &SdkConfig) -> (Callers, Option<Sessions>) {
     match &settings.caller {
         Err(e) => tracing::error!(error = %e, "every call is refused"),
         Ok(CallerMode::Unknown) if settings.caller_key.is_none() => tracing::warn!(
-            "CALLER is `unknown` and no CALLER_KEY is set: calls are decided with an unknown \
+            "CALLER is `unknown` and no CALLER_SIGNING_KEY is set: calls are decided with an unknown \
              caller, and a call that carries a caller assertion is refused"
         ),
         Ok(_) => {}

@@ -14,6 +14,8 @@
 //! | `JWT_AUDIENCE` | the same | — | comma-separated `aud` values accepted |
 //! | `JWT_ALLOWED_CLIENTS` | the same | — | comma-separated `client_id` values accepted (Cognito access tokens) |
 //! | `JWT_MAX_LIFETIME` | all | `24h` | the longest token lifetime accepted (`exp` − `iat`), a duration like `1h` or `90m` |
+//! | `CALLER_SIGNING_KEY` | interceptor | — | the KMS key (id or ARN, exactly as the tools name it) that signs the caller assertion attached to every `tools/call` passed on ([`crate::signer`]); unset, calls pass without one (tools that require a caller refuse them) |
+//! | `CALLER_ASSERTION_LIFETIME` | interceptor | `30s` | how long an assertion lives, 1 s to 60 s; anything else refuses every `tools/call` |
 //!
 //! At least one of `JWT_AUDIENCE` and `JWT_ALLOWED_CLIENTS` is required. Any missing or broken
 //! setting denies every request that needs it with a message that names it (fail closed).
@@ -28,6 +30,7 @@ use guard::{AuthorizerType, GuardConfig, UnknownAuthorizerType};
 pub use crate::routes::{Routes, RoutesError};
 use crate::{
     jwt::{self, ClaimRules},
+    signer::AssertionSettings,
     verifier::{JwksError, JwtVerifier, VerifierError},
 };
 
@@ -131,6 +134,19 @@ pub enum ConfigError {
         reason: String,
     },
 
+    /// `CALLER_ASSERTION_LIFETIME` is not a lifetime an assertion may have.
+    #[error(
+        "CALLER_ASSERTION_LIFETIME `{}` is not a caller assertion lifetime ({reason}), so \
+         every tool call is refused",
+        .value.escape_debug()
+    )]
+    AssertionLifetime {
+        /// The setting as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A `NONE` gateway without a working verifier: nobody would check the bearer token.
     #[error(
         "the gateway authenticates nobody (GATEWAY_AUTHORIZER_TYPE `NONE`), so this interceptor \
@@ -153,6 +169,9 @@ pub struct AuthorizerConfig {
     pub routes: Result<Routes, ConfigError>,
     /// `JWT_*` (API Gateway forms; the interceptor when it verifies tokens itself).
     pub verifier: Result<JwtVerifier, ConfigError>,
+    /// `CALLER_SIGNING_KEY` and `CALLER_ASSERTION_LIFETIME` (the interceptor): `None` when no
+    /// key is configured.
+    pub caller_assertions: Result<Option<AssertionSettings>, ConfigError>,
 }
 
 impl AuthorizerConfig {
@@ -196,6 +215,7 @@ impl AuthorizerConfig {
             trust,
             routes,
             verifier,
+            caller_assertions: AssertionSettings::read(&lookup),
         }
     }
 
@@ -203,7 +223,13 @@ impl AuthorizerConfig {
     pub fn problems(&self) -> Vec<&ConfigError> {
         match &self.form {
             Err(e) => vec![e],
-            Ok(Form::GatewayInterceptor) => self.trust.as_ref().err().into_iter().collect(),
+            Ok(Form::GatewayInterceptor) => [
+                self.trust.as_ref().err(),
+                self.caller_assertions.as_ref().err(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             Ok(Form::HttpApi | Form::RestApi) => {
                 [self.routes.as_ref().err(), self.verifier.as_ref().err()]
                     .into_iter()

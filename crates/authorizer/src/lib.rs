@@ -6,7 +6,9 @@
 //!   the same call check AgentCore Policy asks, with the same entities, against the same policy
 //!   files, so a team gets the same decisions with or without the managed policy engine — in
 //!   LOG_ONLY trials, with the engine detached, or in a region without it — and a second,
-//!   independent gate before the tools;
+//!   independent gate before the tools. Every `tools/call` it passes on carries a caller
+//!   assertion signed with a KMS key the agent never holds ([`signer`], `CALLER_SIGNING_KEY`),
+//!   so the tool decides with the real caller;
 //! - [`apigw`]: an API Gateway HTTP API or REST API Lambda authorizer, deciding whether the
 //!   caller may call the route's tool at all; the tool's own guard decides the arguments.
 //!
@@ -30,7 +32,10 @@
 //!     "jsonrpc": "2.0", "id": 1, "method": "tools/call",
 //!     "params": {"name": "restart-service___restart_service",
 //!                "arguments": {"environment": "staging", "service": "api"}}}}}});
-//! let answer = authorizer.handle(LambdaEvent::new(event, Context::default())).unwrap();
+//! let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! let answer = runtime
+//!     .block_on(authorizer.handle(LambdaEvent::new(event, Context::default())))
+//!     .unwrap();
 //! let error = &answer["mcp"]["transformedGatewayResponse"]["body"]["error"];
 //! assert_eq!(error["code"], -32002);
 //! assert!(error["message"].as_str().unwrap().contains("passRequestHeaders"));
@@ -44,6 +49,7 @@ pub mod jwks;
 pub mod jwt;
 pub mod routes;
 pub mod shown;
+pub mod signer;
 pub mod token;
 pub mod verifier;
 
@@ -56,34 +62,64 @@ pub use guard::{AuthorizerType, UnknownAuthorizerType};
 pub use interceptor::RequestError;
 pub use jwt::ClaimRules;
 pub use shown::Shown;
+pub use signer::{AssertionSettings, CallerSigner, KmsSigner};
 pub use token::{Rejection, TokenError};
 pub use verifier::{JwksError, JwtVerifier, VerifierError};
 
-/// The authorizer: a guard and a configuration, built once per process.
+/// The authorizer: a guard, a configuration and the signer of caller assertions, built once
+/// per process.
 #[derive(Debug)]
 pub struct Authorizer {
     guard: Guard,
     config: AuthorizerConfig,
+    signer: Option<CallerSigner>,
 }
 
 impl Authorizer {
-    /// An authorizer deciding with `guard` in the form `config` names.
+    /// An authorizer deciding with `guard` in the form `config` names, without a signer
+    /// (see [`Self::with_signer`]).
     pub fn new(guard: Guard, config: AuthorizerConfig) -> Self {
-        Self { guard, config }
+        Self {
+            guard,
+            config,
+            signer: None,
+        }
+    }
+
+    /// This authorizer, signing caller assertions with `signer` when `CALLER_SIGNING_KEY` is
+    /// configured. A configured key without a signer refuses every call it would pass on.
+    #[must_use]
+    pub fn with_signer(mut self, signer: CallerSigner) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// The authorizer of a Lambda function: the process's settings read once — the guard's
     /// ([`GuardConfig::from_env`], `GATEWAY_AUTHORIZER_TYPE` among them) and the authorizer's
-    /// own — and handed to the guard and the authorizer alike.
-    pub fn from_env() -> Self {
+    /// own — and handed to the guard and the authorizer alike; with a [`KmsSigner`] for
+    /// `CALLER_SIGNING_KEY` from the standard SDK configuration, when one is set.
+    pub async fn from_env() -> Self {
         let (guard_config, warnings) = GuardConfig::from_env();
         for warning in warnings {
             tracing::warn!("{warning}");
         }
-        Self::new(
-            Guard::from_config(&guard_config),
-            AuthorizerConfig::from_env(&guard_config),
-        )
+        let config = AuthorizerConfig::from_env(&guard_config);
+        let key = match &config.caller_assertions {
+            Ok(Some(settings)) => Some(settings.key_id.clone()),
+            Ok(None) if config.form == Ok(Form::GatewayInterceptor) => {
+                tracing::warn!(
+                    "CALLER_SIGNING_KEY is not set: tool calls pass on without a caller \
+                     assertion, and tools that require a caller will refuse calls"
+                );
+                None
+            }
+            _ => None,
+        };
+        let authorizer = Self::new(Guard::from_config(&guard_config), config);
+        match key {
+            Some(key) => authorizer.with_signer(CallerSigner::Kms(KmsSigner::from_env(key).await)),
+            None => authorizer,
+        }
     }
 
     /// The guard decisions are taken by.
@@ -94,9 +130,9 @@ impl Authorizer {
     /// Answers whatever reached the function: an event is handled; an invocation that could
     /// not be read (a payload serde cannot read, a malformed client context) is refused in the
     /// configured form and audited, never left to fail without an answer.
-    pub fn answer(&self, incoming: Incoming) -> Result<Value, Diagnostic> {
+    pub async fn answer(&self, incoming: Incoming) -> Result<Value, Diagnostic> {
         match incoming {
-            Incoming::Event(event) => self.handle(event),
+            Incoming::Event(event) => self.handle(event).await,
             Incoming::Malformed(malformed) => self.refuse_malformed(&malformed),
         }
     }
@@ -129,7 +165,7 @@ impl Authorizer {
     /// Only an unknown `AUTHORIZER_FORM` is an invocation error: the response shape is then
     /// unknown, and an error is a denial in every form (API Gateway answers 500, the AgentCore
     /// Gateway fails the request). It is audited like any refusal.
-    pub fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         let ids = RequestIds::from_lambda(&event.context.request_id);
         let setup = apigw::Setup {
             authorizer_type: &self.config.authorizer_type,
@@ -137,15 +173,18 @@ impl Authorizer {
             verifier: &self.config.verifier,
         };
         match &self.config.form {
-            Ok(Form::GatewayInterceptor) => Ok(interceptor::intercept(
-                &self.guard,
-                interceptor::Setup {
+            Ok(Form::GatewayInterceptor) => {
+                let setup = interceptor::Setup {
                     authorizer_type: &self.config.authorizer_type,
                     trust: &self.config.trust,
-                },
-                &event.payload,
-                &event.context.request_id,
-            )),
+                    vouching: interceptor::Vouching {
+                        settings: &self.config.caller_assertions,
+                        signer: self.signer.as_ref(),
+                    },
+                };
+                let request_id = &event.context.request_id;
+                Ok(interceptor::intercept(&self.guard, setup, &event.payload, request_id).await)
+            }
             Ok(Form::HttpApi) => {
                 let response = apigw::http_api(&self.guard, setup, &event.payload, &ids);
                 serde_json::to_value(response)

@@ -72,6 +72,11 @@ pub use verifier::{AssertionError, KeyError, Verified, Verifier};
 /// arguments, and the policies never see it.
 pub const ASSERTION_FIELD: &str = "_guard_caller";
 
+/// The setting that names the KMS key (id or ARN) behind every assertion: the interceptor
+/// signs with it, the tools fetch its public half. One name, the same string on both sides:
+/// it is the assertion's `kid`.
+pub const SIGNING_KEY_VAR: &str = "CALLER_SIGNING_KEY";
+
 /// Who issues assertions (`iss`).
 pub const ISSUER: &str = "agent-guard-interceptor";
 

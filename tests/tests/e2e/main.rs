@@ -3,6 +3,7 @@
 //! test binary, so the four AWS SDKs link once.
 
 mod authorizer;
+mod authorizer_kms;
 mod budgets;
 mod cargo_lambda;
 mod clean_logs;

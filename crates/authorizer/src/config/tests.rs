@@ -182,3 +182,27 @@ fn the_jwks_is_given_once() {
     let config = AuthorizerConfig::from_lookup(env);
     assert_eq!(config.verifier.unwrap_err(), ConfigError::TwoJwks);
 }
+
+#[test]
+fn a_broken_assertion_lifetime_is_a_problem_of_the_interceptor_only() {
+    let broken = [
+        ("CALLER_SIGNING_KEY", "k"),
+        ("CALLER_ASSERTION_LIFETIME", "2m"),
+    ];
+    let problems: Vec<String> = config(&broken)
+        .problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("CALLER_ASSERTION_LIFETIME `2m`"));
+    let mut api = broken.to_vec();
+    api.extend([("AUTHORIZER_FORM", "http-api"), ("AUTHORIZER_ROUTES", "{}")]);
+    api.extend(VERIFICATION);
+    assert!(
+        config(&api)
+            .problems()
+            .iter()
+            .all(|p| !p.to_string().contains("CALLER_ASSERTION_LIFETIME"))
+    );
+}

@@ -14,7 +14,11 @@
 //! ([`Trust`]: claims of a token the gateway verified, or a token verified here), action from
 //! `params.name`, `context.input` from `params.arguments` (never `params._meta`), resource the
 //! configured gateway — exactly the request AgentCore Policy builds. Allowed (or a LOG_ONLY
-//! would-deny): the body goes on unchanged as `transformedGatewayRequest`. Denied: a
+//! would-deny): the body goes on as `transformedGatewayRequest`, its `params.arguments`
+//! carrying a signed caller assertion when a signing key is configured ([`assertion`]:
+//! the caller, bound to the gateway, tool, arguments and MCP request id; a call that cannot
+//! be vouched for is refused). Arguments that already carry one (the agent's own) are
+//! refused before any policy is asked. Denied: a
 //! `transformedGatewayResponse` carrying a JSON-RPC error (`-32002`, `Tool Execution Denied:
 //! <why>`), which the gateway returns at once without calling the target. Other known methods
 //! pass unchanged. Anything else — an unknown method or a near-miss of one, a batch, two
@@ -23,7 +27,9 @@
 //!
 //! **RESPONSE**: a tool list (`tools/list`, `server/discover`, or a response whose request is
 //! missing) loses the tools the caller could never call (Cedar partial evaluation with the
-//! arguments unknown: a tool stays if some arguments could be permitted). Without a caller, or
+//! arguments unknown: a tool stays if some arguments could be permitted), and each tool's
+//! `inputSchema` loses the assertion property the tools declare for the gateway's sake, so
+//! no agent is invited to fill it. Without a caller, or
 //! with a list that cannot be read, no tool is shown, and the refusal is audited. JSON-RPC errors
 //! pass unchanged — including our own denials, since the gateway invokes the RESPONSE
 //! interceptor even after a REQUEST short-circuit — and so do the results of other methods.
@@ -31,6 +37,7 @@
 //! Both interceptor configurations need `passRequestHeaders: true`, or the token never reaches
 //! this function: a `tools/call` without headers is refused, and a tool list lists nothing.
 
+mod assertion;
 mod request;
 mod response;
 
@@ -41,7 +48,10 @@ use guard::{
 use serde_json::{Map, Value, json};
 
 use self::request::McpRequest;
-pub use self::request::{CLIENT_METHODS, RequestError};
+pub use self::{
+    assertion::{VouchError, Vouched, Vouching, looks_like_assertion_field, supplied_assertion},
+    request::{CLIENT_METHODS, RequestError},
+};
 pub use crate::shown::Shown;
 use crate::{
     config::{ConfigError, Trust},
@@ -67,10 +77,17 @@ pub struct Setup<'a> {
     pub authorizer_type: &'a Result<AuthorizerType, UnknownAuthorizerType>,
     /// Where callers are taken from.
     pub trust: &'a Result<Trust, ConfigError>,
+    /// How callers are vouched for to the tools.
+    pub vouching: Vouching<'a>,
 }
 
 /// Answers one interceptor invocation. Never fails: whatever cannot be understood is denied.
-pub fn intercept(guard: &Guard, setup: Setup<'_>, event: &Value, lambda_request_id: &str) -> Value {
+pub async fn intercept(
+    guard: &Guard,
+    setup: Setup<'_>,
+    event: &Value,
+    lambda_request_id: &str,
+) -> Value {
     let mcp = event.get("mcp").and_then(Value::as_object);
     let request = mcp.and_then(|m| m.get("gatewayRequest"));
     let body = request.and_then(|r| r.get("body"));
@@ -101,7 +118,7 @@ pub fn intercept(guard: &Guard, setup: Setup<'_>, event: &Value, lambda_request_
     }
     match response {
         Some(response) => response::respond(&exchange, response),
-        None => exchange.on_request(),
+        None => exchange.on_request().await,
     }
 }
 
@@ -118,7 +135,7 @@ struct Exchange<'a> {
 
 impl Exchange<'_> {
     /// A REQUEST: refused, passed on, or decided by the call check.
-    fn on_request(&self) -> Value {
+    async fn on_request(&self) -> Value {
         let Some(body) = self.body else {
             return self.refuse(&RequestError::NoBody);
         };
@@ -145,18 +162,32 @@ impl Exchange<'_> {
         let Some(tool) = tool else {
             return self.refuse(&RequestError::NoToolName);
         };
-        let decision = match caller(self.setup.trust, self.headers) {
-            Ok(principal) => self
-                .guard
-                .check_call(&self.call(tool, arguments, Some(&principal))),
-            Err(e) => self
-                .guard
-                .refuse(&self.call(tool, arguments, None), e.to_string()),
+        let principal = match caller(self.setup.trust, self.headers) {
+            Ok(principal) => principal,
+            Err(e) => {
+                let call = self.call(tool, arguments, None);
+                return deny(self.id(), &self.guard.refuse(&call, e.to_string()));
+            }
         };
-        if decision.proceeds() {
-            pass_request(body)
-        } else {
-            deny(self.id(), &decision)
+        let call = self.call(tool, arguments, Some(&principal));
+        if let Some(key) = supplied_assertion(arguments) {
+            let reason = RequestError::SuppliedAssertion(Shown::text(key));
+            return deny(self.id(), &self.guard.refuse(&call, reason.to_string()));
+        }
+        let decision = self.guard.check_call(&call);
+        if !decision.proceeds() {
+            return deny(self.id(), &decision);
+        }
+        let vouched = Vouched {
+            caller: &principal,
+            tool,
+            arguments,
+            mcp_request: self.ids.mcp_message.as_deref(),
+        };
+        let gateway = self.guard.gateway_arn();
+        match self.setup.vouching.vouch(body, gateway, vouched).await {
+            Ok(body) => pass_request(&body),
+            Err(e) => deny(self.id(), &self.guard.refuse(&call, e.to_string())),
         }
     }
 

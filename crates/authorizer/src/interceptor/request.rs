@@ -116,6 +116,14 @@ pub enum RequestError {
     #[error("`params.name` is missing or not a string: a `tools/call` must name its tool")]
     NoToolName,
 
+    /// The arguments already carry a caller assertion (or a key that reads as its field):
+    /// only this interceptor attaches one, so the agent is trying to say who is calling.
+    #[error(
+        "the arguments carry {0}, the field that tells the tool who is calling: only this \
+         interceptor attaches it, so a caller assertion the agent supplies is refused"
+    )]
+    SuppliedAssertion(Shown),
+
     /// The gateway's authorizer type is unknown: nothing is let through.
     #[error(transparent)]
     Config(#[from] guard::UnknownAuthorizerType),

@@ -1,5 +1,6 @@
 //! The RESPONSE interceptor: tool lists filtered for the caller, everything else unchanged.
 
+use caller::ASSERTION_FIELD;
 use guard::UNKNOWN_TOOL;
 use serde_json::{Map, Value};
 
@@ -53,7 +54,7 @@ fn filtered(exchange: &Exchange<'_>, response: &Map<String, Value>, tools: &[Val
                     .and_then(Value::as_str)
                     .is_some_and(|name| exchange.guard.may_call(name, Some(&principal)))
             })
-            .cloned()
+            .map(without_assertion_property)
             .collect(),
         Err(e) => {
             let call = exchange.call(UNKNOWN_TOOL, exchange.params(), None);
@@ -76,4 +77,21 @@ fn filtered(exchange: &Exchange<'_>, response: &Map<String, Value>, tools: &[Val
         *list = Value::Array(kept);
     }
     pass_response(filtered)
+}
+
+/// `tool` without the assertion property its `inputSchema` declares (and any `required`
+/// mention of it). The tools declare it so that the gateway's schema validation and the
+/// policy engine's generated schema accept the call the interceptor passes on; the agent
+/// must not be invited to fill it (it would be refused).
+pub(super) fn without_assertion_property(tool: &Value) -> Value {
+    let mut tool = tool.clone();
+    if let Some(schema) = tool.get_mut("inputSchema").and_then(Value::as_object_mut) {
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.remove(ASSERTION_FIELD);
+        }
+        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+            required.retain(|name| name.as_str() != Some(ASSERTION_FIELD));
+        }
+    }
+    tool
 }

@@ -248,9 +248,8 @@ fn an_unknown_form_fails_every_invocation_with_a_clear_error() {
         tools_call(GET_METRICS, json!({"service_name": "api"})),
         Some(&agent_token("agent-7", "devops")),
     );
-    let error = authorizer
-        .handle(LambdaEvent::new(event, Context::default()))
-        .unwrap_err();
+    let error =
+        block_on(authorizer.handle(LambdaEvent::new(event, Context::default()))).unwrap_err();
     assert_eq!(error.error_type, "InvalidConfiguration");
     assert!(
         error

@@ -109,6 +109,17 @@ fn the_tools_list_sample_is_filtered_for_its_caller() {
         listed(&answer),
         [RESTART, TERMINATE, CLEAN_LOGS, GET_METRICS]
     );
+    // The tools declare the caller assertion's field for the gateway; the agent never sees it.
+    assert!(event.to_string().contains(caller::ASSERTION_FIELD));
+    let tools = &answer["mcp"]["transformedGatewayResponse"]["body"]["result"]["tools"];
+    assert!(
+        !tools.to_string().contains(caller::ASSERTION_FIELD),
+        "{tools:#}"
+    );
+    assert_eq!(
+        tools[0]["inputSchema"]["required"],
+        json!(["environment", "service"])
+    );
     // The sample's caller has scope `devops`: under the admin-only rule it cannot terminate.
     let (guard, _) = guard(
         policies(&[("gateway/admin_only.cedar", ADMIN_ONLY_TERMINATE)]),

@@ -2,6 +2,7 @@
 
 mod api_gateway;
 mod api_gateway_tokens;
+mod caller_assertions;
 mod events;
 mod interceptor;
 mod mcp_headers;

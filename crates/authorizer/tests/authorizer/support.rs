@@ -86,7 +86,16 @@ pub fn interceptor() -> (Authorizer, MemoryAudit) {
 pub fn invoke(authorizer: &Authorizer, event: Value) -> Value {
     let mut context = Context::default();
     context.request_id = "test-request-1".to_owned();
-    authorizer.handle(LambdaEvent::new(event, context)).unwrap()
+    block_on(authorizer.handle(LambdaEvent::new(event, context))).unwrap()
+}
+
+/// Runs a future to completion (the authorizer's handler is async: it may call KMS).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
 }
 
 /// A JWT with these claims and a fake signature, as the gateway passes an already-verified token
