@@ -129,8 +129,9 @@ fn a_directory_runs_each_of_its_case_files() {
 #[test]
 fn a_closed_pipe_ends_every_subcommand_quietly() {
     let resource = r#"{"type":"Guard::Ec2Instance","id":"i-1","tags":{"Environment":"staging"},"attributes":{"state":"running","termination_protected":false}}"#;
-    let commands: [&[&str]; 5] = [
+    let commands: [&[&str]; 6] = [
         &["validate"],
+        &["prove"],
         &["test", "policies/tests/"],
         &[
             "check",

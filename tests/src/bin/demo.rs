@@ -502,6 +502,7 @@ async fn run() -> Result<bool, String> {
         && old_left == 0
         && fresh_kept;
 
+    e2e::records::save(&log_lines)?;
     let replayed = replay(&log_lines)?;
 
     let (_, before, after, _, _) = act(

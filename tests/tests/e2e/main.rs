@@ -8,6 +8,8 @@ mod cargo_lambda;
 mod clean_logs;
 mod events;
 mod get_metrics;
+mod readme;
+mod readme_commands;
 mod replay;
 mod restart_service;
 mod template;
