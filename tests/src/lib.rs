@@ -4,6 +4,7 @@
 pub mod cargo_lambda;
 pub mod docs;
 pub mod emulator;
+pub mod events;
 pub mod function;
 pub mod process;
 pub mod records;

@@ -65,23 +65,6 @@ pub struct World {
 }
 
 impl World {
-    /// The placeholder instance ids of the sample events (`events/`), each with the seeded
-    /// instance of the same kind: EC2 makes up its own ids, so the events name placeholders a
-    /// user (or a test) swaps for real ones.
-    pub fn placeholders(&self) -> Vec<(&'static str, String)> {
-        let first = |ids: &[String]| ids.first().cloned().unwrap_or_default();
-        vec![
-            ("i-0a1b2c3d4e5f60001", first(&self.staging.instances)),
-            ("i-0a1b2c3d4e5f60002", self.dev_instance.clone()),
-            ("i-0a1b2c3d4e5f60003", first(&self.production.instances)),
-            ("i-0a1b2c3d4e5f60004", self.untagged_instance.clone()),
-            (
-                "i-0a1b2c3d4e5f60005",
-                self.staging.protected_instance.clone(),
-            ),
-        ]
-    }
-
     /// `staging=staging-cluster,production=production-cluster`: the `ECS_CLUSTERS` setting.
     pub fn ecs_clusters(&self) -> String {
         format!(

@@ -200,25 +200,13 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             resource,
             mode,
         } => {
-            let case = Case {
-                name: "check".to_owned(),
-                tool: tool.clone(),
-                params: json("--input", input)?,
-                expected: Expected::Allow,
-                principal: principal
-                    .as_deref()
-                    .map(|p| json("--principal", p))
-                    .transpose()?,
-                resource: resource
-                    .as_deref()
-                    .map(|r| json("--resource", r))
-                    .transpose()?,
-                // `check` explains the policy checks; budgets need a history (`guard test`).
-                history: None,
-                mode: Some(*mode),
-                denied_by: None,
-                policy: None,
-            };
+            let case = check_case(
+                tool,
+                input,
+                principal.as_deref(),
+                resource.as_deref(),
+                *mode,
+            )?;
             command::check::run(sources, gateway_arn, &case)
         }
         Command::Render { format, only } => {
@@ -254,6 +242,29 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             command::replay::run(&sources?, gateway_arn, files, fail_on)
         }
     }
+}
+
+/// The case `guard check` decides: the flags, read as a case file's fields.
+fn check_case(
+    tool: &str,
+    input: &str,
+    principal: Option<&str>,
+    resource: Option<&str>,
+    mode: Mode,
+) -> Result<Case, CliError> {
+    Ok(Case {
+        name: "check".to_owned(),
+        tool: tool.to_owned(),
+        params: json("--input", input)?,
+        expected: Expected::Allow,
+        principal: principal.map(|p| json("--principal", p)).transpose()?,
+        resource: resource.map(|r| json("--resource", r)).transpose()?,
+        // `check` explains the policy checks; budgets need a history (`guard test`).
+        history: None,
+        mode: Some(mode),
+        denied_by: None,
+        policy: None,
+    })
 }
 
 fn json<T: serde::de::DeserializeOwned>(flag: &'static str, text: &str) -> Result<T, CliError> {

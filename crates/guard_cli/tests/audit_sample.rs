@@ -44,7 +44,11 @@ fn current_lines() -> Vec<Value> {
         gateway_arn: Some(EXAMPLE_GATEWAY_ARN.to_owned()),
         ..GuardConfig::default()
     };
-    let guard = Guard::new(Ok(PolicySources::embedded()), &config, Arc::new(audit.clone()));
+    let guard = Guard::new(
+        Ok(PolicySources::embedded()),
+        &config,
+        Arc::new(audit.clone()),
+    );
     let ids = RequestIds::default();
     let input = json!({"environment": "staging", "instance_id": "i-0abc1234"});
     let call = ToolCall {
@@ -85,7 +89,11 @@ fn keys(value: &Value) -> BTreeSet<String> {
 #[test]
 fn the_sample_holds_every_kind_of_check_and_outcome() {
     let records: Vec<Value> = sample().iter().map(|l| l["guard_audit"].clone()).collect();
-    assert!((10..=40).contains(&records.len()), "{} records", records.len());
+    assert!(
+        (10..=40).contains(&records.len()),
+        "{} records",
+        records.len()
+    );
     for (field, value) in [
         ("check", "call"),
         ("check", "resource"),
@@ -93,7 +101,10 @@ fn the_sample_holds_every_kind_of_check_and_outcome() {
         ("outcome", "allow"),
         ("outcome", "deny"),
     ] {
-        assert!(records.iter().any(|r| r[field] == value), "no {field} {value}");
+        assert!(
+            records.iter().any(|r| r[field] == value),
+            "no {field} {value}"
+        );
     }
 }
 
@@ -109,8 +120,14 @@ fn the_sample_is_in_the_shape_the_guard_writes_today() {
         let now = keys(&like["guard_audit"]);
         let then = keys(record);
         let optional: BTreeSet<String> = OPTIONAL.iter().map(|k| (*k).to_owned()).collect();
-        let missing: Vec<&String> = now.difference(&then).filter(|k| !optional.contains(*k)).collect();
-        let unknown: Vec<&String> = then.difference(&now).filter(|k| !optional.contains(*k)).collect();
+        let missing: Vec<&String> = now
+            .difference(&then)
+            .filter(|k| !optional.contains(*k))
+            .collect();
+        let unknown: Vec<&String> = then
+            .difference(&now)
+            .filter(|k| !optional.contains(*k))
+            .collect();
         assert!(
             missing.is_empty() && unknown.is_empty(),
             "a {} record of {SAMPLE} lacks {missing:?} and has {unknown:?}: regenerate the sample",
@@ -124,7 +141,12 @@ fn the_sample_is_in_the_shape_the_guard_writes_today() {
 #[test]
 fn the_sample_replays_against_the_shipped_policies_without_a_flip() {
     let out = Command::new(env!("CARGO_BIN_EXE_guard"))
-        .args(["replay", "--fail-on", "newly-allowed,newly-denied,not-replayed", SAMPLE])
+        .args([
+            "replay",
+            "--fail-on",
+            "newly-allowed,newly-denied,not-replayed",
+            SAMPLE,
+        ])
         .current_dir(ROOT)
         .output()
         .unwrap();
@@ -137,7 +159,12 @@ fn the_sample_replays_against_the_shipped_policies_without_a_flip() {
 #[test]
 fn the_demos_candidate_flips_the_sample_both_ways() {
     let out = Command::new(env!("CARGO_BIN_EXE_guard"))
-        .args(["replay", "--policies", "tests/demo/candidate-policies", SAMPLE])
+        .args([
+            "replay",
+            "--policies",
+            "tests/demo/candidate-policies",
+            SAMPLE,
+        ])
         .current_dir(ROOT)
         .output()
         .unwrap();

@@ -13,12 +13,12 @@
 //! `cargo lambda invoke --data-file DIR/…` acts on real (emulated) resources.
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::ExitCode,
     time::{Duration, Instant},
 };
 
-use e2e::{Emulator, emulator::workspace, world};
+use e2e::{Emulator, world};
 
 /// What the command line asks for.
 struct Args {
@@ -64,35 +64,6 @@ fn wait_for(endpoint: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Copies every event of `events/<function>/` into `out/<function>/`, placeholders replaced.
-fn write_events(out: &Path, placeholders: &[(&str, String)]) -> Result<usize, String> {
-    let mut written = 0;
-    let source = workspace().join("events");
-    let functions = std::fs::read_dir(&source).map_err(|e| format!("{}: {e}", source.display()))?;
-    for function in functions
-        .filter_map(Result::ok)
-        .filter(|f| f.path().is_dir())
-    {
-        let target = out.join(function.file_name());
-        std::fs::create_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
-        let files = std::fs::read_dir(function.path()).map_err(|e| e.to_string())?;
-        for file in files.filter_map(Result::ok) {
-            let path = file.path();
-            if path.extension().is_none_or(|e| e != "json") {
-                continue;
-            }
-            let mut text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-            for (placeholder, real) in placeholders {
-                text = text.replace(placeholder, real);
-            }
-            let to = target.join(file.file_name());
-            std::fs::write(&to, text).map_err(|e| format!("{}: {e}", to.display()))?;
-            written += 1;
-        }
-    }
-    Ok(written)
-}
-
 async fn run() -> Result<(), String> {
     let args = args()?;
     wait_for(&args.endpoint)?;
@@ -104,7 +75,7 @@ async fn run() -> Result<(), String> {
     println!("export ECS_CLUSTERS={}", world.ecs_clusters());
     println!("export BUDGET_TABLE={}", world::BUDGET_TABLE);
     if let Some(out) = &args.events {
-        let written = write_events(out, &world.placeholders())?;
+        let written = e2e::events::write_for(&world, out)?;
         println!(
             "# {written} events with this world's instance ids: {}/<function>/",
             out.display()

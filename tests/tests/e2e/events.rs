@@ -39,7 +39,7 @@ async fn replay(function: &str) {
     for file in files {
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         let mut text = std::fs::read_to_string(&file).unwrap();
-        for (placeholder, real) in stage.world.placeholders() {
+        for (placeholder, real) in e2e::events::placeholders(&stage.world) {
             text = text.replace(placeholder, &real);
         }
         let payload: Value = serde_json::from_str(&text).unwrap();

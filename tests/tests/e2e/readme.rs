@@ -78,7 +78,13 @@ fn every_case_the_docs_show_passes_guard_test() {
 /// `crates/…`, `policies/…` and the like in backticks: what a reader will look for.
 fn named_paths(text: &str) -> Vec<String> {
     const ROOTS: [&str; 7] = [
-        "crates/", "policies/", "tests/", "events/", "examples/", "agentcore/", ".ci/",
+        "crates/",
+        "policies/",
+        "tests/",
+        "events/",
+        "examples/",
+        "agentcore/",
+        ".ci/",
     ];
     text.split('`')
         .skip(1)
@@ -100,7 +106,9 @@ fn every_path_the_docs_name_exists_and_no_missing_document_is_cited() {
             }
         }
         if text.contains("DESIGN.md") {
-            missing.push(format!("{file}: cites DESIGN.md, which is not in the repository"));
+            missing.push(format!(
+                "{file}: cites DESIGN.md, which is not in the repository"
+            ));
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
@@ -136,7 +144,11 @@ fn sourced(script: &str) -> String {
         .env("AWS_REGION", "eu-west-1")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 

@@ -124,7 +124,10 @@ fn run(block: &Block, dir: &Path) -> (bool, String) {
     let said = format!("{}{}", out.join().unwrap(), err.join().unwrap());
     match status {
         Some(status) => (status.success(), said),
-        None => (false, format!("{said}\n(timed out after {BLOCK_TIMEOUT:?})")),
+        None => (
+            false,
+            format!("{said}\n(timed out after {BLOCK_TIMEOUT:?})"),
+        ),
     }
 }
 
@@ -148,7 +151,12 @@ fn every_offline_block_of_the_docs_runs_as_written_in_a_copy_of_the_workspace() 
         let started = Instant::now();
         let (ok, said) = run(block, &copy);
         println!("{} ran in {:?}", block.at(), started.elapsed());
-        assert!(ok, "{} failed:\n{}\n--- it said:\n{said}", block.at(), block.text);
+        assert!(
+            ok,
+            "{} failed:\n{}\n--- it said:\n{said}",
+            block.at(),
+            block.text
+        );
     }
     // `guard new-tool` formats what it writes: the copy passes the test command's first step.
     let fmt = Command::new("cargo")

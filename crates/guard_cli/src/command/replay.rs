@@ -90,7 +90,12 @@ pub fn run(
         }
     }
     print_summary(&sources.origin, gateway_arn, &summary);
+    Ok(exit_code(&summary, fail_on))
+}
 
+/// 1 when a `fail_on` condition holds; else [`NOTHING_REPLAYED_STATUS`] when nothing was
+/// decided again; else 0.
+fn exit_code(summary: &Summary, fail_on: &[FailOn]) -> ExitCode {
     let total = summary.total();
     let failed = fail_on.iter().any(|f| match f {
         FailOn::NewlyDenied => total.newly_denied > 0,
@@ -98,15 +103,15 @@ pub fn run(
         FailOn::NotReplayed => summary.not_replayed() > 0,
     });
     if failed {
-        return Ok(ExitCode::FAILURE);
+        return ExitCode::FAILURE;
     }
     // A gate that decided nothing again has checked nothing: an empty input, or records of
     // another gateway only, must not pass as "no flips". Its own status, apart from a flip.
     if total.replayed == 0 {
-        println!("{}", nothing_replayed(&summary));
-        return Ok(ExitCode::from(NOTHING_REPLAYED_STATUS));
+        println!("{}", nothing_replayed(summary));
+        return ExitCode::from(NOTHING_REPLAYED_STATUS);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// The exit status when no record was decided again.
