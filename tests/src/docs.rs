@@ -91,10 +91,10 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) {
         }
         if path.is_dir() {
             walk(root, &path, found);
-        } else if name.ends_with(".md") {
-            if let Ok(relative) = path.strip_prefix(root) {
-                found.push(relative.display().to_string());
-            }
+        } else if name.ends_with(".md")
+            && let Ok(relative) = path.strip_prefix(root)
+        {
+            found.push(relative.display().to_string());
         }
     }
 }

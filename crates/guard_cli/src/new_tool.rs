@@ -89,13 +89,22 @@ pub fn generate(root: &Path, names: &Names) -> Result<Written, NewToolError> {
     if !policies.join("schema").is_dir() || !root.join("crates").is_dir() {
         return Err(NewToolError::NotAWorkspace(root.display().to_string()));
     }
-    let (created, edited) = plan(root, names)?;
-    check(root, names, &created, &edited)?;
-    for (file, _) in &created {
+    let (mut created, edited) = plan(root, names)?;
+    let targets = format!("crates/{}/deploy/targets.yaml", names.tool);
+    for file in created.iter().map(|(file, _)| file).chain([&targets]) {
         if root.join(file).exists() {
             return Err(NewToolError::Exists(file.clone()));
         }
     }
+    check(root, names, &created, &edited)?;
+    // The targets fragment holds the gateway policy as `guard render` prints it, which needs
+    // the policies as they will be.
+    let statement = deploy::statement(root, names, &edited, &created)?;
+    let schema = templates::tool_schema(names);
+    created.push((
+        targets,
+        deploy::targets_fragment(names, &schema, &statement),
+    ));
     let mut written = Written::default();
     for (file, text) in &created {
         write_new(&root.join(file), text)?;
@@ -111,17 +120,13 @@ pub fn generate(root: &Path, names: &Names) -> Result<Written, NewToolError> {
     Ok(written)
 }
 
-/// The new files and the edited ones, with their text.
+/// The new files (but the targets fragment, which needs the planned policies loaded) and the
+/// edited ones, with their text.
 fn plan(root: &Path, names: &Names) -> Result<(Vec<Planned>, Vec<Planned>), NewToolError> {
-    let mut created: Vec<Planned> = templates::NEW_FILES
+    let created: Vec<Planned> = templates::NEW_FILES
         .iter()
         .map(|(path, template)| (render(path, names), render(template, names)))
         .collect();
-    let schema = templates::tool_schema(names);
-    created.push((
-        format!("crates/{}/deploy/targets.yaml", names.tool),
-        String::new(),
-    ));
     let mut edited = Vec::new();
     for (file, part) in [
         (
@@ -134,10 +139,8 @@ fn plan(root: &Path, names: &Names) -> Result<(Vec<Planned>, Vec<Planned>), NewT
         ),
     ] {
         let text = read(root, file)?;
-        edited.push((
-            file.to_owned(),
-            insert_before_last(&text, '}', &render(part, names)),
-        ));
+        let with_part = insert_before_last(&text, '}', &render(part, names));
+        edited.push((file.to_owned(), with_part));
     }
     let budgets = read(root, "policies/budgets.json")?;
     let entry = format!(",\n{}", render(templates::BUDGET, names).trim_end());
@@ -145,12 +148,6 @@ fn plan(root: &Path, names: &Names) -> Result<(Vec<Planned>, Vec<Planned>), NewT
         "policies/budgets.json".to_owned(),
         insert_after_last(&budgets, '}', ']', &entry),
     ));
-    // The targets fragment holds the gateway policy as `guard render` prints it, which needs
-    // the policies as they will be.
-    let statement = deploy::statement(root, names, &edited, &created)?;
-    if let Some(targets) = created.last_mut() {
-        targets.1 = deploy::targets_fragment(names, &schema, &statement);
-    }
     Ok((created, edited))
 }
 

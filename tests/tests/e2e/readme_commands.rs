@@ -150,7 +150,7 @@ fn every_offline_block_of_the_docs_runs_as_written_in_a_copy_of_the_workspace() 
     for block in &blocks {
         let started = Instant::now();
         let (ok, said) = run(block, &copy);
-        println!("{} ran in {:?}", block.at(), started.elapsed());
+        println!("--- {} ({:?}):\n{said}", block.at(), started.elapsed());
         assert!(
             ok,
             "{} failed:\n{}\n--- it said:\n{said}",
