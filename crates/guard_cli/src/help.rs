@@ -50,9 +50,18 @@ nothing was replayed: no audit record, or every one about another gateway";
 /// Exit codes of `guard new-tool`.
 pub const NEW_TOOL_EXIT: &str = "  0    every file written";
 
-/// The text after a subcommand's flags: its exit codes, then the ones every subcommand shares.
+/// The text after a subcommand's flags: its exit codes and the ones every subcommand shares,
+/// in numeric order.
 pub fn exit_codes(own: &str) -> String {
-    format!("Exit codes:\n{own}\n{COMMON_EXIT}")
+    let code = |line: &&str| {
+        line.split_whitespace()
+            .next()
+            .and_then(|c| c.parse::<u16>().ok())
+            .unwrap_or(u16::MAX)
+    };
+    let mut lines: Vec<&str> = own.lines().chain(COMMON_EXIT.lines()).collect();
+    lines.sort_by_key(code);
+    format!("Exit codes:\n{}", lines.join("\n"))
 }
 
 /// The gateway tool names the compiled-in policies' schema declares, one per line.
