@@ -134,11 +134,19 @@ fn the_readme_counts_the_shipped_cases_right() {
     );
 }
 
-/// What a shell that sourced `script` holds, from a shell with deploy credentials.
+/// What a shell that sourced `script` holds, from a shell with deploy credentials and without
+/// the project's tools on PATH.
 fn sourced(script: &str) -> String {
+    let path: Vec<String> = std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|dir| !dir.contains(".venv"))
+        .map(ToOwned::to_owned)
+        .collect();
     let out = Command::new("bash")
-        .args(["-c", &format!("source {script} >/dev/null; echo \"${{AWS_PROFILE-unset}}|${{AWS_ACCESS_KEY_ID-unset}}|${{AWS_REGION-unset}}|$(command -v cvc5)\"")])
+        .args(["-ec", &format!("source {script} >/dev/null; echo \"${{AWS_PROFILE-unset}}|${{AWS_ACCESS_KEY_ID-unset}}|${{AWS_REGION-unset}}|$(command -v cvc5)\"")])
         .current_dir(workspace())
+        .env("PATH", path.join(":"))
         .env("AWS_PROFILE", "deploy")
         .env("AWS_ACCESS_KEY_ID", "AKIADEPLOYER")
         .env("AWS_REGION", "eu-west-1")
