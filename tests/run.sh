@@ -39,6 +39,17 @@ cargo run --quiet --locked --bin guard -- prove
 step "the guide's example tool (Guard your own tool)"
 cargo run -q --locked -p agentcore_target --example reboot_instance
 
+# Alone, before the suite: it builds in a copy of the workspace that shares target/ (and writes
+# its `guard` there), which must not happen while other tests run that binary. It builds the
+# suite first, as the suite would.
+step "the docs' offline commands, as written, in a copy of the workspace (guard new-tool included)"
+README_TEST=every_offline_block_of_the_docs_runs_as_written_in_a_copy_of_the_workspace
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --run-ignored only --no-capture -E "test(=readme_commands::$README_TEST)"
+else
+  cargo test --workspace --locked --test e2e -- --ignored --exact "readme_commands::$README_TEST" --nocapture
+fi
+
 step "tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

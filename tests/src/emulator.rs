@@ -25,7 +25,7 @@ impl Emulator {
     /// with the Python of `.venv` (installed by `tests/run.sh` and `tests/demo.sh`).
     pub fn start() -> Result<Self, String> {
         if let Ok(url) = std::env::var("E2E_EMULATOR_URL") {
-            return Ok(Self { child: None, url });
+            return Ok(Self::at(url));
         }
         let python = workspace().join(".venv/bin/python");
         if !python.exists() {
@@ -60,6 +60,15 @@ impl Emulator {
                     line.trim()
                 ))
             }
+        }
+    }
+
+    /// An emulator someone else started, at `url` (`http://127.0.0.1:5000`); not stopped when
+    /// dropped.
+    pub fn at(url: impl Into<String>) -> Self {
+        Self {
+            child: None,
+            url: url.into(),
         }
     }
 

@@ -2,9 +2,12 @@
 //! the AWS emulator (moto on 127.0.0.1), in a seeded staging-and-production world.
 
 pub mod cargo_lambda;
+pub mod docs;
 pub mod emulator;
+pub mod events;
 pub mod function;
 pub mod process;
+pub mod records;
 pub mod runtime_api;
 pub mod stage;
 pub mod world;

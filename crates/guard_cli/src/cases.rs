@@ -14,17 +14,23 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use budget::{BudgetError, BudgetSource, Budgets, Past, check_history, decide_history};
 use guard::{
-    BudgetOutcome, Check, Decision, Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources,
-    Principal, RequestIds, ResourceFacts, ToolCall, ToolName,
+    BudgetOutcome, Check, Decision, Guard, GuardConfig, LoadError, Mode, PolicySources, Principal,
+    RequestIds, ResourceFacts, ShadowDecision, ToolCall, ToolName,
 };
 
+mod report;
+mod shadow;
+
+pub use report::{json_report, shadow_text, summary};
+pub use shadow::ShadowCapture;
+
 /// What a case expects to happen to the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Expected {
     /// The call goes through.
@@ -125,17 +131,26 @@ pub fn parse_cases(text: &str) -> Result<Vec<Result<Case, CaseFileError>>, CaseF
 /// The result of one case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseResult {
+    /// The case file it came from (`None` for a case run on its own).
+    pub file: Option<String>,
     /// The case's name.
     pub name: String,
     /// What it expected (`None` when the case itself was malformed).
     pub expected: Option<Expected>,
     /// What happened.
     pub got: Option<Expected>,
+    /// The check that decided it (see [`Case::denied_by`]).
+    pub check: Option<Check>,
+    /// That check's deciding policies (or budgets).
+    pub policies: Vec<String>,
     /// The decisions, explained, with their determining policies.
     pub detail: String,
     /// Why the case fails although `expected` and `got` agree: another check, or other
     /// policies, decided than the case names.
     pub mismatch: Option<String>,
+    /// What the shadow policies (`@mode("LOG_ONLY")`) would have decided, per check where any
+    /// applied. They change no outcome; a case passes or fails on the enforced decision.
+    pub shadow: Vec<(Check, ShadowDecision)>,
 }
 
 impl CaseResult {
@@ -145,28 +160,12 @@ impl CaseResult {
     }
 }
 
-impl fmt::Display for CaseResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |o: Option<Expected>| o.map_or_else(|| "-".to_owned(), |o| o.to_string());
-        write!(
-            f,
-            "{} {}: expected {}, got {}",
-            if self.passed() { "PASS" } else { "FAIL" },
-            self.name,
-            show(self.expected),
-            show(self.got),
-        )?;
-        if let Some(mismatch) = &self.mismatch {
-            write!(f, ", but {mismatch}")?;
-        }
-        write!(f, " ({})", self.detail)
-    }
-}
-
 /// Runs cases against one set of policies and one gateway.
 pub struct CaseRunner {
     enforce: Guard,
     log_only: Guard,
+    /// Where both guards audit to: how a result learns what shadow policies would decide.
+    shadows: ShadowCapture,
     /// The budgets beside the policies; a case with a history fails on a broken file.
     budgets: Result<Budgets, BudgetError>,
 }
@@ -174,13 +173,14 @@ pub struct CaseRunner {
 impl CaseRunner {
     /// Loads the policies once per mode; fails if they do not load.
     pub fn new(sources: &PolicySources, gateway_arn: &str) -> Result<Self, LoadError> {
+        let shadows = ShadowCapture::default();
         let guard = |mode| {
             let config = GuardConfig {
                 mode,
                 gateway_arn: Some(gateway_arn.to_owned()),
                 ..GuardConfig::default()
             };
-            Guard::new(sources, &config, Arc::new(NoAudit))
+            Guard::new(sources, &config, Arc::new(shadows.clone()))
         };
         let enforce = guard(Mode::Enforce);
         if let Err(e) = enforce.policy_sets() {
@@ -195,6 +195,7 @@ impl CaseRunner {
         Ok(Self {
             enforce,
             log_only: guard(Mode::LogOnly),
+            shadows,
             budgets,
         })
     }
@@ -206,16 +207,21 @@ impl CaseRunner {
             Mode::LogOnly => &self.log_only,
         };
         let (got, decisions) = decide_with_budgets(guard, self.budgets.as_ref(), case);
+        let decided = deciding(&decisions);
         CaseResult {
+            file: None,
             name: case.name.clone(),
             expected: Some(case.expected),
             got: Some(got),
+            check: decided.map(|d| d.check),
+            policies: decided.map(|d| d.policies.clone()).unwrap_or_default(),
             detail: decisions
                 .iter()
                 .map(Decision::explain)
                 .collect::<Vec<_>>()
                 .join("; "),
             mismatch: mismatch(case, &decisions),
+            shadow: self.shadows.take(),
         }
     }
 
@@ -226,7 +232,10 @@ impl CaseRunner {
             Ok(cases) => cases
                 .into_iter()
                 .map(|case| match case {
-                    Ok(case) => self.run(&case),
+                    Ok(case) => CaseResult {
+                        file: Some(file.to_owned()),
+                        ..self.run(&case)
+                    },
                     Err(e) => malformed(file, &e),
                 })
                 .collect(),
@@ -351,16 +360,17 @@ fn mismatch(case: &Case, decisions: &[Decision]) -> Option<String> {
 
 fn malformed(file: &str, error: &CaseFileError) -> CaseResult {
     CaseResult {
-        name: file.to_owned(),
+        file: Some(file.to_owned()),
+        name: match error {
+            CaseFileError::NotAnArray(_) => "(the file)".to_owned(),
+            CaseFileError::InvalidCase { label, .. } => label.clone(),
+        },
         expected: None,
         got: None,
+        check: None,
+        policies: Vec::new(),
         detail: error.to_string(),
         mismatch: None,
+        shadow: Vec::new(),
     }
-}
-
-/// The summary line `guard test` ends with.
-pub fn summary(results: &[CaseResult]) -> String {
-    let passed = results.iter().filter(|r| r.passed()).count();
-    format!("{passed} passed, {} failed", results.len() - passed)
 }

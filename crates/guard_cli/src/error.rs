@@ -3,7 +3,7 @@
 
 use guard::{GuardError, LoadError, RenderError};
 
-use crate::prove::ProveError;
+use crate::{new_tool::NewToolError, prove::ProveError};
 
 /// A command that could not run.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +23,26 @@ pub enum CliError {
     /// A budget file does not load.
     #[error(transparent)]
     Budgets(#[from] budget::BudgetError),
+    /// `guard new-tool` wrote nothing.
+    #[error(transparent)]
+    NewTool(#[from] NewToolError),
+    /// `--gateway-arn` is not an AgentCore gateway ARN.
+    #[error(
+        "`--gateway-arn` `{0}` is not an AgentCore gateway ARN \
+         (`arn:aws:bedrock-agentcore:<region>:<account>:gateway/<id>`)"
+    )]
+    GatewayArn(String),
+    /// `guard render --policy` names a policy the gateway set does not hold.
+    #[error("the gateway set has no policy `{id}` (it has `{known}`)")]
+    UnknownPolicy {
+        /// The id asked for.
+        id: String,
+        /// The ids the set holds.
+        known: String,
+    },
+    /// A case file argument is a directory with no case file in it.
+    #[error("`{0}` holds no `*.json` case file")]
+    NoCaseFiles(String),
     /// The command line is wrong in a way clap does not catch.
     #[error("{0}")]
     Usage(&'static str),

@@ -5,9 +5,31 @@
 //! Nothing here is linked into a Lambda function: the functions depend on the `guard` library
 //! alone.
 
+/// `println!` for every module of this crate: standard output through [`output::write`], so
+/// a closed pipe (`guard test … | head -1`) is a quiet exit, not a panic. Defined before the
+/// modules so that their `println!` is this one.
+macro_rules! println {
+    () => {
+        $crate::output::write(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` through [`output::write`], as `println!` above.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::output::write(format_args!($($arg)*))
+    };
+}
+
 pub mod cases;
 pub mod command;
 mod error;
+pub mod help;
+pub mod new_tool;
+pub mod output;
 pub mod prove;
 pub mod replay;
 

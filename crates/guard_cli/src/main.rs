@@ -1,28 +1,29 @@
-//! `guard`: validate, test, explain, render and replay the policies offline.
+//! `guard`: validate, test, explain, render, prove and replay the policies offline.
 
 use std::{path::PathBuf, process::ExitCode};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use guard::{EXAMPLE_GATEWAY_ARN, Mode, PolicySources};
 use guard_cli::{
     CliError,
     cases::{Case, Expected},
-    command,
+    command, help,
 };
 
 #[derive(Parser)]
 #[command(
     name = "guard",
     version,
-    about = "Validate, test, explain and render the guard's Cedar policies, offline"
+    about = "Validate, test, explain, render, prove and replay the guard's Cedar policies, offline"
 )]
 struct Cli {
-    /// Policies directory (gateway/, resource/, schema/); default: the policies compiled in
-    /// from the repository's policies/.
+    /// Policies directory (gateway/, resource/, schema/, budgets.json, invariants/); default:
+    /// the policies compiled in from the repository's policies/.
     #[arg(long, global = true, value_name = "DIR")]
     policies: Option<PathBuf>,
 
-    /// The gateway the gateway policies are linked to.
+    /// The gateway the gateway policies are linked to (default: the article's example gateway,
+    /// which the shipped cases name).
     #[arg(long, global = true, value_name = "ARN", default_value = EXAMPLE_GATEWAY_ARN)]
     gateway_arn: String,
 
@@ -32,17 +33,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse, link and validate the policies; print each problem with its file and line.
+    /// Validate the whole policies directory: the policies (each problem with its file and
+    /// line), budgets.json, the invariants; warn about what validates yet never applies.
     Validate,
-    /// Run case files; one line per case, then `N passed, M failed`.
+    /// Run case files; one PASS/FAIL line per case (with its file), then `N passed, M failed`.
     Test {
-        /// Case files (JSON arrays of cases).
-        #[arg(required = true, value_name = "FILE")]
+        /// Case files (JSON arrays of cases), or directories of them (their *.json files).
+        #[arg(required = true, value_name = "FILE|DIR")]
         files: Vec<PathBuf>,
+        /// Print only the failed cases (and the summary).
+        #[arg(long)]
+        failures_only: bool,
+        /// `text` (one line per case) or `json` (one document: every result, then the counts).
+        #[arg(long, value_enum, default_value = "text")]
+        format: command::test::Format,
     },
-    /// Explain one decision: the checks, their determining policies, any error.
+    /// Explain one decision: the checks, their deciding policies, any error, and what shadow
+    /// policies (@mode("LOG_ONLY")) would decide.
     Check {
-        /// The gateway tool name, `<target>___<tool>`.
+        /// The gateway tool name, `<target>___<tool>` (listed below).
         #[arg(long)]
         tool: String,
         /// The tool's arguments, a JSON object.
@@ -66,6 +75,9 @@ enum Command {
         /// statement: upload a shadow policy with `LOG_ONLY`, as the guard trials it).
         #[arg(long, value_enum, default_value = "text")]
         format: command::render::Format,
+        /// Only this policy (its @id); repeat for more.
+        #[arg(long = "policy", value_name = "ID")]
+        only: Vec<String>,
     },
     /// Prove the invariants (policies/invariants/) for every request the schema admits, with
     /// Cedar's symbolic compiler and cvc5; one line per invariant, then `N proved, M failed`.
@@ -75,9 +87,26 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         invariants: Option<PathBuf>,
         /// Instead, prove two policy directories decide every request alike, or print one
-        /// request that tells them apart.
+        /// request that tells them apart: the old one first, then the new one.
         #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
         equivalent: Option<Vec<PathBuf>>,
+    },
+    /// Write a new guarded tool into the workspace: its crate (tool, main, tests, tool schema,
+    /// deploy fragments), policies, schema lines, cases, invariants, budget and events; it
+    /// builds and passes its tests as written. Then prints what is left to make it yours.
+    NewTool {
+        /// The tool, a snake_case verb and object: `stop_rds_instance`.
+        name: String,
+        /// The workspace to write into.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// Its gateway target name (default: NAME with `-`).
+        #[arg(long)]
+        target: Option<String>,
+        /// The Cedar entity type of the resource it acts on, in the `Guard` namespace
+        /// (default: the words after the verb, in CamelCase: `RdsInstance`).
+        #[arg(long, value_name = "TYPE")]
+        resource_type: Option<String>,
     },
     /// Decide audit records again against these policies: print the flips (allow → deny,
     /// deny → allow), then `N replayed, A newly denied, B newly allowed, C unchanged` per tool
@@ -98,17 +127,55 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(&cli) {
+    let matches = with_help(Cli::command()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let code = match run(&cli) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::from(2)
         }
-    }
+    };
+    guard_cli::output::flush();
+    code
+}
+
+/// Each subcommand's help, completed with what the flags cannot say: the case fields, the tool
+/// names the compiled-in schema declares, and the exit codes.
+fn with_help(cli: clap::Command) -> clap::Command {
+    let tools = help::tool_names();
+    cli.mut_subcommand("validate", |c| {
+        c.after_help(help::exit_codes(help::VALIDATE_EXIT))
+    })
+    .mut_subcommand("test", |c| {
+        c.after_help(format!(
+            "{}\n\n{tools}\n\n{}",
+            help::CASE_FIELDS,
+            help::exit_codes(help::TEST_EXIT)
+        ))
+    })
+    .mut_subcommand("check", |c| {
+        c.after_help(format!("{tools}\n\n{}", help::exit_codes(help::CHECK_EXIT)))
+    })
+    .mut_subcommand("render", |c| {
+        c.after_help(help::exit_codes(help::RENDER_EXIT))
+    })
+    .mut_subcommand("prove", |c| {
+        c.after_help(help::exit_codes(help::PROVE_EXIT))
+    })
+    .mut_subcommand("replay", |c| {
+        c.after_help(help::exit_codes(help::REPLAY_EXIT))
+    })
+    .mut_subcommand("new-tool", |c| {
+        c.after_help(help::exit_codes(help::NEW_TOOL_EXIT))
+    })
 }
 
 fn run(cli: &Cli) -> Result<ExitCode, CliError> {
+    command::gateway_arn_flag(&cli.gateway_arn)?;
     let sources = match &cli.policies {
         Some(dir) => PolicySources::from_dir(dir),
         None => Ok(PolicySources::embedded()),
@@ -116,14 +183,20 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
     let gateway_arn = cli.gateway_arn.as_str();
     match &cli.command {
         Command::Validate => {
-            let invariants = cli.policies.as_ref().map(|dir| dir.join("invariants"));
-            let invariants = match &invariants {
-                Some(dir) => command::prove::InvariantFiles::Dir(dir),
-                None => command::prove::InvariantFiles::Embedded,
-            };
-            Ok(command::validate::run(sources, gateway_arn, invariants))
+            let dir = command::validate::Directory::new(cli.policies.as_deref());
+            Ok(command::validate::run(sources, gateway_arn, &dir))
         }
-        Command::Test { files } => command::test::run(&sources?, gateway_arn, files),
+        Command::Test {
+            files,
+            failures_only,
+            format,
+        } => {
+            let options = command::test::Options {
+                failures_only: *failures_only,
+                format: *format,
+            };
+            command::test::run(&sources?, gateway_arn, files, options)
+        }
         Command::Check {
             tool,
             input,
@@ -131,28 +204,18 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             resource,
             mode,
         } => {
-            let case = Case {
-                name: "check".to_owned(),
-                tool: tool.clone(),
-                params: json("--input", input)?,
-                expected: Expected::Allow,
-                principal: principal
-                    .as_deref()
-                    .map(|p| json("--principal", p))
-                    .transpose()?,
-                resource: resource
-                    .as_deref()
-                    .map(|r| json("--resource", r))
-                    .transpose()?,
-                // `check` explains the policy checks; budgets need a history (`guard test`).
-                history: None,
-                mode: Some(*mode),
-                denied_by: None,
-                policy: None,
-            };
+            let case = check_case(
+                tool,
+                input,
+                principal.as_deref(),
+                resource.as_deref(),
+                *mode,
+            )?;
             command::check::run(sources, gateway_arn, &case)
         }
-        Command::Render { format } => command::render::run(sources, gateway_arn, *format),
+        Command::Render { format, only } => {
+            command::render::run(sources, gateway_arn, *format, only)
+        }
         Command::Prove {
             equivalent: Some(dirs),
             ..
@@ -173,12 +236,41 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             };
             command::prove::run(sources, gateway_arn, files)
         }
+        Command::NewTool {
+            name,
+            out,
+            target,
+            resource_type,
+        } => command::new_tool::run(out, name, target.as_deref(), resource_type.as_deref()),
         Command::Replay {
             files,
             fail_on,
             budgets,
         } => command::replay::run(&sources?, gateway_arn, files, fail_on, budgets.as_deref()),
     }
+}
+
+/// The case `guard check` decides: the flags, read as a case file's fields.
+fn check_case(
+    tool: &str,
+    input: &str,
+    principal: Option<&str>,
+    resource: Option<&str>,
+    mode: Mode,
+) -> Result<Case, CliError> {
+    Ok(Case {
+        name: "check".to_owned(),
+        tool: tool.to_owned(),
+        params: json("--input", input)?,
+        expected: Expected::Allow,
+        principal: principal.map(|p| json("--principal", p)).transpose()?,
+        resource: resource.map(|r| json("--resource", r)).transpose()?,
+        // `check` explains the policy checks; budgets need a history (`guard test`).
+        history: None,
+        mode: Some(mode),
+        denied_by: None,
+        policy: None,
+    })
 }
 
 fn json<T: serde::de::DeserializeOwned>(flag: &'static str, text: &str) -> Result<T, CliError> {

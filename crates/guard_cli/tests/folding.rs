@@ -132,7 +132,7 @@ when { resource.name like "*CloudTrail*" };
         policies.join("invariants/do_not_touch.cedar"),
         r#"@id("never_terminate_do_not_touch")
 forbid (principal, action == Guard::Action::"terminate_instance", resource is Guard::Ec2Instance)
-when { resource.getTag("DoNotTouch") == "true" };
+when { resource.hasTag("DoNotTouch") };
 "#,
     )
     .unwrap();

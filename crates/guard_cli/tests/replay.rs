@@ -341,7 +341,8 @@ fn other_gateways_and_records_that_cannot_be_decided_again_are_counted_and_shown
     let file = write(dir.path(), "audit.jsonl", &lines.join("\n"));
 
     let (out, text) = guard(&["replay", &file], None);
-    assert!(out.status.success(), "{text}");
+    // Nothing here could be decided again: not a pass.
+    assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
         text.contains(&format!(
             "not replayed: 7 from another gateway (`{OTHER_GATEWAY}`)"
@@ -471,4 +472,31 @@ fn budget_checks_are_counted_on_their_own_line_and_are_not_a_failure_to_replay()
     );
     assert!(text.contains("  total: 2 replayed"), "{text}");
     assert!(!text.contains("NOT REPLAYED"), "{text}");
+}
+
+#[test]
+fn nothing_to_replay_is_not_a_pass() {
+    let (out, text) = guard(&["replay", "--fail-on", "newly-allowed"], Some("\n"));
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.ends_with("nothing replayed: no replayable audit record was read\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn records_all_about_another_gateway_are_not_a_pass() {
+    let lines = log_lines(Mode::Enforce, OTHER_GATEWAY).join("\n");
+    let (out, text) = guard(&["replay", "--fail-on", "newly-allowed"], Some(&lines));
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!(
+            "nothing replayed: every record is about another gateway (`{OTHER_GATEWAY}`); pass \
+             the gateway they were written for as --gateway-arn"
+        )),
+        "{text}"
+    );
+    let arn = ["--gateway-arn", OTHER_GATEWAY];
+    let (out, text) = guard(&[&["replay"], &arn[..]].concat(), Some(&lines));
+    assert!(out.status.success(), "{text}");
 }

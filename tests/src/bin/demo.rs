@@ -134,9 +134,11 @@ impl Functions {
 /// The candidate policies the demo replays its ENFORCE run against.
 const CANDIDATE: &str = "tests/demo/candidate-policies";
 
-/// Replays `log_lines` against [`CANDIDATE`] with the built `guard replay`, printing what it
-/// prints; returns whether it found the flips the candidate makes (and CI would stop it).
+/// Leaves `log_lines`' audit records in a file for the user, then replays them against
+/// [`CANDIDATE`] with the built `guard replay`, printing what it prints; returns whether it
+/// found the flips the candidate makes (and CI would stop it).
 fn replay(log_lines: &[String]) -> Result<bool, String> {
+    e2e::records::save(log_lines)?;
     let records = log_lines
         .iter()
         .filter(|l| l.contains("guard_audit"))

@@ -14,22 +14,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use e2e::{Invocation, emulator::workspace, stage::Stage, world::World};
+use e2e::{Invocation, emulator::workspace, stage::Stage};
 use serde_json::Value;
-
-/// Placeholder instance id → the seeded instance it stands for.
-fn placeholders(world: &World) -> [(&'static str, String); 5] {
-    [
-        ("i-0a1b2c3d4e5f60001", world.staging.instances[0].clone()),
-        ("i-0a1b2c3d4e5f60002", world.dev_instance.clone()),
-        ("i-0a1b2c3d4e5f60003", world.production.instances[0].clone()),
-        ("i-0a1b2c3d4e5f60004", world.untagged_instance.clone()),
-        (
-            "i-0a1b2c3d4e5f60005",
-            world.staging.protected_instance.clone(),
-        ),
-    ]
-}
 
 fn events(function: &str) -> Vec<PathBuf> {
     let dir = workspace().join("events").join(function);
@@ -53,7 +39,7 @@ async fn replay(function: &str) {
     for file in files {
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         let mut text = std::fs::read_to_string(&file).unwrap();
-        for (placeholder, real) in placeholders(&stage.world) {
+        for (placeholder, real) in e2e::events::placeholders(&stage.world) {
             text = text.replace(placeholder, &real);
         }
         let payload: Value = serde_json::from_str(&text).unwrap();

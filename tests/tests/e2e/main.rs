@@ -11,6 +11,8 @@ mod events;
 mod get_metrics;
 mod iam;
 mod live;
+mod readme;
+mod readme_commands;
 mod replay;
 mod restart_service;
 mod template;

@@ -3,7 +3,10 @@
 //! A tool supplies four things — its arguments, the lookup of the real resource, the operation,
 //! and a sentence about the result — and its policies: a gateway policy (the call check) and a
 //! resource policy (the check on the real instance). `ToolHost` runs them in the order every
-//! tool follows: parse, call check, lookup, resource check, operate, audit each step.
+//! tool follows: parse, call check, lookup, resource check, budget, operate, audit each step.
+//! `guard new-tool reboot_instance --resource-type Server` writes this tool (its `impl Tool`,
+//! its policies and schema lines are exactly these; a test keeps them equal) as a crate, with
+//! every other piece a deployed tool needs.
 //!
 //! This program runs the tool twice against a mocked EC2 (the event in `event.json`, then the
 //! same agent claiming staging for a production instance) and shows that only the first reboots.
@@ -12,12 +15,15 @@
 use std::sync::Arc;
 
 use agentcore_target::{
-    Access, BudgetLedger, Found, Recheck, Tool, ToolError, ToolHost, check_identifier, tag_map,
+    Access, Attempts, BudgetLedger, ErrorKind, Found, Recheck, Tool, ToolError, ToolHost,
+    check_identifier, tag_map,
 };
 use aws_sdk_ec2::{
     Client,
+    error::{ProvideErrorMetadata, SdkError},
     operation::{
-        describe_instances::DescribeInstancesOutput, reboot_instances::RebootInstancesOutput,
+        describe_instances::DescribeInstancesOutput,
+        reboot_instances::{RebootInstancesError, RebootInstancesOutput},
     },
     types::{Instance, InstanceState, InstanceStateName, Reservation, Tag},
 };
@@ -38,6 +44,16 @@ struct RebootInput {
     #[expect(dead_code, reason = "read by the policies, through `context.input`")]
     environment: String,
     instance_id: String,
+    /// Report what would happen (EC2's own DryRun check) and change nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// The resource as read before acting.
+#[derive(Debug)]
+struct Server {
+    id: String,
+    state: String,
 }
 
 /// What the tool reports.
@@ -45,6 +61,8 @@ struct RebootInput {
 struct RebootOutput {
     instance_id: String,
     state: String,
+    dry_run: bool,
+    changed: bool,
 }
 
 /// The tool holds its AWS client.
@@ -55,11 +73,12 @@ struct RebootInstance {
 impl Tool for RebootInstance {
     const NAME: &'static str = "reboot_instance";
     const DEFAULT_TARGET: &'static str = "reboot-instance";
-    // It changes things: every call must pass the resource check on the real instance.
+    // It changes things: every call must pass the resource check on the real resource, and
+    // take a slot in the tool's budgets (policies/budgets.json) before it operates.
     const ACCESS: Access = Access::Mutating;
     type Settings = ();
     type Input = RebootInput;
-    type Resource = String;
+    type Resource = Server;
     type Output = RebootOutput;
 
     fn validate(input: &RebootInput) -> Result<(), ToolError> {
@@ -72,8 +91,8 @@ impl Tool for RebootInstance {
         )
     }
 
-    // 2. The real resource: its tags and state as EC2 reports them, not as the agent claims.
-    async fn lookup(&self, input: &RebootInput) -> Result<Found<String>, ToolError> {
+    // 2. The real resource: its tags and state as AWS reports them, not as the agent claims.
+    async fn lookup(&self, input: &RebootInput) -> Result<Found<Server>, ToolError> {
         let id = &input.instance_id;
         let described = self
             .ec2
@@ -92,6 +111,8 @@ impl Tool for RebootInstance {
             .state()
             .and_then(|s| s.name())
             .map_or("unknown", |n| n.as_str());
+        // Tag keys reach the policies folded (lowercased); values and attributes exactly as
+        // AWS reports them.
         let facts = ResourceFacts::new("Guard::Server", id.clone())
             .attribute("state", state)
             .tags(tag_map(
@@ -99,32 +120,85 @@ impl Tool for RebootInstance {
             ));
         Ok(Found {
             facts: Some(facts),
-            resource: id.clone(),
+            resource: Server {
+                id: id.clone(),
+                state: state.to_owned(),
+            },
         })
     }
 
-    // 3. The operation: reached only when both checks allowed it.
+    // 3. The operation: reached only when both checks allowed it and a budget slot is held.
     async fn operate(
         &self,
-        _input: &RebootInput,
-        id: String,
+        input: &RebootInput,
+        instance: Server,
         // One AWS call: the resource check just before it is the check.
         _recheck: &Recheck<'_, Self>,
     ) -> Result<RebootOutput, ToolError> {
-        self.ec2
+        let unchanged = |dry_run| RebootOutput {
+            instance_id: instance.id.clone(),
+            state: instance.state.clone(),
+            dry_run,
+            changed: false,
+        };
+        // Only a running instance reboots: anything else is a no-op.
+        if instance.state != "running" {
+            return Ok(unchanged(input.dry_run));
+        }
+        let request = self
+            .ec2
             .reboot_instances()
-            .instance_ids(&id)
+            .instance_ids(&instance.id)
+            .dry_run(input.dry_run);
+        if input.dry_run {
+            // EC2 answers a permitted dry run with the error `DryRunOperation`.
+            return match request.send().await {
+                Err(SdkError::ServiceError(e)) if e.err().code() == Some("DryRunOperation") => {
+                    Ok(unchanged(true))
+                }
+                Err(e) => Err(ToolError::aws("ec2:RebootInstances (dry run)", &e)),
+                Ok(_) => Err(ToolError::new(
+                    ErrorKind::Aws,
+                    "EC2 did not treat the dry run as a dry run",
+                )),
+            };
+        }
+        // Every attempt is watched: the budget slot goes back only if AWS refused them all
+        // before acting (an attempt that timed out may have acted).
+        let attempts = Attempts::<RebootInstancesError>::new();
+        request
+            .customize()
+            .interceptor(attempts.clone())
             .send()
             .await
-            .map_err(|e| ToolError::aws("ec2:RebootInstances", &e))?;
+            .map_err(|e| ToolError::aws_attempted("ec2:RebootInstances", &e, &attempts))?;
         Ok(RebootOutput {
-            instance_id: id,
+            instance_id: instance.id,
             state: "rebooting".to_owned(),
+            dry_run: false,
+            changed: true,
         })
     }
 
+    // A dry run changes nothing, so it counts against no budget.
+    fn dry_run(input: &RebootInput) -> bool {
+        input.dry_run
+    }
+
+    // A call that changed nothing (the instance was not running) gives its budget slot back.
+    fn changed(out: &RebootOutput) -> bool {
+        out.changed
+    }
+
     fn summary(out: &RebootOutput) -> String {
-        format!("rebooted `{}`", out.instance_id)
+        let id = &out.instance_id;
+        if out.changed {
+            format!("rebooted `{id}`")
+        } else if out.state != "running" {
+            format!("`{id}` is {}, not running: nothing to do", out.state)
+        } else {
+            format!("dry run: `{id}` would be rebooted; nothing was changed")
+        }
     }
 }
 

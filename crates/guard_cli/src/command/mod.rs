@@ -2,6 +2,7 @@
 //! error it returns is one that kept it from running at all.
 
 pub mod check;
+pub mod new_tool;
 pub mod prove;
 pub mod render;
 pub mod replay;
@@ -10,7 +11,7 @@ pub mod validate;
 
 use std::sync::Arc;
 
-use guard::{Guard, GuardConfig, LoadError, Mode, NoAudit, PolicySources};
+use guard::{Guard, GuardConfig, GuardError, LoadError, Mode, NoAudit, PolicySources};
 
 use crate::CliError;
 
@@ -33,5 +34,20 @@ pub(crate) fn config(gateway_arn: &str, mode: Mode) -> GuardConfig {
         mode,
         gateway_arn: Some(gateway_arn.to_owned()),
         ..GuardConfig::default()
+    }
+}
+
+/// Refuses a `--gateway-arn` that is not a gateway ARN before anything runs, naming the flag:
+/// the guard's own message names `GATEWAY_ARN`, the setting a function reads, and every check
+/// would fail with it.
+pub fn gateway_arn_flag(gateway_arn: &str) -> Result<(), CliError> {
+    let probe = Guard::new(
+        &PolicySources::embedded(),
+        &config(gateway_arn, Mode::Enforce),
+        Arc::new(NoAudit),
+    );
+    match probe.health() {
+        Err(GuardError::InvalidGatewayArn(arn)) => Err(CliError::GatewayArn(arn)),
+        _ => Ok(()),
     }
 }

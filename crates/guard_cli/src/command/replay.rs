@@ -112,18 +112,49 @@ pub fn run(
         }
     }
     print_summary(&sources.origin, gateway_arn, &summary);
+    Ok(exit_code(&summary, fail_on))
+}
 
+/// 1 when a `fail_on` condition holds; else [`NOTHING_REPLAYED_STATUS`] when nothing was
+/// decided again; else 0.
+fn exit_code(summary: &Summary, fail_on: &[FailOn]) -> ExitCode {
     let total = summary.total();
     let failed = fail_on.iter().any(|f| match f {
         FailOn::NewlyDenied => total.newly_denied > 0,
         FailOn::NewlyAllowed => total.newly_allowed > 0,
         FailOn::NotReplayed => summary.not_replayed() > 0,
     });
-    Ok(if failed {
-        ExitCode::FAILURE
+    if failed {
+        return ExitCode::FAILURE;
+    }
+    // A gate that decided nothing again has checked nothing: an empty input, or records of
+    // another gateway only, must not pass as "no flips". Its own status, apart from a flip.
+    if total.replayed == 0 {
+        println!("{}", nothing_replayed(summary));
+        return ExitCode::from(NOTHING_REPLAYED_STATUS);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The exit status when no record was decided again.
+pub const NOTHING_REPLAYED_STATUS: u8 = 3;
+
+/// Why a replay decided nothing again: no record at all, or records of other gateways only.
+fn nothing_replayed(summary: &Summary) -> String {
+    if summary.other_gateways.is_empty() {
+        "nothing replayed: no replayable audit record was read".to_owned()
     } else {
-        ExitCode::SUCCESS
-    })
+        let gateways: Vec<String> = summary
+            .other_gateways
+            .keys()
+            .map(|g| format!("`{}`", g.escape_debug()))
+            .collect();
+        format!(
+            "nothing replayed: every record is about another gateway ({}); pass the gateway \
+             they were written for as --gateway-arn",
+            gateways.join(", ")
+        )
+    }
 }
 
 /// The candidate budget file, checked against the tools the policies declare.
