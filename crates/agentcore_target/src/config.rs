@@ -8,8 +8,8 @@ use crate::error::ToolError;
 
 /// `GATEWAY_TARGET_NAME`: the gateway target this function is registered as.
 pub const TARGET_NAME_VAR: &str = "GATEWAY_TARGET_NAME";
-/// `BUDGET_TABLE`: the DynamoDB table the budgets are counted in.
-pub const BUDGET_TABLE_VAR: &str = "BUDGET_TABLE";
+/// `BUDGET_TABLE`: the DynamoDB table the budgets are counted in (and the stop switch read).
+pub const BUDGET_TABLE_VAR: &str = budget::TABLE_VAR;
 /// `BUDGETS`: `ON` (the default) or `OFF`, the only way to run without budgets.
 pub const BUDGETS_VAR: &str = "BUDGETS";
 /// `ECS_CLUSTERS`: which ECS cluster each environment's services run in.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use budget::{BudgetLedger, BudgetSource};
 use guard::{Guard, GuardConfig};
+use oversight::StopSwitch;
 
 use crate::{
     Access, CallerMode, Callers, Sessions, Tool, ToolHost, aws,
@@ -35,8 +36,16 @@ pub async fn serve<T: Tool>(
     let guard = Arc::new(Guard::from_config(&guard_config));
     let budgets = ledger::<T>(&host_settings, &guard_config, &guard, &sdk);
     let (callers, sessions) = callers(&host_settings, &sdk);
+    // Read-only tools never read the switch (the template gives them no table).
+    let stop = StopSwitch::from_table(host_settings.budget_table.clone(), || {
+        aws_sdk_dynamodb::Client::new(&sdk)
+    });
+    if T::ACCESS == Access::Mutating && host_settings.budget_table.is_none() {
+        tracing::error!(error = %oversight::SwitchError::NoTable, "every mutating call is refused");
+    }
     let host = ToolHost::new(tool, guard, host_settings.target)
         .with_budgets(budgets)
+        .with_stop(stop)
         .with_callers(callers)
         .with_sessions(sessions);
     let host = Arc::new(host);

@@ -33,9 +33,11 @@ pub fn guard(mode: Mode) -> (Arc<Guard>, MemoryAudit) {
 /// guard in `mode`.
 pub fn host<T: Tool>(tool: Result<T, ConfigError>, mode: Mode) -> (ToolHost<T>, MemoryAudit) {
     let (guard, audit) = guard(mode);
-    // The tools' handler tests are about the other steps; budgets have their own tests.
-    let host =
-        ToolHost::new(tool, guard, T::DEFAULT_TARGET).with_budgets(crate::BudgetLedger::off());
+    // The tools' handler tests are about the other steps; budgets and the stop switch have
+    // their own tests.
+    let host = ToolHost::new(tool, guard, T::DEFAULT_TARGET)
+        .with_budgets(crate::BudgetLedger::off())
+        .with_stop(crate::StopSwitch::absent());
     (host, audit)
 }
 

@@ -35,6 +35,10 @@
 //!      (at most 3 `terminate_instance` per environment per 1h); the next slot frees up in 10m");
 //! ```
 
+/// `BUDGET_TABLE`: the DynamoDB table the budgets are counted in, and where the stop switch and
+/// approvals are kept (the functions' setting and the `guard` CLI's default).
+pub const TABLE_VAR: &str = "BUDGET_TABLE";
+
 pub mod count;
 pub mod decide;
 pub mod file;

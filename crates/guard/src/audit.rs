@@ -60,6 +60,9 @@ pub enum Asked {
     /// A budget over time ([`crate::Guard::record_budget`]): decided by the history of calls,
     /// not by the policies, so a replay does not decide it again.
     Budget,
+    /// The stop switch ([`crate::Guard::record_stop`]): an operator's order, not a policy, so
+    /// a replay does not decide it again.
+    Stop,
 }
 
 /// The CloudWatch namespace of the guard's metrics unless `GUARD_METRICS_NAMESPACE` says

@@ -78,6 +78,9 @@ pub enum Check {
     /// "Is there room in the tool's budgets over time?" Counted outside the guard (the budget
     /// table); recorded through it so it is audited and counted like the other two.
     Budget,
+    /// "Are the tools stopped?" The operators' stop switch (`guard stop`), read outside the
+    /// guard; recorded through it when it stops a call.
+    Stop,
 }
 
 impl Check {
@@ -87,6 +90,7 @@ impl Check {
             Self::Call => "call",
             Self::Resource => "resource",
             Self::Budget => "budget",
+            Self::Stop => "stop",
         }
     }
 }
@@ -109,6 +113,9 @@ pub enum Reason {
     /// A budget over time has no slot left (which budget, when a slot frees up): a deny the
     /// mode treats like a policy deny.
     OverBudget(String),
+    /// An operator stopped the tools (`guard stop`; who, when and why): enforced in every
+    /// mode, since a stop is a person's order, not a policy on trial.
+    Stopped(String),
     /// No decision could be reached: denied, as an error, not as a policy decision.
     Error(GuardError),
 }
@@ -229,6 +236,7 @@ impl Decision {
         match &self.reason {
             Reason::Permitted => Outcome::Allow,
             Reason::Error(_) => Outcome::Error,
+            Reason::Stopped(_) => Outcome::Deny,
             _ if self.mode == Mode::LogOnly => Outcome::WouldDeny,
             _ => Outcome::Deny,
         }
@@ -269,6 +277,7 @@ impl Decision {
             Reason::OverBudget(why) => {
                 format!("{} check: {subject} is over budget: {why}", self.check)
             }
+            Reason::Stopped(why) => format!("{} check: {subject} refused: {why}", self.check),
             Reason::Error(e) => format!("{} check: error, not a policy decision: {e}", self.check),
         }
     }
@@ -317,6 +326,18 @@ mod tests {
         );
         let d = decision(Reason::OverBudget(why), Mode::LogOnly);
         assert_eq!(d.outcome(), Outcome::WouldDeny);
+    }
+
+    #[test]
+    fn a_stop_is_enforced_even_in_log_only() {
+        let mut d = decision(
+            Reason::Stopped("stopped by `ops`".to_owned()),
+            Mode::LogOnly,
+        );
+        d.check = Check::Stop;
+        assert!(!d.proceeds() && d.enforced());
+        assert_eq!(d.outcome(), Outcome::Deny);
+        assert_eq!(d.explain(), "stop check: `t___x` refused: stopped by `ops`");
     }
 
     #[test]

@@ -92,6 +92,11 @@ pub enum GuardError {
     #[error("the budget could not be checked, so the call is refused: {0}")]
     BudgetUnavailable(String),
 
+    /// The stop switch could not be read: whether the operators stopped the tools is unknown,
+    /// so the call is refused (fail closed).
+    #[error("the stop switch could not be read, so the call is refused: {0}")]
+    StopUnreadable(String),
+
     /// The request was refused before any policy was asked (a misrouted tool, a missing
     /// token, a body that is not a tool call).
     #[error("{0}")]

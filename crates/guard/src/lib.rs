@@ -79,6 +79,7 @@ mod audit;
 mod budget;
 mod caller;
 mod config;
+mod control;
 mod decision;
 mod entity;
 mod error;
@@ -99,6 +100,7 @@ pub use audit::{
 pub use budget::{BudgetCount, BudgetOutcome, BudgetRecord, FullBudget};
 pub use caller::{AuthorizerType, CallerType, Principal, UnknownAuthorizerType};
 pub use config::{ConfigWarning, GuardConfig};
+pub use control::{ControlAction, ControlRecord, StopOutcome};
 pub use decision::{Check, Decision, Mode, Outcome, Reason, UnknownMode, Verdict};
 pub use error::{EntityRole, GuardError, with_causes};
 pub use fold::{

@@ -88,8 +88,10 @@ impl Cedar<'_> {
 fn verdict(reason: &Reason) -> Verdict {
     match reason {
         Reason::Permitted => Verdict::Allow,
-        Reason::NoPolicyPermits | Reason::Forbidden | Reason::OverBudget(_) | Reason::Error(_) => {
-            Verdict::Deny
-        }
+        Reason::NoPolicyPermits
+        | Reason::Forbidden
+        | Reason::OverBudget(_)
+        | Reason::Stopped(_)
+        | Reason::Error(_) => Verdict::Deny,
     }
 }

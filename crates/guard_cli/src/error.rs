@@ -62,4 +62,26 @@ pub enum CliError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// Who runs the command could not be established.
+    #[error("who you are could not be established (`sts:GetCallerIdentity`): {0}")]
+    Identity(String),
+    /// The stop switch could not be read or set.
+    #[error(transparent)]
+    Switch(#[from] oversight::SwitchError),
+    /// An approval could not be read or decided.
+    #[error(transparent)]
+    Approval(#[from] oversight::ApprovalError),
+    /// An order's audit record could not be written.
+    #[error("control log group `{group}`: `{action}` failed: {message}")]
+    ControlLog {
+        /// The log group.
+        group: String,
+        /// The CloudWatch Logs action.
+        action: &'static str,
+        /// What went wrong, with its causes.
+        message: String,
+    },
+    /// The async runtime the AWS calls need could not start.
+    #[error("the async runtime could not start: {0}")]
+    Runtime(String),
 }

@@ -47,6 +47,14 @@ invariant failed or is vacuous (or the two sets differ)";
 /// Exit codes of `guard replay`.
 pub const REPLAY_EXIT: &str = "  0    replayed\n  1    a --fail-on condition held\n  3    \
 nothing was replayed: no audit record, or every one about another gateway";
+/// Exit codes of `guard stop`.
+pub const STOP_EXIT: &str = "  0    stopped, and the order audited\n  1    stopped, but the order's \
+audit record could not be written (the stop stands)";
+/// Exit codes of `guard resume`.
+pub const RESUME_EXIT: &str = "  0    audited, then resumed (or nothing was stopped)";
+/// Exit codes of `guard approve` and `guard reject`.
+pub const APPROVE_EXIT: &str =
+    "  0    audited, then decided\n  1    not confirmed: nothing decided";
 /// Exit codes of `guard new-tool`.
 pub const NEW_TOOL_EXIT: &str = "  0    every file written";
 

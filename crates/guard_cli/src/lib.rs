@@ -26,6 +26,7 @@ macro_rules! print {
 
 pub mod cases;
 pub mod command;
+pub mod control;
 mod error;
 pub mod help;
 pub mod new_tool;

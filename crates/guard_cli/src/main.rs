@@ -124,6 +124,64 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         budgets: Option<PathBuf>,
     },
+    /// Stop the tools: every mutating call of every tool is refused within 5 s, with who
+    /// stopped them and why, until `guard resume`; read-only tools keep working. Uses your own
+    /// AWS credentials (who you are comes from STS).
+    Stop {
+        /// Why: one line, shown to every refused agent and in the audit record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        target: SwitchTarget,
+    },
+    /// Lift a stop, after writing its audit record.
+    Resume {
+        #[command(flatten)]
+        target: SwitchTarget,
+    },
+    /// Approve a call waiting for a person (its id is in the agent's answer and the
+    /// notification), after its one-screen summary: it may run once, before it expires. You
+    /// are who STS says; nobody approves their own call.
+    Approve {
+        /// The approval request id (`<tool>-<32 hex digits>`).
+        id: String,
+        /// Do not ask for confirmation after the summary.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        target: SwitchTarget,
+    },
+    /// Reject a call waiting for a person: it will not run.
+    Reject {
+        /// The approval request id.
+        id: String,
+        /// Do not ask for confirmation after the summary.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        target: SwitchTarget,
+    },
+}
+
+/// Where the stop switch, the approvals and the orders' audit records are.
+#[derive(clap::Args)]
+struct SwitchTarget {
+    /// The budget table the switch is kept in (the stack's BudgetTableName output).
+    #[arg(long, env = budget::TABLE_VAR, value_name = "TABLE")]
+    table: Option<String>,
+    /// The CloudWatch Logs group each order's audit record is written to (the stack's
+    /// ControlLogGroupName output).
+    #[arg(long, env = oversight::CONTROL_LOG_VAR, value_name = "GROUP")]
+    control_log_group: Option<String>,
+}
+
+impl SwitchTarget {
+    fn target(&self) -> command::stop::Target {
+        command::stop::Target {
+            table: self.table.clone(),
+            log_group: self.control_log_group.clone(),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -168,6 +226,16 @@ fn with_help(cli: clap::Command) -> clap::Command {
     })
     .mut_subcommand("replay", |c| {
         c.after_help(help::exit_codes(help::REPLAY_EXIT))
+    })
+    .mut_subcommand("stop", |c| c.after_help(help::exit_codes(help::STOP_EXIT)))
+    .mut_subcommand("resume", |c| {
+        c.after_help(help::exit_codes(help::RESUME_EXIT))
+    })
+    .mut_subcommand("approve", |c| {
+        c.after_help(help::exit_codes(help::APPROVE_EXIT))
+    })
+    .mut_subcommand("reject", |c| {
+        c.after_help(help::exit_codes(help::APPROVE_EXIT))
     })
     .mut_subcommand("new-tool", |c| {
         c.after_help(help::exit_codes(help::NEW_TOOL_EXIT))
@@ -247,6 +315,14 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             fail_on,
             budgets,
         } => command::replay::run(&sources?, gateway_arn, files, fail_on, budgets.as_deref()),
+        Command::Stop { reason, target } => command::stop::run_stop(&target.target(), reason),
+        Command::Resume { target } => command::stop::run_resume(&target.target()),
+        Command::Approve { id, yes, target } => {
+            command::approve::run(&target.target(), id, oversight::Verdict::Approve, *yes)
+        }
+        Command::Reject { id, yes, target } => {
+            command::approve::run(&target.target(), id, oversight::Verdict::Reject, *yes)
+        }
     }
 }
 

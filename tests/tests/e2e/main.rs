@@ -2,6 +2,7 @@
 //! Runtime API, the sample events, local invoke with cargo-lambda, and the SAM templates. One
 //! test binary, so the four AWS SDKs link once.
 
+mod approvals;
 mod authorizer;
 mod authorizer_kms;
 mod budgets;
@@ -15,5 +16,6 @@ mod readme;
 mod readme_commands;
 mod replay;
 mod restart_service;
+mod stop_switch;
 mod template;
 mod terminate_instance;

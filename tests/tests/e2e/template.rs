@@ -487,8 +487,10 @@ fn alerts_go_to_a_topic_under_a_key_cloudwatch_may_use() {
 /// by `[Check]`, `Check` being `call`, `resource` or `budget`. `Deny` counts every stopped call,
 /// errors included; `Error` only those no decision could be reached for.
 const GUARD_METRICS: [&str; 5] = ["Allow", "Deny", "WouldDeny", "Error", "WouldFlip"];
-/// The one metric the template makes itself: the authorizer's refusals (a metric filter).
+/// A metric the template makes itself: the authorizer's refusals (a metric filter).
 const GATEWAY_REFUSALS: &str = "GatewayRefusals";
+/// The other: the operators' stops and resumes, from their audit records (a metric filter).
+const STOP_SWITCH_ORDERS: &str = "StopSwitchOrders";
 
 /// What `alarm` computes, with each metric written `Metric/check` (`Deny/resource`) or
 /// `GatewayRefusals`, and its threshold.
@@ -499,7 +501,10 @@ fn alarm_formula(alarm: &Value) -> (String, Value) {
         let name = metric["MetricName"].as_str().unwrap();
         match metric["Dimensions"].as_array() {
             None => {
-                assert_eq!(name, GATEWAY_REFUSALS);
+                assert!(
+                    [GATEWAY_REFUSALS, STOP_SWITCH_ORDERS].contains(&name),
+                    "{name}"
+                );
                 name.to_owned()
             }
             Some(dimensions) => {
@@ -507,7 +512,10 @@ fn alarm_formula(alarm: &Value) -> (String, Value) {
                 assert_eq!(dimensions.len(), 1, "alarms read the [Check] dimension set");
                 assert_eq!(dimensions[0]["Name"], "Check");
                 let check = dimensions[0]["Value"].as_str().unwrap();
-                assert!(["call", "resource", "budget"].contains(&check), "{check}");
+                assert!(
+                    ["call", "resource", "budget", "stop"].contains(&check),
+                    "{check}"
+                );
                 format!("{name}/{check}")
             }
         }
@@ -532,7 +540,7 @@ fn alarm_formula(alarm: &Value) -> (String, Value) {
 }
 
 /// Each alarm's name (after `<stack>-`), what it counts, and the alarm's threshold.
-const ALARMS: [(&str, &str, &str); 7] = [
+const ALARMS: [(&str, &str, &str); 9] = [
     (
         "policy-block-alert",
         "GatewayRefusals",
@@ -550,6 +558,8 @@ const ALARMS: [(&str, &str, &str); 7] = [
     ),
     ("resource-check-error", "Error/resource", "1"),
     ("budget-table-error", "Error/budget", "1"),
+    ("stop-switch-changed", "StopSwitchOrders", "1"),
+    ("stop-switch-error", "Error/stop", "1"),
     (
         "would-deny-log-only",
         "FILL(WouldDeny/call, 0) + FILL(WouldDeny/resource, 0)",
@@ -618,6 +628,8 @@ fn each_alarm_says_what_happened_and_what_did_not() {
     assert!(description("resource-check-error").contains("no policy decided it"));
     assert!(!description("resource-check-error").contains("disagreed"));
     assert!(description("budget-table-error").contains("every mutating call is refused"));
+    assert!(description("stop-switch-changed").contains("within 5 seconds"));
+    assert!(description("stop-switch-error").contains("fails closed"));
     assert!(description("shadow-policy-would-flip").contains("shadow policy"));
 }
 
@@ -625,8 +637,16 @@ fn each_alarm_says_what_happened_and_what_did_not() {
 fn a_metric_filter_tells_a_refusal_at_the_gateway_from_one_in_a_tool() {
     let base = template(BASE);
     let filters = of_type(&base, "AWS::Logs::MetricFilter");
-    assert_eq!(filters.len(), 1);
-    let properties = &filters[0].1["Properties"];
+    assert_eq!(
+        filters.len(),
+        2,
+        "the gateway's refusals and the stop switch's orders"
+    );
+    let gateway = filters
+        .iter()
+        .find(|(_, f)| f["Properties"]["LogGroupName"] == json!({"Ref": "AuthorizerLogs"}))
+        .unwrap();
+    let properties = &gateway.1["Properties"];
     // Only the authorizer's records: every one of them is a call at the gateway.
     assert_eq!(properties["LogGroupName"], json!({"Ref": "AuthorizerLogs"}));
     assert_eq!(
@@ -643,6 +663,67 @@ fn a_metric_filter_tells_a_refusal_at_the_gateway_from_one_in_a_tool() {
         .as_str()
         .unwrap();
     assert!(body.contains(r#"MetricName=\"WouldFlip\""#));
+}
+
+#[test]
+fn every_stop_and_resume_is_counted_from_its_audit_record_by_a_role_no_tool_can_assume() {
+    let base = template(BASE);
+    let filters = of_type(&base, "AWS::Logs::MetricFilter");
+    let (_, control) = filters
+        .iter()
+        .find(|(_, f)| f["Properties"]["LogGroupName"] == json!({"Ref": "ControlLogs"}))
+        .unwrap();
+    let p = &control["Properties"];
+    assert_eq!(
+        p["FilterPattern"],
+        r#"{ ($.guard_control.action = "stop") || ($.guard_control.action = "resume") }"#
+    );
+    // The pattern reads the field the CLI writes (guard::ControlRecord).
+    let line =
+        guard::ControlRecord::new(guard::ControlAction::Stop, "arn:aws:iam::1:user/o").line();
+    assert!(line.starts_with(r#"{"guard_control":{"#), "{line}");
+    assert!(line.contains(r#""action":"stop""#), "{line}");
+    assert_eq!(
+        p["MetricTransformations"][0]["MetricName"],
+        STOP_SWITCH_ORDERS
+    );
+    // The control records outlive the stack, as the tools' audit records do.
+    let group = &base["Resources"]["ControlLogs"];
+    assert_eq!(group["DeletionPolicy"], "Retain");
+    assert_eq!(tags(group).get("Audit").map(String::as_str), Some("true"));
+    // The operators' role: the switch's one key, the control log group, nothing a tool does.
+    let all = statements(&base);
+    let operator: Vec<&Value> = all
+        .iter()
+        .filter(|(r, _)| r == "OperatorRole")
+        .map(|(_, s)| s)
+        .collect();
+    let granted: Vec<String> = operator.iter().flat_map(|s| actions(s)).collect();
+    assert_eq!(
+        granted,
+        [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents"
+        ]
+    );
+    assert_eq!(
+        operator[0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+        json!([oversight::STOP_KEY])
+    );
+    // Approval requests of any tool (`<tool>#approval#<id>`), and nothing else of the table.
+    assert_eq!(
+        operator[1]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+        json!(["*#approval#*"])
+    );
+    for function in function_names(&base) {
+        let role = &resources(&base)[&function]["Properties"]["Role"]["Fn::GetAtt"][0];
+        assert_ne!(role, "OperatorRole", "{function}");
+    }
 }
 
 #[test]
@@ -1127,7 +1208,16 @@ fn the_budget_table_is_on_demand_with_ttl_and_pitr_and_each_tool_counts_only_its
             .filter(|(r, s)| r == role && actions(s).iter().any(|a| a.starts_with("dynamodb:")))
             .map(|(_, s)| s)
             .collect();
-        assert_eq!(grants.len(), 1, "{role}");
+        assert_eq!(grants.len(), 2, "{role}: its budgets and the stop switch");
+        // The stop switch: read only, its one key.
+        let switch = grants[1];
+        assert_eq!(actions(switch), ["dynamodb:GetItem"], "{role}");
+        assert_eq!(switch["Resource"], json!({"Fn::GetAtt": [name, "Arn"]}));
+        assert_eq!(
+            switch["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+            json!([oversight::STOP_KEY]),
+            "{role}"
+        );
         assert_eq!(
             actions(grants[0]),
             ["dynamodb:PutItem", "dynamodb:DeleteItem"]

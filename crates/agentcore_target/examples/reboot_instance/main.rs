@@ -15,8 +15,8 @@
 use std::sync::Arc;
 
 use agentcore_target::{
-    Access, Attempts, BudgetLedger, ErrorKind, Found, Recheck, Tool, ToolError, ToolHost,
-    check_identifier, tag_map,
+    Access, Attempts, BudgetLedger, ErrorKind, Found, Recheck, StopSwitch, Tool, ToolError,
+    ToolHost, check_identifier, tag_map,
 };
 use aws_sdk_ec2::{
     Client,
@@ -272,10 +272,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let guard = Arc::new(Guard::new(&policies(), &config, Arc::new(audit.clone())));
     guard.health()?;
     let (client, reboots) = ec2();
-    // Budgets over time need their DynamoDB table (README, "Budgets"); this example has none,
-    // so it says so deliberately. A host built without a ledger refuses every mutating call.
+    // Budgets over time and the stop switch need their DynamoDB table (README, "Budgets",
+    // "Approvals and the stop switch"); this example has none, so it says so deliberately. A
+    // host built without them refuses every mutating call.
     let host = ToolHost::new(Ok(RebootInstance { ec2: client }), guard, "reboot-instance")
-        .with_budgets(BudgetLedger::off());
+        .with_budgets(BudgetLedger::off())
+        .with_stop(StopSwitch::absent());
 
     // The event a user would send with `cargo lambda invoke --data-file event.json`.
     let staging: Value = serde_json::from_str(include_str!("event.json"))?;

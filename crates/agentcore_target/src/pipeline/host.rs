@@ -4,8 +4,9 @@ use std::{sync::Arc, time::Instant};
 
 use budget::{BudgetLedger, LedgerError, Reservation};
 use caller::Binding;
-use guard::{Guard, Principal, RequestIds, ResourceFacts, ToolCall, ToolName};
+use guard::{Guard, Principal, RequestIds, ResourceFacts, StopOutcome, ToolCall, ToolName};
 use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
+use oversight::{StopSwitch, SwitchState};
 use serde_json::Value;
 
 use super::{
@@ -34,11 +35,14 @@ pub struct ToolHost<T> {
     callers: Callers,
     /// The role sessions mutations are made in, as the caller (`CALLER_ROLE_ARN`).
     sessions: Option<Sessions>,
+    /// The operators' stop switch (`guard stop`), read before every mutation.
+    stop: StopSwitch,
 }
 
 impl<T: Tool> ToolHost<T> {
-    /// A host for `tool` registered as gateway target `target`. Its budgets are not
-    /// configured — every mutating call is refused — until [`ToolHost::with_budgets`].
+    /// A host for `tool` registered as gateway target `target`. Its budgets and its stop
+    /// switch are not configured — every mutating call is refused — until
+    /// [`ToolHost::with_budgets`] and [`ToolHost::with_stop`].
     pub fn new(tool: Result<T, ConfigError>, guard: Arc<Guard>, target: impl Into<String>) -> Self {
         Self {
             tool,
@@ -47,7 +51,15 @@ impl<T: Tool> ToolHost<T> {
             budgets: BudgetLedger::broken(LedgerError::NoTable),
             callers: Callers::unknown(),
             sessions: None,
+            stop: StopSwitch::unconfigured(),
         }
+    }
+
+    /// The host with the operators' stop switch `stop`.
+    #[must_use]
+    pub fn with_stop(mut self, stop: StopSwitch) -> Self {
+        self.stop = stop;
+        self
     }
 
     /// The host with `callers` (see [`Callers`]).
@@ -112,9 +124,16 @@ impl<T: Tool> ToolHost<T> {
             .map_err(|e| Ended::from(checks.refuse_resource(&e)))?;
         self.resource_check(&mut checks, &found)?;
         let session = self.session(&mut checks, tool, T::dry_run(&input)).await?;
-        let reservation = self
+        let mut reservation = self
             .reserve(&mut checks, T::dry_run(&input), found.facts.as_ref())
             .await?;
+        self.stop_check(
+            &mut checks,
+            T::dry_run(&input),
+            found.facts.as_ref(),
+            &mut reservation,
+        )
+        .await?;
         let acting = session.as_ref().map_or(tool, |(acting, _)| acting);
         let mut report = self
             .operate(&mut checks, acting, &input, found, reservation)
@@ -251,6 +270,32 @@ impl<T: Tool> ToolHost<T> {
         }
         checks.decided(decision)?;
         Ok(reservation)
+    }
+
+    /// The stop switch, last before the operation, so a stop reaches the mutation itself
+    /// (within [`oversight::STOP_CACHE`]). A read-only tool or a dry run changes nothing and
+    /// is never stopped. A stopped call gives its budget slots back: nothing happened.
+    async fn stop_check(
+        &self,
+        checks: &mut Checks<'_>,
+        dry_run: bool,
+        facts: Option<&ResourceFacts>,
+        reservation: &mut Reservation,
+    ) -> Step<()> {
+        if T::ACCESS == Access::ReadOnly || dry_run {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let outcome = match self.stop.state().await {
+            Ok(SwitchState::Running) => return Ok(()),
+            Ok(SwitchState::Stopped(stopped)) => StopOutcome::Stopped(stopped.sentence()),
+            Err(e) => StopOutcome::Unreadable(e.to_string()),
+        };
+        let decision = self
+            .guard
+            .record_stop(&checks.call(), facts, outcome, started.elapsed());
+        reservation.give_back().await;
+        checks.decided(decision)
     }
 
     /// Step 7, operate and report: slots go back when nothing changed.

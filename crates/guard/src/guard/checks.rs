@@ -12,6 +12,7 @@ use crate::{
     audit::{Asked, Subject},
     budget::{BudgetOutcome, BudgetRecord},
     caller::Principal,
+    control::StopOutcome,
     decision::{Check, Decision, Reason},
     entity::resource_uid,
     error::GuardError,
@@ -188,6 +189,30 @@ impl Guard {
         subject.budget = record;
         let id = Some(resource.id.clone());
         self.finish(Check::Budget, id, evaluated, subject, call, elapsed)
+    }
+
+    /// Records a call the stop switch stopped (read outside the guard, like the budgets):
+    /// audited and counted as a `stop` check. Stopped is a deny in every mode; a switch that
+    /// could not be read is an error.
+    pub fn record_stop(
+        &self,
+        call: &ToolCall<'_>,
+        resource: Option<&ResourceFacts>,
+        outcome: StopOutcome,
+        elapsed: Duration,
+    ) -> Decision {
+        let mut subject = self.call_subject(call);
+        subject.asked = Asked::Stop;
+        if let Some(resource) = resource {
+            subject.resource = resource.uid_string();
+        }
+        subject.resource_facts = resource;
+        let evaluated = match outcome {
+            StopOutcome::Stopped(why) => Ok((Reason::Stopped(why), Vec::new())),
+            StopOutcome::Unreadable(why) => Err(GuardError::StopUnreadable(why)),
+        };
+        let id = resource.map(|r| r.id.clone());
+        self.finish(Check::Stop, id, evaluated, subject, call, elapsed)
     }
 
     fn refused(&self, check: Check, call: &ToolCall<'_>, reason: String) -> Decision {

@@ -1,11 +1,13 @@
 //! One module per subcommand. Each `run` prints its result and returns the exit code; an
 //! error it returns is one that kept it from running at all.
 
+pub mod approve;
 pub mod check;
 pub mod new_tool;
 pub mod prove;
 pub mod render;
 pub mod replay;
+pub mod stop;
 pub mod test;
 pub mod validate;
 

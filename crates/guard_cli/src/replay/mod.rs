@@ -153,6 +153,9 @@ impl Replayer {
                 return not("a resource check without the resource as read".to_owned());
             }
             (Asked::Budget, _) => return Replayed::Budget,
+            (Asked::Stop, _) => {
+                return not("decided by the stop switch, not by the policies".to_owned());
+            }
             (Asked::Refused, _) => {
                 return not(format!(
                     "refused before any policy was asked: {}",
