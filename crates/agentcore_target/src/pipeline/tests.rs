@@ -90,7 +90,7 @@ mod stop_switch {
     };
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use guard::ResourceFacts;
-    use oversight::STOP_KEY;
+    use oversight::{STOP_KEY, StopSwitch};
 
     use super::*;
     use crate::testing::host;
