@@ -6,6 +6,7 @@ pub mod docs;
 pub mod emulator;
 pub mod events;
 pub mod function;
+pub mod oversight_act;
 pub mod process;
 pub mod records;
 pub mod runtime_api;

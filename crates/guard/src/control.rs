@@ -19,6 +19,23 @@ pub enum StopOutcome {
     Unreadable(String),
 }
 
+/// A person's approval of one call, as the resource check's policies see it
+/// (`context.approval`): who approved and in which role, and whose call it was, so a policy can
+/// say who may approve and that nobody approves their own call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// Who approved, as STS reported them (an IAM ARN).
+    pub approver: String,
+    /// The person behind it: a user's or role session's name, lowercased.
+    pub approver_person: String,
+    /// The role they approved in (the role of an assumed-role ARN; empty for an IAM user).
+    pub approver_role: String,
+    /// The person behind the caller (an OAuth `sub`, or an IAM caller's name), lowercased;
+    /// empty when the caller is unknown.
+    pub caller_person: String,
+}
+
 /// An order given to the tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::{
     caller::{CallerType, Principal},
+    control::Approval,
     decision::Reason,
     entity::{ActionStores, entities},
     error::{EntityRole, GuardError, with_causes},
@@ -28,6 +29,8 @@ pub(crate) struct Evaluation<'a> {
     pub resource: EntityUid,
     pub resource_entity: Option<&'a ResourceFacts>,
     pub input: &'a Value,
+    /// A person's approval of this call, for the resource check (`context.approval`).
+    pub approval: Option<&'a Approval>,
 }
 
 /// What every evaluation needs: the authorizer, the loaded sets, and the caller type assumed
@@ -48,7 +51,7 @@ impl Cedar<'_> {
         let Some(set) = slices.get(&e.action) else {
             return Err(GuardError::UnknownTool(e.tool.to_owned()));
         };
-        let context = context(e.tool, e.input)?;
+        let context = context(e.tool, e.input, e.approval)?;
         let entities = entities(
             sets,
             self.action_stores.get(sets, &e.action),
@@ -133,8 +136,9 @@ impl Cedar<'_> {
     }
 }
 
-/// The request's context: `{ input: <the arguments> }`, the arguments a JSON object.
-fn context(tool: &str, input: &Value) -> Result<Context, GuardError> {
+/// The request's context: `{ input: <the arguments> }`, the arguments a JSON object, and
+/// `approval` when a person approved this call.
+fn context(tool: &str, input: &Value, approval: Option<&Approval>) -> Result<Context, GuardError> {
     let Value::Object(_) = input else {
         return Err(GuardError::InputNotObject {
             tool: tool.to_owned(),
@@ -146,8 +150,14 @@ fn context(tool: &str, input: &Value) -> Result<Context, GuardError> {
         message,
     };
     let input = to_cedar(input).map_err(invalid_input)?;
-    Context::from_pairs([("input".to_owned(), input)])
-        .map_err(|err| invalid_input(with_causes(&err)))
+    let mut pairs = vec![("input".to_owned(), input)];
+    if let Some(approval) = approval {
+        let approval = serde_json::to_value(approval)
+            .map_err(|e| invalid_input(e.to_string()))
+            .and_then(|v| to_cedar(&v).map_err(invalid_input))?;
+        pairs.push(("approval".to_owned(), approval));
+    }
+    Context::from_pairs(pairs).map_err(|err| invalid_input(with_causes(&err)))
 }
 
 /// A request the schema refused: arguments that do not fit say which field and why.

@@ -100,7 +100,7 @@ pub use audit::{
 pub use budget::{BudgetCount, BudgetOutcome, BudgetRecord, FullBudget};
 pub use caller::{AuthorizerType, CallerType, Principal, UnknownAuthorizerType};
 pub use config::{ConfigWarning, GuardConfig};
-pub use control::{ControlAction, ControlRecord, StopOutcome};
+pub use control::{Approval, ControlAction, ControlRecord, StopOutcome};
 pub use decision::{Check, Decision, Mode, Outcome, Reason, UnknownMode, Verdict};
 pub use error::{EntityRole, GuardError, with_causes};
 pub use fold::{

@@ -52,6 +52,7 @@ impl Cedar<'_> {
             resource: e.resource.clone(),
             resource_entity: e.resource_entity,
             input: e.input,
+            approval: e.approval,
         });
         let outcome = self.evaluate(enforced, e);
         let (Some(set), Some(again), Ok((reason, _))) = (with_shadow, again, &outcome) else {

@@ -80,6 +80,10 @@ pub struct Case {
     /// The operations done recently; when present (with `resource`), the budget check runs.
     #[serde(default)]
     pub history: Option<Vec<Past>>,
+    /// A person's approval of the call, as the resource check sees it (`context.approval`):
+    /// `{"approver", "approver_person", "approver_role", "caller_person"}`.
+    #[serde(default)]
+    pub approval: Option<guard::Approval>,
     /// The check that must decide the outcome (`call`, `resource` or `budget`): the one that
     /// stopped the call, or would have (`WOULD_DENY`), or failed (`ERROR`), or, for `ALLOW`,
     /// the last one asked. Without it a case could pass for another reason than the one it
@@ -306,7 +310,7 @@ pub fn decide(guard: &Guard, case: &Case) -> (Expected, Vec<Decision>) {
     let call = case.call(&ids);
     let mut decisions = vec![guard.check_call(&call)];
     if let (Some(resource), true) = (&case.resource, decisions.iter().all(Decision::proceeds)) {
-        decisions.push(guard.check_resource(&call, resource));
+        decisions.push(guard.check_resource_approved(&call, resource, case.approval.as_ref()));
     }
     (outcome_of(&decisions), decisions)
 }

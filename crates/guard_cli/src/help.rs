@@ -26,6 +26,8 @@ A case file is a JSON array of cases (a directory argument runs its *.json files
   mode       ENFORCE (default) | LOG_ONLY
   history    recent operations, [{\"tool\", \"ago\": \"20m\", \"environment\"?, \"resource\"?}];
              with a resource, the budget check runs against it
+  approval   a person's approval of the call, {\"approver\", \"approver_person\",
+             \"approver_role\", \"caller_person\"}: the resource check's context.approval
   denied_by  call | resource | budget: the check that must decide the outcome
   policy     a policy (or budget) id that must be among that check's deciding ones";
 

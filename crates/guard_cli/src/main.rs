@@ -343,6 +343,7 @@ fn check_case(
         resource: resource.map(|r| json("--resource", r)).transpose()?,
         // `check` explains the policy checks; budgets need a history (`guard test`).
         history: None,
+        approval: None,
         mode: Some(mode),
         denied_by: None,
         policy: None,

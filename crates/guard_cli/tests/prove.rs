@@ -177,3 +177,90 @@ fn a_loosened_directory_is_told_apart_by_one_request() {
     assert!(text.contains("OLD guard: DENY"), "{text}");
     assert!(text.contains("NEW guard: ALLOW"), "{text}");
 }
+
+/// The gateway's Policy 1 opened to production restarts, so that the resource check's
+/// approval policy alone decides them.
+fn open_gateway_to_production_restarts(policies: &Path) {
+    let file = policies.join("gateway/restart_service.cedar");
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(
+        &file,
+        text.replace(
+            r#"context.input.environment == "dev")"#,
+            r#"context.input.environment == "dev" || context.input.environment == "production")"#,
+        ),
+    )
+    .unwrap();
+    // The call-check invariant that says the opposite goes with it.
+    remove_policy(
+        &policies.join("invariants/call_check.cedar"),
+        "call_restart_only_staging_dev_with_service",
+    );
+}
+
+#[test]
+fn with_the_gateway_open_to_production_the_shipped_approval_policy_proves_its_invariants() {
+    let (_tmp, policies) = shipped_copy();
+    open_gateway_to_production_restarts(&policies);
+    let out = guard(&["prove", "--policies", policies.to_str().unwrap()]);
+    let text = said(&out);
+    for id in [
+        "never_approved_by_the_caller",
+        "production_restart_only_with_oncall_approval",
+        "production_terminate_never_approved_or_not",
+        "production_clean_logs_never_approved_or_not",
+    ] {
+        assert!(text.contains(&format!("PROVED {id}")), "{id}: {text}");
+    }
+}
+
+#[test]
+fn an_approval_policy_that_lets_the_caller_approve_fails_with_an_allowed_counterexample() {
+    let (_tmp, policies) = shipped_copy();
+    open_gateway_to_production_restarts(&policies);
+    let file = policies.join("resource/approval.cedar");
+    let text = fs::read_to_string(&file).unwrap();
+    let loosened = text.replace(
+        "  context.approval.caller_person != \"\" &&\n  context.approval.approver_person != context.approval.caller_person\n",
+        "  true\n",
+    );
+    assert_ne!(loosened, text, "the caller conditions were cut");
+    fs::write(&file, loosened).unwrap();
+    assert_fails_with_confirmed_counterexample(&policies, "never_approved_by_the_caller");
+}
+
+#[test]
+fn an_approvable_production_termination_fails_with_an_allowed_counterexample() {
+    let (_tmp, policies) = shipped_copy();
+    // The gateway opened to production terminations, and an "approved" permit for them.
+    let gateway = policies.join("gateway/terminate_instance.cedar");
+    let text = fs::read_to_string(&gateway).unwrap();
+    fs::write(
+        &gateway,
+        text.replace(
+            r#"context.input.environment == "dev")"#,
+            r#"context.input.environment == "dev" || context.input.environment == "production")"#,
+        ),
+    )
+    .unwrap();
+    remove_policy(
+        &policies.join("invariants/call_check.cedar"),
+        "call_terminate_only_staging_dev_with_instance",
+    );
+    fs::write(
+        policies.join("resource/approved_termination.cedar"),
+        r#"
+@id("terminate_production_with_approval")
+permit (principal, action == Guard::Action::"terminate_instance", resource is Guard::Ec2Instance)
+when {
+  resource.hasTag("environment") && resource.getTag("environment") == "production" &&
+  context has approval && context.approval.approver_person != context.approval.caller_person
+};
+"#,
+    )
+    .unwrap();
+    assert_fails_with_confirmed_counterexample(
+        &policies,
+        "production_terminate_never_approved_or_not",
+    );
+}

@@ -12,7 +12,7 @@ use crate::{
     audit::{Asked, Subject},
     budget::{BudgetOutcome, BudgetRecord},
     caller::Principal,
-    control::StopOutcome,
+    control::{Approval, StopOutcome},
     decision::{Check, Decision, Reason},
     entity::resource_uid,
     error::GuardError,
@@ -32,6 +32,18 @@ impl Guard {
 
     /// The resource check: may this tool touch this real resource? Writes one audit record.
     pub fn check_resource(&self, call: &ToolCall<'_>, resource: &ResourceFacts) -> Decision {
+        self.check_resource_approved(call, resource, None)
+    }
+
+    /// The resource check of a call a person approved: the policies see the approval as
+    /// `context.approval` (who approved, in which role, and the caller's person), so who may
+    /// approve what is decided by the policies too. Writes one audit record.
+    pub fn check_resource_approved(
+        &self,
+        call: &ToolCall<'_>,
+        resource: &ResourceFacts,
+        approval: Option<&Approval>,
+    ) -> Decision {
         let started = Instant::now();
         let tool = ToolName::parse(call.tool);
         let mut subject = Subject {
@@ -67,6 +79,7 @@ impl Guard {
                     resource: resource_uid,
                     resource_entity: Some(resource),
                     input: call.input,
+                    approval,
                 },
             );
             subject.shadow = shadow;
@@ -242,6 +255,7 @@ impl Guard {
                 resource: gateway.uid.clone(),
                 resource_entity: None,
                 input: &Value::Null,
+                approval: None,
             },
         )
     }
@@ -262,6 +276,7 @@ impl Guard {
                 resource: gateway.uid.clone(),
                 resource_entity: None,
                 input: call.input,
+                approval: None,
             },
         );
         subject.shadow = shadow;

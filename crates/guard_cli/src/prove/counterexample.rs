@@ -45,6 +45,12 @@ impl Replayed {
                 serde_json::to_value(r).unwrap_or(Value::Null),
             );
         }
+        if let Some(a) = &case.approval {
+            out.insert(
+                "approval".into(),
+                serde_json::to_value(a).unwrap_or(Value::Null),
+            );
+        }
         serde_json::to_string_pretty(&Value::Object(out)).unwrap_or_default()
     }
 }
@@ -59,12 +65,21 @@ pub fn replay(
     guard: &Guard,
 ) -> Result<Replayed, String> {
     let request = &env.request;
-    let params = request
+    let context = request
         .context()
         .map(|c| c.to_json_value().map_err(|e| e.to_string()))
-        .transpose()?
+        .transpose()?;
+    let params = context
+        .as_ref()
         .and_then(|c| c.get("input").cloned())
         .unwrap_or_else(|| json!({}));
+    // A person's approval the counterexample holds, as the tool would present it.
+    let approval = context
+        .as_ref()
+        .and_then(|c| c.get("approval").cloned())
+        .map(serde_json::from_value::<guard::Approval>)
+        .transpose()
+        .map_err(|e| format!("the counterexample's approval: {e}"))?;
     let principal = request
         .principal()
         .map(|uid| principal(uid, &env.entities))
@@ -82,6 +97,7 @@ pub fn replay(
         resource,
         mode: None,
         history: None,
+        approval,
         denied_by: None,
         policy: None,
     };
