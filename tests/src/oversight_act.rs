@@ -91,8 +91,13 @@ async fn stop_act(
     let terminate = |id: &str| -> Result<(String, String), String> {
         let payload = json!({"environment": "staging", "instance_id": id});
         let (r, _) = report(api.invoke_json(&payload)?)?;
-        let status = r["status"].as_str().unwrap_or_default().to_owned();
-        let message = r["message"].as_str().unwrap_or_default().to_owned();
+        let text = |field: &str| {
+            r.get(field)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (status, message) = (text("status"), text("message"));
         println!("{} terminate_instance {id}: {message}", mark(&status));
         Ok((status, message))
     };
