@@ -155,7 +155,7 @@ async fn approval_act(
                 caller: Some(&agent),
                 resource,
             },
-            "a member of the on-call group who is not the caller",
+            "a member of the on-call group (role `agent-guard-oncall`)",
             "the api-gateway service crashed at 2:37 AM; production restarts need a person",
             SystemTime::now(),
         )

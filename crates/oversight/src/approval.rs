@@ -254,7 +254,7 @@ impl ApprovalRequest {
              On:        {resource}\n\
              Caller:    {caller}\n\
              Why a person is asked: {why}\n\
-             Who may approve: {approvers} (never the caller)\n\
+             Who may approve: {approvers}; never the caller\n\
              Status:    {status}; expires {expires} (a timeout is a refusal)\n\
              \n\
              Approve: guard approve {id}    Reject: guard reject {id}",
