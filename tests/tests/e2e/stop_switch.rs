@@ -231,3 +231,20 @@ async fn a_resume_that_cannot_be_audited_resumes_nothing() {
         "still stopped: {r}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_get_metrics_keeps_working_while_stopped_and_when_the_switch_is_unreadable() {
+    for extra in [&[][..], &[("BUDGET_TABLE", "no-such-table")][..]] {
+        let s = stage("get_metrics", "ENFORCE", extra).await;
+        let (code, out) = guard(&s, &["stop", "--reason", "halt"]);
+        assert_eq!(code, Some(0), "{out}");
+        let payload =
+            json!({"service_name": "api-gateway", "environment": "staging", "minutes": 30});
+        let (r, is_error) = report(s.invoke(&payload).unwrap()).unwrap();
+        assert!(!is_error, "{extra:?}: {r}");
+        assert!(
+            stop_check(&r).is_none(),
+            "a read-only tool never reads the switch: {r}"
+        );
+    }
+}
