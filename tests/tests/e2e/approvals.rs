@@ -307,3 +307,32 @@ async fn a_rejected_request_cannot_be_used_or_decided_again() {
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("cannot be decided again"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_aws_credentials_nobody_can_approve() {
+    let b = bench().await;
+    let request = recorded(&b, &agent()).await;
+    // The operator's environment without any credentials: no name to type instead.
+    let mut command = Command::new(binary("guard").unwrap());
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(oversight::CONTROL_LOG_VAR, CONTROL_LOG)
+        .args(["approve", &request.id, "--yes"]);
+    for (k, v) in b.emulator.env() {
+        if !k.starts_with("AWS_ACCESS_KEY") && !k.starts_with("AWS_SECRET") {
+            command.env(k, v);
+        }
+    }
+    let out = command.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("who you are could not be established"),
+        "{text}"
+    );
+    assert_eq!(
+        b.approvals.read(&request.id).await.unwrap().status,
+        Status::Pending
+    );
+}
