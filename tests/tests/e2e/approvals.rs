@@ -336,3 +336,36 @@ async fn without_aws_credentials_nobody_can_approve() {
         Status::Pending
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_request_cannot_be_approved_nor_an_expired_approval_used() {
+    let b = bench().await;
+    let (arguments, resource) = (arguments(), production_service());
+    let agent = agent();
+    let call = Call {
+        tool: "restart_service",
+        arguments: &arguments,
+        caller: Some(&agent),
+        resource: &resource,
+    };
+    // Made 16 minutes ago: past its 15.
+    let made =
+        SystemTime::now() - oversight::APPROVAL_LIFETIME - std::time::Duration::from_secs(60);
+    let stale = ApprovalRequest::new(&call, "on-call", "production", made);
+    b.approvals.record(&stale).await.unwrap();
+    let (code, out) = guard(&b, &["approve", &stale.id, "--yes"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("has expired"), "{out}");
+
+    // Approved in time, used too late.
+    let fresh = recorded(&b, &agent).await;
+    let (code, out) = guard(&b, &["approve", &fresh.id, "--yes"]);
+    assert_eq!(code, Some(0), "{out}");
+    let later = SystemTime::now() + oversight::APPROVAL_LIFETIME;
+    let e = b
+        .approvals
+        .consume(&fresh.id, &call, later)
+        .await
+        .unwrap_err();
+    assert_eq!(e, ApprovalError::Expired(fresh.id.clone()));
+}
