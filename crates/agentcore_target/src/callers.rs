@@ -69,9 +69,17 @@ pub enum CallerRefusal {
         "the interceptor's public key could not be read, so the caller cannot be verified: {0}"
     )]
     Key(String),
-    /// Its id was seen before.
-    #[error("the caller assertion `{0}` was used before: a replayed call is refused")]
-    Replayed(String),
+    /// The same call (the same MCP request of the same caller, or the same assertion) was
+    /// seen before, within the assertion's lifetime.
+    #[error(
+        "this call was made before{}: a replayed call is refused (a new call needs a new MCP \
+         request id)",
+        .mcp_request.as_ref().map(|m| format!(" (MCP request id `{m}`, same caller)")).unwrap_or_default()
+    )]
+    Replayed {
+        /// The MCP request id, escaped, when the call had one.
+        mcp_request: Option<String>,
+    },
     /// The memory of used assertions could not be asked.
     #[error("whether the caller assertion was used before cannot be checked: {0}")]
     Memory(String),
@@ -176,11 +184,11 @@ impl Callers {
             .expires_at
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        match used.first_use(tool, &verified.jti, expires).await {
+        match used.first_use(tool, &verified.once, expires).await {
             Ok(true) => Ok(Some(verified.principal)),
-            Ok(false) => Err(CallerRefusal::Replayed(
-                verified.jti.escape_debug().to_string(),
-            )),
+            Ok(false) => Err(CallerRefusal::Replayed {
+                mcp_request: binding.mcp_request.map(|m| m.escape_debug().to_string()),
+            }),
             Err(e) => Err(CallerRefusal::Memory(e.to_string())),
         }
     }

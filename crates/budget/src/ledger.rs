@@ -370,7 +370,8 @@ impl SingleUse {
     }
 
     /// Marks `id` used by `tool` until `expires_at` (seconds since the epoch). `Ok(false)` when
-    /// it already was: the second use.
+    /// it already was, and that mark has not expired: the second use. An expired mark counts
+    /// for nothing (DynamoDB's TTL removes items late, up to days after they expire).
     pub async fn first_use(
         &self,
         tool: &str,
@@ -385,8 +386,13 @@ impl SingleUse {
             .item(KEY, AttributeValue::S(format!("{tool}#once#{id}")))
             .item(SLOT, AttributeValue::N("0".to_owned()))
             .item(EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
-            .condition_expression("attribute_not_exists(#k)")
+            .condition_expression("attribute_not_exists(#k) OR #e < :now")
             .expression_attribute_names("#k", KEY)
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(epoch_seconds(SystemTime::now()).to_string()),
+            )
             .send()
             .await;
         match put {
