@@ -24,7 +24,23 @@ impl Emulator {
     /// Uses `E2E_EMULATOR_URL` if set (an emulator someone else runs), otherwise starts one
     /// with the Python of `.venv` (installed by `tests/run.sh` and `tests/demo.sh`).
     pub fn start() -> Result<Self, String> {
-        if let Ok(url) = std::env::var("E2E_EMULATOR_URL") {
+        Self::start_with(&[])
+    }
+
+    /// An emulator of its own that appends every request it serves (headers and body) to
+    /// `path` as JSON lines: moto's recorder. For tests of what reached AWS, and how signed.
+    pub fn start_recording(path: &std::path::Path) -> Result<Self, String> {
+        let path = path.to_string_lossy();
+        Self::start_with(&[
+            ("MOTO_ENABLE_RECORDING", "true"),
+            ("MOTO_RECORDER_FILEPATH", &path),
+        ])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Result<Self, String> {
+        if env.is_empty()
+            && let Ok(url) = std::env::var("E2E_EMULATOR_URL")
+        {
             return Ok(Self::at(url));
         }
         let python = workspace().join(".venv/bin/python");
@@ -37,6 +53,7 @@ impl Emulator {
         let mut child = Command::new(python)
             .arg(workspace().join("tests/emulator/server.py"))
             .args(["--host", "127.0.0.1", "--port", "0"])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

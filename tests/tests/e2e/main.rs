@@ -5,6 +5,7 @@
 mod authorizer;
 mod authorizer_kms;
 mod budgets;
+mod callers;
 mod cargo_lambda;
 mod clean_logs;
 mod events;
