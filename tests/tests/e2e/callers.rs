@@ -484,7 +484,7 @@ fn tool_call_check(chain: &Chain, before: usize) -> String {
     let call = records[before..]
         .iter()
         .find(|r| r["check"] == "call")
-        .unwrap_or_else(|| panic!("no call check among {records:?}"));
+        .unwrap();
     call["decision"].as_str().unwrap().to_owned()
 }
 
