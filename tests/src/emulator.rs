@@ -107,11 +107,11 @@ impl Emulator {
     }
 
     /// The environment a function process needs to reach this emulator, and nothing else:
-    /// its endpoint, region and credentials, and the budget table [`crate::world::seed`]
-    /// creates there.
+    /// its endpoint, region and credentials, and the budget table ([`BUDGET_TABLE`]) a seeded
+    /// world holds.
     pub fn env(&self) -> Vec<(String, String)> {
         [
-            ("BUDGET_TABLE", crate::world::BUDGET_TABLE),
+            ("BUDGET_TABLE", BUDGET_TABLE),
             ("AWS_ENDPOINT_URL", self.url.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_DEFAULT_REGION", REGION),
@@ -127,6 +127,10 @@ impl Emulator {
 
 /// The region everything runs in.
 pub const REGION: &str = "us-east-1";
+
+/// The budget table every function is pointed at (`BUDGET_TABLE`); the world creates it
+/// ([`crate::world::budget_table`]) when it is seeded.
+pub const BUDGET_TABLE: &str = "agent-guard-budgets";
 
 impl Drop for Emulator {
     fn drop(&mut self) {
