@@ -8,8 +8,10 @@
 //! "optimises" staging by terminating idle instances one after another, each call allowed by
 //! both checks, until the budget over time stops it; and the ENFORCE run's own audit records
 //! replayed against a candidate policy change (`tests/demo/candidate-policies/`) with the built
-//! `guard replay`, its flips printed. Exits non-zero if production was touched, the budget did
-//! not hold, or the replay did not show the candidate's flips.
+//! `guard replay`, its flips printed. Last, who is calling: the interceptor vouches for the
+//! caller, the tool acts as it in AWS, and a replayed and a forged call are refused. Exits
+//! non-zero if production was touched, the budget did not hold, the replay did not show the
+//! candidate's flips, or a call went through that was not vouched for.
 //!
 //! Each act is a module under `acts/` and a line in [`run`]: it prints its part and says
 //! whether what it shows held.
@@ -34,7 +36,8 @@ async fn run() -> Result<bool, String> {
     let safe = acts::enforce::final_state(&enforced.world, &enforced.before, &enforced.after);
     let replayed = acts::replay::play(&enforced.log_lines)?;
     let unchanged = acts::log_only::play().await?;
-    Ok(safe && budget_held && replayed && unchanged)
+    let vouched = acts::caller::play().await?;
+    Ok(safe && budget_held && replayed && unchanged && vouched)
 }
 
 #[tokio::main]
@@ -47,7 +50,8 @@ async fn main() -> ExitCode {
         Ok(false) => {
             eprintln!(
                 "\nthe demo's expectations failed: production was touched, staging work was not done, \
-                 the budget did not hold, or the replay did not show the candidate's flips"
+                 the budget did not hold, the replay did not show the candidate's flips, or the \
+                 tool acted for a caller nobody vouched for"
             );
             ExitCode::FAILURE
         }
