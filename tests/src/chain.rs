@@ -267,6 +267,13 @@ impl Chain {
             .collect()
     }
 
+    /// How many requests the emulator has served.
+    pub fn request_count(&self) -> usize {
+        std::fs::read_to_string(&self.recording)
+            .map(|text| text.lines().count())
+            .unwrap_or_default()
+    }
+
     /// An instance's state now.
     pub async fn instance_state(&self, id: &str) -> Result<String, String> {
         Ok(world::snapshot(&self.config, &self.world)

@@ -9,8 +9,7 @@ use std::{
 
 use aws_config::SdkConfig;
 use budget::SingleUse;
-use caller::{ASSERTION_FIELD, Binding, Verifier};
-use guard::Principal;
+use caller::{ASSERTION_FIELD, Binding, Verified, Verifier};
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
@@ -152,14 +151,14 @@ impl Callers {
     }
 
     /// The caller of the call whose `arguments` (the assertion among them) arrived for `binding`
-    /// — `None` when none is asserted and none is required — or why the call is refused.
-    /// `tool` names whose single-use memory the assertion's id goes into.
-    pub async fn caller(
+    /// — `None` when none is asserted and none is required — or why the call is refused. Only
+    /// verification: no AWS call once the key is held ([`Callers::prefetch`]), so a call the
+    /// call check then denies has made none. That the call is new is [`Callers::first_use`]'s.
+    pub async fn verify(
         &self,
-        tool: &str,
         assertion: Option<&Value>,
         binding: &Binding<'_>,
-    ) -> Result<Option<Principal>, CallerRefusal> {
+    ) -> Result<Option<Verified>, CallerRefusal> {
         let mode = self
             .mode
             .as_ref()
@@ -170,10 +169,22 @@ impl Callers {
             (Some(Value::String(token)), _) => token,
             (Some(_), _) => return Err(CallerRefusal::NotAString),
         };
-        let verified = self
-            .verifier()
-            .await?
-            .verify(token, binding, SystemTime::now())?;
+        Ok(Some(self.verifier().await?.verify(
+            token,
+            binding,
+            SystemTime::now(),
+        )?))
+    }
+
+    /// Accepts the verified call once: the same call again (the same MCP request of the same
+    /// caller, or the same assertion) within the assertion's lifetime is a replay. `tool` names
+    /// whose single-use memory it goes into.
+    pub async fn first_use(
+        &self,
+        tool: &str,
+        verified: &Verified,
+        mcp_request: Option<&str>,
+    ) -> Result<(), CallerRefusal> {
         let used = self.used.as_ref().ok_or_else(|| {
             CallerRefusal::Memory(
                 "BUDGET_TABLE is not set, and used caller assertions are remembered there"
@@ -185,11 +196,22 @@ impl Callers {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         match used.first_use(tool, &verified.once, expires).await {
-            Ok(true) => Ok(Some(verified.principal)),
+            Ok(true) => Ok(()),
             Ok(false) => Err(CallerRefusal::Replayed {
-                mcp_request: binding.mcp_request.map(|m| m.escape_debug().to_string()),
+                mcp_request: mcp_request.map(|m| m.escape_debug().to_string()),
             }),
             Err(e) => Err(CallerRefusal::Memory(e.to_string())),
+        }
+    }
+
+    /// Fetches the public key now, at start, so that no invocation waits for it or makes an
+    /// AWS call before its call check. A failure is kept for nothing: the first call that
+    /// needs the key tries again (and is refused if it still cannot be had).
+    pub async fn prefetch(&self) {
+        if self.key_id.is_some()
+            && let Err(e) = self.verifier().await
+        {
+            tracing::warn!(error = %e, "the caller key could not be read at start; the first call will try again");
         }
     }
 

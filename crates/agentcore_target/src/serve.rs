@@ -35,6 +35,8 @@ pub async fn serve<T: Tool>(
     let guard = Arc::new(Guard::from_config(&guard_config));
     let budgets = ledger::<T>(&host_settings, &guard_config, &guard, &sdk);
     let (callers, sessions) = callers(&host_settings, &sdk);
+    // The caller key before the first call: verifying then makes no AWS call.
+    callers.prefetch().await;
     let host = ToolHost::new(tool, guard, host_settings.target)
         .with_budgets(budgets)
         .with_callers(callers)

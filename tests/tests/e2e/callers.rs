@@ -171,7 +171,8 @@ async fn refusals(mode: &str) {
             24,
             SystemTime::now() - Duration::from_secs(120),
         )
-        .await;
+        .await
+        .unwrap();
     let mut payload = on(&first);
     payload[ASSERTION_FIELD] = json!(old);
     let (report, is_error) = chain.call_tool(tool, &payload, 24).unwrap();
@@ -196,6 +197,12 @@ async fn refusals(mode: &str) {
         "no session for a refused call"
     );
 
+    // A verified caller the call check denies (production; in ENFORCE, as LOG_ONLY lets it go
+    // ahead): no AWS call at all, not even the single-use mark.
+    if mode == "ENFORCE" {
+        no_aws_call_after_a_call_check_deny(&chain, &caller).await;
+    }
+
     // The vouched call goes through once; the same call again is a replay.
     let (report, is_error) = chain.call_tool(tool, &passed, 21).unwrap();
     assert!(!is_error, "{report}");
@@ -211,6 +218,28 @@ async fn refusals(mode: &str) {
     let (report, is_error) = chain.call_tool(tool, &resent, 21).unwrap();
     refused(&chain, &report, is_error, "made before");
     assert_eq!(chain.requests("TerminateInstances").len(), 1);
+}
+
+/// A call with a verified caller that the call check denies makes no AWS call.
+async fn no_aws_call_after_a_call_check_deny(chain: &Chain, caller: &Principal) {
+    let tool = "terminate-instance___terminate_instance";
+    let production = chain.world.production.instances[0].clone();
+    let arguments = json!({"environment": "production", "instance_id": production});
+    let assertion = chain
+        .assertion(caller, tool, &arguments, 27, SystemTime::now())
+        .await
+        .unwrap();
+    let mut payload = arguments.clone();
+    payload[ASSERTION_FIELD] = json!(assertion);
+    let served = chain.request_count();
+    let (report, is_error) = chain.call_tool(tool, &payload, 27).unwrap();
+    assert!(is_error, "{report}");
+    assert_eq!(report["guard"]["checks"][0]["outcome"], "deny", "{report}");
+    assert_eq!(
+        chain.request_count(),
+        served,
+        "a call-check deny made an AWS call"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
