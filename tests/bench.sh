@@ -3,6 +3,9 @@
 #
 # - criterion, release profile: Cedar alone / the guard's decisions on the same requests / guard
 #   construction (crates/guard/benches/decision.rs);
+# - criterion, release profile: verifying the caller assertion / a bare P-256 verify of the same
+#   signing input / the arguments' digest / the guard's decision on the same call
+#   (crates/caller/benches/verify.rs);
 # - cold start: the four tools, a lambda_runtime hello world and an SDK hello world, built with
 #   the shipped release profile, each started 20 times (interleaved) against a local Runtime API
 #   on 127.0.0.1, timed from process start to its first `GET /invocation/next`; peak RSS and the
@@ -31,6 +34,9 @@ cargo build --release --locked -p coldstart -p restart_service -p terminate_inst
 
 step "criterion: Cedar alone / guard decisions / guard construction"
 cargo bench --locked -p guard --bench decision
+
+step "criterion: caller assertion verify / bare P-256 verify / arguments digest / guard decision"
+cargo bench --locked -p caller --bench verify
 
 step "cold start: 20 interleaved runs of each binary through a local Runtime API"
 R=target/release

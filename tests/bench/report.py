@@ -1,4 +1,4 @@
-"""Issue 14's figures side by side: each of ours beside its reference, the ratio, the target.
+"""Issues 14 and 20: each benchmark figure beside its reference, the ratio, the target.
 
 Reads what one run of tests/bench.sh produced: criterion's estimates (target/criterion), the
 cold-start harness's JSON and cedarpy's JSON. Prints one table; a missed target is marked, not
@@ -70,6 +70,14 @@ def main() -> int:
     ours, bare = c("guard_decision", "1000_policies_same_tool"), c("bare_cedar", "1000_policies_same_tool")
     rows.append(row("decision, 1,000 more policies on the tool", f"{ours:.0f} µs",
                     f"{bare:.0f} µs (Cedar alone)", f"{ours / bare:.2f}x", "", None))
+    verify, ecdsa = c("caller_assertion", "verify"), c("caller_assertion", "bare_ecdsa_p256")
+    rows.append(row("caller assertion verified (tool)", f"{verify:.1f} µs",
+                    f"{ecdsa:.1f} µs (bare P-256 verify)", f"{verify / ecdsa:.2f}x", "<= 100 µs",
+                    verify <= 100))
+    digest, decided = c("caller_assertion", "arguments_digest"), c("caller_assertion", "guard_decision")
+    rows.append(row("  of which the arguments digest", f"{digest:.2f} µs", "", "", "", None))
+    rows.append(row("  beside the tool's decision, same call", f"{verify:.1f} µs",
+                    f"{decided:.1f} µs (guard decision)", f"{verify / decided:.2f}x", "", None))
     construction = c("guard_construction", "shipped")
     rows.append(row("guard construction", f"{construction / 1000:.2f} ms", "", "", "<= 1 ms",
                     construction <= 1000))
@@ -95,7 +103,7 @@ def main() -> int:
 
     header = ["figure", "ours", "reference", "ratio", "target", ""]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    print(f"\nissue 14 figures ({platform.machine()}, {platform.processor() or platform.platform()})")
+    print(f"\nissue 14 and 20 figures ({platform.machine()}, {platform.processor() or platform.platform()})")
     for r in [header] + rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
     return 0

@@ -24,7 +24,23 @@ impl Emulator {
     /// Uses `E2E_EMULATOR_URL` if set (an emulator someone else runs), otherwise starts one
     /// with the Python of `.venv` (installed by `tests/run.sh` and `tests/demo.sh`).
     pub fn start() -> Result<Self, String> {
-        if let Ok(url) = std::env::var("E2E_EMULATOR_URL") {
+        Self::start_with(&[])
+    }
+
+    /// An emulator of its own that appends every request it serves (headers and body) to
+    /// `path` as JSON lines: moto's recorder. For tests of what reached AWS, and how signed.
+    pub fn start_recording(path: &std::path::Path) -> Result<Self, String> {
+        let path = path.to_string_lossy();
+        Self::start_with(&[
+            ("MOTO_ENABLE_RECORDING", "true"),
+            ("MOTO_RECORDER_FILEPATH", &path),
+        ])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Result<Self, String> {
+        if env.is_empty()
+            && let Ok(url) = std::env::var("E2E_EMULATOR_URL")
+        {
             return Ok(Self::at(url));
         }
         let python = workspace().join(".venv/bin/python");
@@ -37,6 +53,7 @@ impl Emulator {
         let mut child = Command::new(python)
             .arg(workspace().join("tests/emulator/server.py"))
             .args(["--host", "127.0.0.1", "--port", "0"])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -90,11 +107,11 @@ impl Emulator {
     }
 
     /// The environment a function process needs to reach this emulator, and nothing else:
-    /// its endpoint, region and credentials, and the budget table [`crate::world::seed`]
-    /// creates there.
+    /// its endpoint, region and credentials, and the budget table ([`BUDGET_TABLE`]) a seeded
+    /// world holds.
     pub fn env(&self) -> Vec<(String, String)> {
         [
-            ("BUDGET_TABLE", crate::world::BUDGET_TABLE),
+            ("BUDGET_TABLE", BUDGET_TABLE),
             ("AWS_ENDPOINT_URL", self.url.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_DEFAULT_REGION", REGION),
@@ -110,6 +127,10 @@ impl Emulator {
 
 /// The region everything runs in.
 pub const REGION: &str = "us-east-1";
+
+/// The budget table every function is pointed at (`BUDGET_TABLE`); the world creates it
+/// ([`crate::world::budget_table`]) when it is seeded.
+pub const BUDGET_TABLE: &str = "agent-guard-budgets";
 
 impl Drop for Emulator {
     fn drop(&mut self) {

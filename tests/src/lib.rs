@@ -2,6 +2,7 @@
 //! the AWS emulator (moto on 127.0.0.1), in a seeded staging-and-production world.
 
 pub mod cargo_lambda;
+pub mod chain;
 pub mod docs;
 pub mod emulator;
 pub mod events;

@@ -131,7 +131,10 @@ async fn approval_act(
     config: &aws_config::SdkConfig,
     guard: &impl Fn(&[&str]) -> Result<(bool, String), String>,
 ) -> Result<bool, String> {
-    let approvals = Approvals::new(aws_sdk_dynamodb::Client::new(config), world::BUDGET_TABLE);
+    let approvals = Approvals::new(
+        aws_sdk_dynamodb::Client::new(config),
+        crate::emulator::BUDGET_TABLE,
+    );
     let agent = Principal::OAuthUser {
         id: "devops-agent".to_owned(),
         tags: std::collections::BTreeMap::new(),

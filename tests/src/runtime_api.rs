@@ -206,66 +206,7 @@ fn serve(mut request: Request, shared: &Shared) {
                 id,
                 kind @ ("response" | "error"),
             ],
-        ) => {
-            let echoed = request
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv(INVOCATION_ID))
-                .map(|h| h.value.as_str().to_owned());
-            let expected = shared
-                .state
-                .lock()
-                .ok()
-                .and_then(|mut state| state.in_flight.remove(*id));
-            let Some(expected) = expected else {
-                // Answered already, or never sent: nothing awaits it.
-                let _ = request.respond(Response::from_string(
-                    r#"{"errorType":"InvalidRequestID","errorMessage":"no invocation awaits this answer"}"#,
-                ).with_status_code(400));
-                return;
-            };
-            if echoed.as_deref() != Some(expected.as_str()) {
-                let echoed = echoed.map_or("none".to_owned(), |e| format!("`{e}`"));
-                if let Ok(mut state) = shared.state.lock() {
-                    state.answers.insert(
-                        (*id).to_owned(),
-                        Answer::Error {
-                            error_type: "Harness".to_owned(),
-                            message: format!(
-                                "the {kind} to `{id}` echoed invocation id {echoed}, not the `{expected}` it was sent"
-                            ),
-                        },
-                    );
-                }
-                shared.changed.notify_all();
-                let _ = request.respond(Response::from_string(
-                    r#"{"errorType":"InvalidInvocationID","errorMessage":"the invocation id does not match"}"#,
-                ).with_status_code(400));
-                return;
-            }
-            let answer = if *kind == "response" {
-                Answer::Response(serde_json::from_slice(&body).unwrap_or(Value::Null))
-            } else {
-                let error: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let text = |k: &str| {
-                    error
-                        .get(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_owned()
-                };
-                Answer::Error {
-                    error_type: text("errorType"),
-                    message: text("errorMessage"),
-                }
-            };
-            if let Ok(mut state) = shared.state.lock() {
-                state.answers.insert((*id).to_owned(), answer);
-            }
-            shared.changed.notify_all();
-            let _ =
-                request.respond(Response::from_string(r#"{"status":"OK"}"#).with_status_code(202));
-        }
+        ) => answered(request, shared, id, kind, &body),
         (Method::Post, ["2018-06-01", "runtime", "init", "error"]) => {
             let _ =
                 request.respond(Response::from_string(r#"{"status":"OK"}"#).with_status_code(202));
@@ -274,6 +215,68 @@ fn serve(mut request: Request, shared: &Shared) {
             let _ = request.respond(Response::empty(404));
         }
     }
+}
+
+/// `/response` or `/error` (`kind`) for request `id`: taken as its answer if it echoes the
+/// invocation id it was sent; a `Harness` error if it echoes another.
+fn answered(request: Request, shared: &Shared, id: &str, kind: &str, body: &[u8]) {
+    let echoed = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv(INVOCATION_ID))
+        .map(|h| h.value.as_str().to_owned());
+    let expected = shared
+        .state
+        .lock()
+        .ok()
+        .and_then(|mut state| state.in_flight.remove(id));
+    let Some(expected) = expected else {
+        // Answered already, or never sent: nothing awaits it.
+        let _ = request.respond(Response::from_string(
+            r#"{"errorType":"InvalidRequestID","errorMessage":"no invocation awaits this answer"}"#,
+        ).with_status_code(400));
+        return;
+    };
+    if echoed.as_deref() != Some(expected.as_str()) {
+        let echoed = echoed.map_or("none".to_owned(), |e| format!("`{e}`"));
+        if let Ok(mut state) = shared.state.lock() {
+            state.answers.insert(
+                id.to_owned(),
+                Answer::Error {
+                    error_type: "Harness".to_owned(),
+                    message: format!(
+                        "the {kind} to `{id}` echoed invocation id {echoed}, not the `{expected}` it was sent"
+                    ),
+                },
+            );
+        }
+        shared.changed.notify_all();
+        let _ = request.respond(Response::from_string(
+            r#"{"errorType":"InvalidInvocationID","errorMessage":"the invocation id does not match"}"#,
+        ).with_status_code(400));
+        return;
+    }
+    let answer = if kind == "response" {
+        Answer::Response(serde_json::from_slice(body).unwrap_or(Value::Null))
+    } else {
+        let error: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let text = |k: &str| {
+            error
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        Answer::Error {
+            error_type: text("errorType"),
+            message: text("errorMessage"),
+        }
+    };
+    if let Ok(mut state) = shared.state.lock() {
+        state.answers.insert(id.to_owned(), answer);
+    }
+    shared.changed.notify_all();
+    let _ = request.respond(Response::from_string(r#"{"status":"OK"}"#).with_status_code(202));
 }
 
 fn next(request: Request, shared: &Shared) {

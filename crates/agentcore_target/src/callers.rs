@@ -9,8 +9,7 @@ use std::{
 
 use aws_config::SdkConfig;
 use budget::SingleUse;
-use caller::{ASSERTION_FIELD, Binding, Verifier};
-use guard::Principal;
+use caller::{ASSERTION_FIELD, Binding, Verified, Verifier};
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
@@ -69,9 +68,17 @@ pub enum CallerRefusal {
         "the interceptor's public key could not be read, so the caller cannot be verified: {0}"
     )]
     Key(String),
-    /// Its id was seen before.
-    #[error("the caller assertion `{0}` was used before: a replayed call is refused")]
-    Replayed(String),
+    /// The same call (the same MCP request of the same caller, or the same assertion) was
+    /// seen before, within the assertion's lifetime.
+    #[error(
+        "this call was made before{}: a replayed call is refused (a new call needs a new MCP \
+         request id)",
+        .mcp_request.as_ref().map(|m| format!(" (MCP request id `{m}`, same caller)")).unwrap_or_default()
+    )]
+    Replayed {
+        /// The MCP request id, escaped, when the call had one.
+        mcp_request: Option<String>,
+    },
     /// The memory of used assertions could not be asked.
     #[error("whether the caller assertion was used before cannot be checked: {0}")]
     Memory(String),
@@ -144,14 +151,14 @@ impl Callers {
     }
 
     /// The caller of the call whose `arguments` (the assertion among them) arrived for `binding`
-    /// — `None` when none is asserted and none is required — or why the call is refused.
-    /// `tool` names whose single-use memory the assertion's id goes into.
-    pub async fn caller(
+    /// — `None` when none is asserted and none is required — or why the call is refused. Only
+    /// verification: no AWS call once the key is held ([`Callers::prefetch`]), so a call the
+    /// call check then denies has made none. That the call is new is [`Callers::first_use`]'s.
+    pub async fn verify(
         &self,
-        tool: &str,
         assertion: Option<&Value>,
         binding: &Binding<'_>,
-    ) -> Result<Option<Principal>, CallerRefusal> {
+    ) -> Result<Option<Verified>, CallerRefusal> {
         let mode = self
             .mode
             .as_ref()
@@ -162,10 +169,22 @@ impl Callers {
             (Some(Value::String(token)), _) => token,
             (Some(_), _) => return Err(CallerRefusal::NotAString),
         };
-        let verified = self
-            .verifier()
-            .await?
-            .verify(token, binding, SystemTime::now())?;
+        Ok(Some(self.verifier().await?.verify(
+            token,
+            binding,
+            SystemTime::now(),
+        )?))
+    }
+
+    /// Accepts the verified call once: the same call again (the same MCP request of the same
+    /// caller, or the same assertion) within the assertion's lifetime is a replay. `tool` names
+    /// whose single-use memory it goes into.
+    pub async fn first_use(
+        &self,
+        tool: &str,
+        verified: &Verified,
+        mcp_request: Option<&str>,
+    ) -> Result<(), CallerRefusal> {
         let used = self.used.as_ref().ok_or_else(|| {
             CallerRefusal::Memory(
                 "BUDGET_TABLE is not set, and used caller assertions are remembered there"
@@ -176,12 +195,23 @@ impl Callers {
             .expires_at
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        match used.first_use(tool, &verified.jti, expires).await {
-            Ok(true) => Ok(Some(verified.principal)),
-            Ok(false) => Err(CallerRefusal::Replayed(
-                verified.jti.escape_debug().to_string(),
-            )),
+        match used.first_use(tool, &verified.once, expires).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(CallerRefusal::Replayed {
+                mcp_request: mcp_request.map(|m| m.escape_debug().to_string()),
+            }),
             Err(e) => Err(CallerRefusal::Memory(e.to_string())),
+        }
+    }
+
+    /// Fetches the public key now, at start, so that no invocation waits for it or makes an
+    /// AWS call before its call check. A failure is kept for nothing: the first call that
+    /// needs the key tries again (and is refused if it still cannot be had).
+    pub async fn prefetch(&self) {
+        if self.key_id.is_some()
+            && let Err(e) = self.verifier().await
+        {
+            tracing::warn!(error = %e, "the caller key could not be read at start; the first call will try again");
         }
     }
 

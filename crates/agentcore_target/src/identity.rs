@@ -17,13 +17,24 @@ pub const GATEWAY_ID_KEY: &str = "bedrockAgentCoreGatewayId";
 /// naming `tool` (`<target>___<tool>`) and the gateway `gateway_id`, with request and message
 /// ids. For clients and tests that call a target the way the gateway does.
 pub fn gateway_client_context(tool: &str, gateway_id: &str, request_id: &str) -> serde_json::Value {
+    gateway_client_context_for(tool, gateway_id, request_id, "1")
+}
+
+/// [`gateway_client_context`] for the MCP request `mcp_message_id` (the JSON-RPC `id` as
+/// text): what a caller assertion is bound to.
+pub fn gateway_client_context_for(
+    tool: &str,
+    gateway_id: &str,
+    request_id: &str,
+    mcp_message_id: &str,
+) -> serde_json::Value {
     serde_json::json!({
         "custom": {
             TOOL_NAME_KEY: tool,
             GATEWAY_ID_KEY: gateway_id,
             "bedrockAgentCoreTargetId": "target-1",
             REQUEST_ID_KEY: request_id,
-            MESSAGE_ID_KEY: "1",
+            MESSAGE_ID_KEY: mcp_message_id,
             "bedrockAgentCoreMessageVersion": "1.0",
         }
     })

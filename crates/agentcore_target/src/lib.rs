@@ -45,7 +45,7 @@ pub use error::{ErrorKind, Stop, ToolError};
 pub use guard::ResourceFacts;
 pub use identity::{
     GATEWAY_ID_KEY, Invocation, MESSAGE_ID_KEY, Misrouted, REQUEST_ID_KEY, TOOL_NAME_KEY,
-    gateway_client_context, identify,
+    gateway_client_context, gateway_client_context_for, identify,
 };
 pub use input::{MAX_ARGUMENT_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES, check_identifier, check_text};
 pub use lambda_host::Error as ServeError;

@@ -36,6 +36,8 @@ pub async fn serve<T: Tool>(
     let guard = Arc::new(Guard::from_config(&guard_config));
     let budgets = ledger::<T>(&host_settings, &guard_config, &guard, &sdk);
     let (callers, sessions) = callers(&host_settings, &sdk);
+    // The caller key before the first call: verifying then makes no AWS call.
+    callers.prefetch().await;
     // Read-only tools never read the switch (the template gives them no table).
     let stop = StopSwitch::from_table(host_settings.budget_table.clone(), || {
         aws_sdk_dynamodb::Client::new(&sdk)

@@ -22,6 +22,8 @@
 //! the settings, makes the decision [`BudgetOutcome::Unavailable`]: the call is refused as an
 //! error (in `LOG_ONLY` too). Budgets are off only with `BUDGETS=OFF`, said deliberately.
 
+mod single_use;
+
 use std::{
     collections::HashMap,
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -40,6 +42,8 @@ use crate::{
     decide::{Answer, Decide},
     file::{BudgetError, Budgets},
 };
+
+pub use single_use::SingleUse;
 
 /// The table's partition key: `<tool>#<budget id>#<scope>`.
 pub const KEY: &str = "budget";
@@ -345,59 +349,6 @@ impl SlotTable {
             table: self.name.clone(),
             action,
             message: DisplayErrorContext(e).to_string(),
-        }
-    }
-}
-
-/// Things used once — a caller assertion's id — remembered in the budget table until they
-/// expire, under the tool's own key prefix (`<tool>#once#<id>`, so the table's `LeadingKeys`
-/// condition confines them as it confines budgets). One conditional write: two invocations
-/// can never both be first.
-#[derive(Debug, Clone)]
-pub struct SingleUse {
-    table: SlotTable,
-}
-
-impl SingleUse {
-    /// Single-use markers in DynamoDB table `table`.
-    pub fn new(dynamodb: Client, table: impl Into<String>) -> Self {
-        Self {
-            table: SlotTable {
-                client: dynamodb,
-                name: table.into(),
-            },
-        }
-    }
-
-    /// Marks `id` used by `tool` until `expires_at` (seconds since the epoch). `Ok(false)` when
-    /// it already was: the second use.
-    pub async fn first_use(
-        &self,
-        tool: &str,
-        id: &str,
-        expires_at: u64,
-    ) -> Result<bool, LedgerError> {
-        let put = self
-            .table
-            .client
-            .put_item()
-            .table_name(&self.table.name)
-            .item(KEY, AttributeValue::S(format!("{tool}#once#{id}")))
-            .item(SLOT, AttributeValue::N("0".to_owned()))
-            .item(EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
-            .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", KEY)
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(PutItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(self.table.error("dynamodb:PutItem", &e)),
         }
     }
 }

@@ -77,10 +77,15 @@ pub enum AssertionError {
 pub struct Verified {
     /// The caller.
     pub principal: Principal,
-    /// The assertion's unique id: a tool accepts it once.
+    /// The assertion's unique id.
     pub jti: String,
-    /// When it expires: how long its id must be remembered.
+    /// When it expires: how long [`Verified::once`] must be remembered.
     pub expires_at: SystemTime,
+    /// What a tool accepts once: the call, not only the assertion. With an MCP request id it
+    /// is the gateway, the caller and that id (a client resending the same request, or the
+    /// interceptor asked to sign it again, is the same call); without one, the assertion's
+    /// `jti`. A SHA-256 in hex, so no caller-chosen text reaches the key.
+    pub once: String,
 }
 
 /// The public keys a tool trusts, by key id.
@@ -157,10 +162,19 @@ impl Verifier {
         let claims: Claims = decode(claims, "claims")?;
         check_time(&claims, now)?;
         check_binding(&claims, binding)?;
+        let once = match &claims.mcp {
+            Some(mcp) => arguments_digest(&serde_json::json!({
+                "gw": claims.gw,
+                "caller": claims.caller.uid_string(),
+                "mcp": mcp,
+            })),
+            None => arguments_digest(&serde_json::json!({ "jti": claims.jti })),
+        };
         Ok(Verified {
             principal: claims.caller,
             jti: claims.jti,
             expires_at: UNIX_EPOCH + Duration::from_secs(claims.exp),
+            once,
         })
     }
 }

@@ -101,6 +101,37 @@ when { context.input has instance_id };
 }
 
 #[test]
+fn an_on_call_permit_matching_the_bare_word_fails_with_an_allowed_counterexample() {
+    let (_tmp, policies) = shipped_copy();
+    let file = policies.join("gateway/clean_logs.cedar");
+    let text = fs::read_to_string(&file).unwrap();
+    // `not-oncall` (or `oncall-trainee`) would be on call.
+    let loosened = text.replace(r#"like "*\"oncall\"*""#, r#"like "*oncall*""#);
+    assert_ne!(loosened, text);
+    fs::write(&file, loosened).unwrap();
+    assert_fails_with_confirmed_counterexample(&policies, "recent_logs_only_for_oncall_callers");
+}
+
+#[test]
+fn an_on_call_permit_for_every_caller_fails_with_an_allowed_counterexample() {
+    let (_tmp, policies) = shipped_copy();
+    remove_policy(
+        &policies.join("gateway/clean_logs.cedar"),
+        "allow_clean_logs_always",
+    );
+    let file = policies.join("gateway/clean_logs.cedar");
+    let text = fs::read_to_string(&file).unwrap();
+    // The group test dropped: any caller cleans recent streams.
+    let loosened = text.replace(
+        "principal.hasTag(\"cognito:groups\") &&\n  principal.getTag(\"cognito:groups\") like \"*\\\"oncall\\\"*\"",
+        "true",
+    );
+    assert_ne!(loosened, text);
+    fs::write(&file, loosened).unwrap();
+    assert_fails_with_confirmed_counterexample(&policies, "recent_logs_only_for_oncall_callers");
+}
+
+#[test]
 fn an_invariant_no_policy_set_can_break_is_reported_vacuous_not_proved() {
     let (_tmp, policies) = shipped_copy();
     fs::write(

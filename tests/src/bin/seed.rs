@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use e2e::{Emulator, world};
+use e2e::{Emulator, emulator::BUDGET_TABLE, world};
 
 /// What the command line asks for.
 struct Args {
@@ -73,7 +73,7 @@ async fn run() -> Result<(), String> {
     println!("{shown}");
     println!("# the settings a function needs for this world:");
     println!("export ECS_CLUSTERS={}", world.ecs_clusters());
-    println!("export BUDGET_TABLE={}", world::BUDGET_TABLE);
+    println!("export BUDGET_TABLE={BUDGET_TABLE}");
     if let Some(out) = &args.events {
         let written = e2e::events::write_for(&world, out)?;
         println!(

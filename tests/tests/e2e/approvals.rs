@@ -44,7 +44,10 @@ async fn bench() -> Bench {
         .arn()
         .unwrap()
         .to_owned();
-    let approvals = Approvals::new(aws_sdk_dynamodb::Client::new(&config), world::BUDGET_TABLE);
+    let approvals = Approvals::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        e2e::emulator::BUDGET_TABLE,
+    );
     Bench {
         emulator,
         config,

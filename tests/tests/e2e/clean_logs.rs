@@ -107,12 +107,12 @@ async fn the_audit_group_is_untouched_and_no_deny_changes_anything() {
             "never_clean_compliance_log_group",
         ),
         (
-            json!({"log_group": audit_group, "older_than_days": 1}),
+            json!({"log_group": audit_group, "older_than_days": 10}),
             Some("clean-logs___clean_logs"),
             "never_clean_compliance_log_group",
         ),
         (
-            json!({"log_group": audit_group, "older_than_days": 1, "dry_run": true}),
+            json!({"log_group": audit_group, "older_than_days": 10, "dry_run": true}),
             None,
             "never_clean_audit_named_log_group",
         ),

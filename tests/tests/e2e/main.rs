@@ -6,6 +6,7 @@ mod approvals;
 mod authorizer;
 mod authorizer_kms;
 mod budgets;
+mod callers;
 mod cargo_lambda;
 mod clean_logs;
 mod events;

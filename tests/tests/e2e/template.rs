@@ -121,11 +121,27 @@ fn statements(template: &Value) -> Vec<(String, Value)> {
             .flatten()
         {
             for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
-                found.push((name.clone(), statement.clone()));
+                // A statement only some parameters give (`!If [cond, statement, NoValue]`)
+                // is checked as if given.
+                for given in conditional(statement) {
+                    found.push((name.clone(), given.clone()));
+                }
             }
         }
     }
     found
+}
+
+/// What `value` may be: both branches of an `Fn::If`, less `AWS::NoValue`; else itself.
+fn conditional(value: &Value) -> Vec<&Value> {
+    match value.get("Fn::If").and_then(Value::as_array) {
+        Some(branches) => branches
+            .iter()
+            .skip(1)
+            .filter(|b| b.get("Ref") != Some(&json!("AWS::NoValue")))
+            .collect(),
+        None => vec![value],
+    }
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -165,7 +181,10 @@ fn iam_grants_no_wildcard_action_and_conditions_every_mutation_on_the_real_tag()
         // Allowlists; the only Deny statements are clean_logs's fences around compliance and
         // audit records (tests/tests/e2e/iam.rs shows the Allows alone would not suffice).
         if statement["Effect"] == "Deny" {
-            assert_eq!(role, "CleanLogsRole", "{statement}");
+            assert!(
+                ["CleanLogsRole", "CleanLogsActingRole"].contains(&role.as_str()),
+                "{role}: {statement}"
+            );
             assert!(statement["Condition"]["Null"].is_object(), "{statement}");
         } else {
             assert_eq!(statement["Effect"], "Allow", "{role}: {statement}");
@@ -176,16 +195,29 @@ fn iam_grants_no_wildcard_action_and_conditions_every_mutation_on_the_real_tag()
         "ec2:TerminateInstances",
         "logs:DeleteLogStream",
     ] {
+        // The tool's role (unless ActAsCaller) and the role it acts as the caller in (with
+        // ActAsCaller): one statement each, both on the real tag.
         let grants = allows(&all, action);
-        assert_eq!(grants.len(), 1, "{action}");
-        assert!(staging_and_dev_only(&grants[0].1), "{action}: {grants:?}");
+        assert_eq!(grants.len(), 2, "{action}: {grants:?}");
+        assert!(
+            grants[0].0.ends_with("Role")
+                && grants[1].0 == grants[0].0.replace("Role", "ActingRole"),
+            "{action}: {grants:?}"
+        );
+        for (_, grant) in &grants {
+            assert!(staging_and_dev_only(grant), "{action}: {grants:?}");
+        }
     }
     let authorizer: Vec<String> = all
         .iter()
         .filter(|(role, _)| role == "AuthorizerRole")
         .flat_map(|(_, s)| actions(s))
         .collect();
-    assert_eq!(authorizer, ["logs:CreateLogStream", "logs:PutLogEvents"]);
+    // Its logs, and signing the caller assertion (the one role that may).
+    assert_eq!(
+        authorizer,
+        ["kms:Sign", "logs:CreateLogStream", "logs:PutLogEvents"]
+    );
 }
 
 #[test]
@@ -204,6 +236,8 @@ fn clean_logs_reads_and_deletes_streams_only_in_staging_and_dev_groups() {
         "logs:PutLogEvents",
         "logs:DescribeLogGroups",
         "logs:ListTagsForResource",
+        // The caller assertion's public key.
+        "kms:GetPublicKey",
         // Its budget counters: conditioned on its own leading keys instead (see the budget
         // table's test).
         "dynamodb:PutItem",
@@ -1049,6 +1083,8 @@ fn example(template: &Value, name: &str, attribute: Option<&str>) -> String {
             format!("arn:aws:kms:{account}:key/0a1b2c3d-0000-4000-8000-000000000000")
         }
         ("AWS::SNS::Topic", None) => format!("arn:aws:sns:{account}:{name}"),
+        ("AWS::IAM::Role", Some("Arn")) => format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
+        ("AWS::IAM::Role", None) => name.to_owned(),
         ("AWS::DynamoDB::Table", Some("Arn")) => {
             format!("arn:aws:dynamodb:{account}:table/{name}")
         }
@@ -1091,6 +1127,8 @@ fn resolve(template: &Value, value: &Value) -> Value {
                     argument[1].as_str()
                 )),
                 "Fn::Sub" => json!(substitute(template, argument.as_str().unwrap())),
+                // Linted as given: the branch that is not `AWS::NoValue`.
+                "Fn::If" => resolve(template, conditional(value).last().unwrap()),
                 _ => Value::Object(
                     map.iter()
                         .map(|(k, v)| (k.clone(), resolve(template, v)))
@@ -1142,8 +1180,9 @@ fn parliament_finds_nothing_in_any_policy_document() {
     }
     assert_eq!(
         documents.len(),
-        9,
-        "seven roles (the operators' among them), the alert key, the alert topic"
+        16,
+        "seven roles (the operators' among them), the alert key, the alert topic, the caller key, \
+         three roles acting as the caller and the policies that let the tools assume them"
     );
     let out = output_with_stdin(
         venv("python").args([

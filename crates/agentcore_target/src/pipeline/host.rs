@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Instant};
 
 use budget::{BudgetLedger, LedgerError, Reservation};
-use caller::Binding;
+use caller::{Binding, Verified};
 use guard::{Guard, Principal, RequestIds, ResourceFacts, StopOutcome, ToolCall, ToolName};
 use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
 use oversight::{StopSwitch, SwitchState};
@@ -108,9 +108,10 @@ impl<T: Tool> ToolHost<T> {
     async fn steps(&self, event: &LambdaEvent<Value>) -> Step<Report> {
         let invocation = self.identify(event)?;
         let (arguments, assertion) = split_assertion(&event.payload);
-        let principal = self
+        let verified = self
             .caller(&invocation, &arguments, assertion.as_ref())
             .await?;
+        let principal = verified.as_ref().map(|v| v.principal.clone());
         let mut checks = Checks::new(
             &self.guard,
             call(&invocation, &arguments, principal.as_ref()),
@@ -118,6 +119,8 @@ impl<T: Tool> ToolHost<T> {
         let tool = self.configured(&mut checks)?;
         let input = parse::<T>(&arguments).map_err(|e| Ended::from(checks.refuse(&e)))?;
         checks.decided(self.guard.check_call(&checks.call()))?;
+        self.first_use(&mut checks, &invocation, verified.as_ref())
+            .await?;
         let found = tool
             .lookup(&input)
             .await
@@ -150,7 +153,7 @@ impl<T: Tool> ToolHost<T> {
         invocation: &Invocation,
         arguments: &Value,
         assertion: Option<&Value>,
-    ) -> Step<Option<Principal>> {
+    ) -> Step<Option<Verified>> {
         let binding = Binding {
             gateway: self.guard.gateway_arn().unwrap_or_default(),
             tool: &invocation.tool,
@@ -158,12 +161,29 @@ impl<T: Tool> ToolHost<T> {
             mcp_request: invocation.ids.mcp_message.as_deref(),
         };
         self.callers
-            .caller(T::NAME, assertion, &binding)
+            .verify(assertion, &binding)
             .await
             .map_err(|refusal| {
                 let mut checks = Checks::new(&self.guard, call(invocation, arguments, None));
                 checks.refuse_as_denied(refusal.to_string()).into()
             })
+    }
+
+    /// The verified call, accepted once — after the call check, so that a call it denies has
+    /// made no AWS call at all. A replay is an audited refusal, in every mode.
+    async fn first_use(
+        &self,
+        checks: &mut Checks<'_>,
+        invocation: &Invocation,
+        verified: Option<&Verified>,
+    ) -> Step<()> {
+        let Some(verified) = verified else {
+            return Ok(());
+        };
+        self.callers
+            .first_use(T::NAME, verified, invocation.ids.mcp_message.as_deref())
+            .await
+            .map_err(|refusal| Ended::from(checks.refuse_as_denied(refusal.to_string())))
     }
 
     /// The role session a mutation is made in, as the caller, when mutations go through one

@@ -45,6 +45,21 @@ pub fn run(
         Some(file) => Some(BudgetReplay::new(candidate_budgets(file, &replayer)?)),
         None => None,
     };
+    let input = read_input(files)?;
+    let mut summary = Summary {
+        other_lines: input.other,
+        ..Summary::default()
+    };
+    let budget_records = replay_checks(&replayer, &input, &mut summary, budget_replay.is_some());
+    if let Some(replay) = &mut budget_replay {
+        replay_budgets(replay, budget_records, &mut summary);
+    }
+    print_summary(&sources.origin, gateway_arn, &summary);
+    Ok(exit_code(&summary, fail_on))
+}
+
+/// The records of `files`, read in order; stdin when there are none, or for `-`.
+fn read_input(files: &[PathBuf]) -> Result<Input, CliError> {
     let mut input = Input::default();
     let stdin = [PathBuf::from("-")];
     for file in if files.is_empty() { &stdin[..] } else { files } {
@@ -67,11 +82,18 @@ pub fn run(
         };
         input.read(&name, &text);
     }
+    Ok(input)
+}
 
-    let mut summary = Summary {
-        other_lines: input.other,
-        ..Summary::default()
-    };
+/// Decides every policy check of `input` again, printing its flips and counting it in
+/// `summary`. Budget records are returned to be decided under candidate budgets when
+/// `with_budgets`, else only counted.
+fn replay_checks<'a>(
+    replayer: &Replayer,
+    input: &'a Input,
+    summary: &mut Summary,
+    with_budgets: bool,
+) -> Vec<&'a Found> {
     let mut budget_records = Vec::new();
     for found in &input.found {
         let record = &found.record;
@@ -100,19 +122,24 @@ pub fn run(
                 );
                 summary.not_redecidable += 1;
             }
-            Replayed::Budget if budget_replay.is_some() => budget_records.push(found),
+            Replayed::Budget if with_budgets => budget_records.push(found),
             Replayed::Budget => summary.budget_checks += 1,
         }
     }
-    if let Some(replay) = &mut budget_replay {
-        // Budgets count operations over time: decided in the order they happened.
-        budget_records.sort_by(|a, b| a.record.time.cmp(&b.record.time));
-        for found in budget_records {
-            replay_budget(replay, found, &mut summary);
-        }
+    budget_records
+}
+
+/// Decides `budget_records` again under the candidate budgets. Budgets count operations over
+/// time: decided in the order they happened.
+fn replay_budgets(
+    replay: &mut BudgetReplay,
+    mut budget_records: Vec<&Found>,
+    summary: &mut Summary,
+) {
+    budget_records.sort_by(|a, b| a.record.time.cmp(&b.record.time));
+    for found in budget_records {
+        replay_budget(replay, found, summary);
     }
-    print_summary(&sources.origin, gateway_arn, &summary);
-    Ok(exit_code(&summary, fail_on))
 }
 
 /// 1 when a `fail_on` condition holds; else [`NOTHING_REPLAYED_STATUS`] when nothing was
