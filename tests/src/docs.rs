@@ -89,6 +89,10 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) {
         if dir == root && matches!(name.as_str(), "target" | ".venv" | ".git") {
             continue;
         }
+        // Installed packages' own docs (tests/iam's npm modules) are not ours.
+        if name == "node_modules" {
+            continue;
+        }
         if path.is_dir() {
             walk(root, &path, found);
         } else if name.ends_with(".md")
