@@ -89,7 +89,7 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) {
         if dir == root && matches!(name.as_str(), "target" | ".venv" | ".git") {
             continue;
         }
-        // Installed packages' own docs (tests/iam's, which the test command installs): not ours.
+        // Installed packages' own docs (tests/iam's npm modules) are not ours.
         if name == "node_modules" {
             continue;
         }

@@ -143,6 +143,9 @@ mod tests {
                 let vars: Vec<(&str, &str)> = block
                     .lines()
                     .take_while(|l| l.starts_with("          "))
+                    // Set only under parameters other than the defaults (`!If [..., NoValue]`,
+                    // e.g. CALLER_ROLE_ARN with ActAsCaller=true): not in a default deploy.
+                    .filter(|l| !l.contains("AWS::NoValue"))
                     .filter_map(|l| l.trim().split_once(": "))
                     .collect();
                 let target = vars
