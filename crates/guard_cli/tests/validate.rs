@@ -35,7 +35,7 @@ fn the_shipped_directory_is_valid_and_says_what_was_checked() {
         text.contains("valid: embedded policies/budgets.json (4 budgets"),
         "{text}"
     );
-    assert!(text.contains("valid: 5 invariant file(s)"), "{text}");
+    assert!(text.contains("valid: 6 invariant file(s)"), "{text}");
     assert!(!text.contains("warning"), "{text}");
     assert_eq!(stderr(&out), "");
 }
