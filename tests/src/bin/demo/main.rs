@@ -9,7 +9,8 @@
 //! both checks, until the budget over time stops it; and the ENFORCE run's own audit records
 //! replayed against a candidate policy change (`tests/demo/candidate-policies/`) with the built
 //! `guard replay`, its flips printed. Last, who is calling: the interceptor vouches for the
-//! caller, the tool acts as it in AWS, and a replayed and a forged call are refused. Exits
+//! caller, the tool acts as it in AWS, and a replayed and a forged call are refused; then the
+//! stop switch halts a staging termination mid-sequence and an approval is used once. Exits
 //! non-zero if production was touched, the budget did not hold, the replay did not show the
 //! candidate's flips, or a call went through that was not vouched for.
 //!
@@ -37,7 +38,8 @@ async fn run() -> Result<bool, String> {
     let replayed = acts::replay::play(&enforced.log_lines)?;
     let unchanged = acts::log_only::play().await?;
     let vouched = acts::caller::play().await?;
-    Ok(safe && budget_held && replayed && unchanged && vouched)
+    let overseen = e2e::oversight_act::run().await?;
+    Ok(safe && budget_held && replayed && unchanged && vouched && overseen)
 }
 
 #[tokio::main]
@@ -50,8 +52,9 @@ async fn main() -> ExitCode {
         Ok(false) => {
             eprintln!(
                 "\nthe demo's expectations failed: production was touched, staging work was not done, \
-                 the budget did not hold, the replay did not show the candidate's flips, or the \
-                 tool acted for a caller nobody vouched for"
+                 the budget did not hold, the replay did not show the candidate's flips, the \
+                 tool acted for a caller nobody vouched for, or the stop switch or an approval did \
+                 not hold"
             );
             ExitCode::FAILURE
         }
