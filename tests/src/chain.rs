@@ -19,7 +19,7 @@ use base64::{
     Engine as _,
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
 };
-use caller::{Binding, SignError, Signer};
+use caller::{Binding, LocalSigner, SignError, Signer};
 use guard::Principal;
 use serde_json::{Value, json};
 
@@ -235,6 +235,36 @@ impl Chain {
             at,
             Duration::from_secs(30),
             &jti,
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    /// A forged assertion: what the interceptor would make for `caller`, with the right key id
+    /// but signed by a key of the forger's own.
+    pub async fn forged_assertion(
+        &self,
+        caller: &Principal,
+        tool: &str,
+        arguments: &Value,
+        id: u64,
+    ) -> Result<String, String> {
+        let forger = LocalSigner::generate(&self.key.arn).map_err(|e| e.to_string())?;
+        let mcp = id.to_string();
+        let binding = Binding {
+            gateway: GATEWAY_ARN,
+            tool,
+            arguments,
+            mcp_request: Some(&mcp),
+        };
+        let now = SystemTime::now();
+        caller::issue(
+            &forger,
+            caller,
+            &binding,
+            now,
+            Duration::from_secs(30),
+            "forged",
         )
         .await
         .map_err(|e| e.to_string())

@@ -14,9 +14,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use caller::{ASSERTION_FIELD, Binding, LocalSigner};
+use caller::ASSERTION_FIELD;
 use e2e::{
-    GATEWAY_ARN,
     chain::{Chain, agent_claims, passed_arguments},
     emulator::workspace,
 };
@@ -138,25 +137,10 @@ async fn refusals(mode: &str) {
     );
 
     // Forged: the same key id, another key.
-    let forger = LocalSigner::generate(&chain.key.arn).unwrap();
-    let mcp = "23".to_owned();
-    let arguments = on(&first);
-    let binding = Binding {
-        gateway: GATEWAY_ARN,
-        tool,
-        arguments: &arguments,
-        mcp_request: Some(&mcp),
-    };
-    let forged = caller::issue(
-        &forger,
-        &caller,
-        &binding,
-        SystemTime::now(),
-        Duration::from_secs(30),
-        "forged",
-    )
-    .await
-    .unwrap();
+    let forged = chain
+        .forged_assertion(&caller, tool, &on(&first), 23)
+        .await
+        .unwrap();
     let mut payload = on(&first);
     payload[ASSERTION_FIELD] = json!(forged);
     let (report, is_error) = chain.call_tool(tool, &payload, 23).unwrap();

@@ -2,13 +2,8 @@
 //! caller and the tool terminates a staging instance *as* that caller — the `SourceIdentity` AWS
 //! records — then refuses the same call replayed and a call whose assertion was forged.
 
-use std::time::{Duration, SystemTime};
-
-use caller::{ASSERTION_FIELD, Binding, LocalSigner};
-use e2e::{
-    GATEWAY_ARN,
-    chain::{Chain, agent_claims, passed_arguments},
-};
+use caller::ASSERTION_FIELD;
+use e2e::chain::{Chain, agent_claims, passed_arguments};
 use guard::Principal;
 use serde_json::{Value, json};
 
@@ -62,28 +57,13 @@ pub async fn play() -> Result<bool, String> {
     println!("  the same call replayed: {}", summary(&report));
 
     // 3. A forged assertion: the right key id, someone else's key, on another instance.
-    let forger = LocalSigner::generate(&chain.key.arn).map_err(|e| e.to_string())?;
     let caller = Principal::OAuthUser {
         id: "agent-7".into(),
         tags: [("scope".to_owned(), "devops".to_owned())].into(),
     };
-    let arguments = on(&second);
-    let binding = Binding {
-        gateway: GATEWAY_ARN,
-        tool: TOOL,
-        arguments: &arguments,
-        mcp_request: Some("42"),
-    };
-    let forged = caller::issue(
-        &forger,
-        &caller,
-        &binding,
-        SystemTime::now(),
-        Duration::from_secs(30),
-        "forged",
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let forged = chain
+        .forged_assertion(&caller, TOOL, &on(&second), 42)
+        .await?;
     let payload = json!({"environment": "staging", "instance_id": second, ASSERTION_FIELD: forged});
     let (report, forgery_refused) = chain.call_tool(TOOL, &payload, 42)?;
     println!("  a forged assertion: {}", summary(&report));
