@@ -121,18 +121,6 @@ impl Callers {
         }
     }
 
-    /// Callers verified against `verifier` (its key id `key_id`), remembered in `used`: for
-    /// tests, and for hosts that hold the public key already.
-    pub fn with_verifier(mode: CallerMode, verifier: Verifier, used: Option<SingleUse>) -> Self {
-        Self {
-            mode: Ok(mode),
-            key_id: None,
-            kms: None,
-            verifier: OnceCell::new_with(Some(verifier)),
-            used,
-        }
-    }
-
     /// No assertions expected: every caller unknown unless one is asserted, and an asserted
     /// one refused (nothing to verify it with). For tests of other steps.
     pub fn unknown() -> Self {
@@ -143,11 +131,6 @@ impl Callers {
             verifier: OnceCell::new(),
             used: None,
         }
-    }
-
-    /// The mode, or why it is unusable.
-    pub fn mode(&self) -> Result<CallerMode, &ConfigError> {
-        self.mode.as_ref().copied()
     }
 
     /// The caller of the call whose `arguments` (the assertion among them) arrived for `binding`
