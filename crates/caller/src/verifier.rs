@@ -184,7 +184,13 @@ fn decode<T: DeserializeOwned>(part: &str, what: &str) -> Result<T, AssertionErr
         .decode(part)
         .map_err(|_| AssertionError::Malformed(format!("its {what} is not base64url")))?;
     serde_json::from_slice(&bytes)
-        .map_err(|e| AssertionError::Malformed(format!("its {what} is not ours: {e}")))
+        // serde quotes what it could not read (an unknown field's name): the sender's text.
+        .map_err(|e| {
+            AssertionError::Malformed(format!(
+                "its {what} is not ours: {}",
+                e.to_string().escape_debug()
+            ))
+        })
 }
 
 fn check_time(claims: &Claims, now: SystemTime) -> Result<(), AssertionError> {

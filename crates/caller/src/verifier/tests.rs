@@ -208,3 +208,20 @@ fn an_assertion_of_one_call_is_refused_on_another() {
             .is_ok()
     );
 }
+
+#[test]
+fn a_header_field_name_is_shown_escaped_never_raw() {
+    let (_, verifier) = setup();
+    let header = URL_SAFE_NO_PAD.encode(
+        json!({"alg": "ES256", "typ": "x", "kid": "k", "\u{1b}[31mforged\nline": 1}).to_string(),
+    );
+    let token = format!("{header}.e30.c2ln");
+    let arguments = arguments();
+    let err = verifier
+        .verify(&token, &binding(&arguments), SystemTime::now())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not ours"), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\n'), "{err:?}");
+    assert!(err.contains("\\u{1b}[31mforged\\nline"), "{err}");
+}
