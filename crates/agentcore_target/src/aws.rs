@@ -14,12 +14,13 @@ use aws_smithy_runtime_api::{
     box_error::BoxError,
     client::{
         interceptors::{Intercept, context::FinalizerInterceptorContextRef},
+        result::SdkError,
         runtime_components::RuntimeComponents,
     },
 };
 use aws_smithy_types::{config_bag::ConfigBag, error::metadata::ProvideErrorMetadata};
 
-use crate::error::{ErrorKind, classify};
+use crate::error::{ErrorKind, ToolError, classify};
 
 /// How long one attempt of an AWS call may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -233,6 +234,25 @@ where
         log.made = log.made.saturating_add(1);
         log.may_have_acted |= !refused;
         Ok(())
+    }
+}
+
+// Beside `Attempts`, so that `error` needs nothing from here (one way: aws -> error).
+impl ToolError {
+    /// The error of a mutating AWS call made with `attempts` attached: it changed nothing only
+    /// if AWS refused every attempt before acting.
+    pub fn aws_attempted<E, R, A>(
+        action: &str,
+        err: &SdkError<E, R>,
+        attempts: &Attempts<A>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        let mut error = Self::aws(action, err);
+        error.changed_nothing = attempts.all_refused() && refuses_before_acting(error.kind);
+        error
     }
 }
 

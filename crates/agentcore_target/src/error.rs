@@ -56,7 +56,7 @@ pub struct ToolError {
     /// What failed.
     pub message: String,
     /// Whether the failure certainly changed nothing: nothing was called, or AWS refused every
-    /// attempt of the one mutating call before it acted ([`crate::aws::Attempts`]). Only then
+    /// attempt of the one mutating call before it acted (`Attempts`, beside the SDK helpers). Only then
     /// are the budget slots the call took given back; in doubt they are kept, which can only
     /// make a budget stricter.
     pub changed_nothing: bool,
@@ -98,23 +98,6 @@ impl ToolError {
     pub fn unchanged(mut self) -> Self {
         self.changed_nothing = true;
         self
-    }
-
-    /// The error of a mutating AWS call made with `attempts` attached: it changed nothing only
-    /// if AWS refused every attempt before acting.
-    pub fn aws_attempted<E, R, A>(
-        action: &str,
-        err: &SdkError<E, R>,
-        attempts: &crate::aws::Attempts<A>,
-    ) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
-    {
-        let mut error = Self::aws(action, err);
-        error.changed_nothing =
-            attempts.all_refused() && crate::aws::refuses_before_acting(error.kind);
-        error
     }
 
     /// The resource does not exist.
