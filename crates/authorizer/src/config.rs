@@ -30,7 +30,7 @@ use guard::{AuthorizerType, GuardConfig, UnknownAuthorizerType};
 pub use crate::routes::{Routes, RoutesError};
 use crate::{
     jwt::{self, ClaimRules},
-    signer::AssertionSettings,
+    signer::{AssertionSettings, LifetimeError},
     verifier::{JwksError, JwtVerifier, VerifierError},
 };
 
@@ -135,17 +135,8 @@ pub enum ConfigError {
     },
 
     /// `CALLER_ASSERTION_LIFETIME` is not a lifetime an assertion may have.
-    #[error(
-        "CALLER_ASSERTION_LIFETIME `{}` is not a caller assertion lifetime ({reason}), so \
-         every tool call is refused",
-        .value.escape_debug()
-    )]
-    AssertionLifetime {
-        /// The setting as given.
-        value: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    #[error(transparent)]
+    AssertionLifetime(#[from] LifetimeError),
 
     /// A `NONE` gateway without a working verifier: nobody would check the bearer token.
     #[error(
@@ -215,7 +206,7 @@ impl AuthorizerConfig {
             trust,
             routes,
             verifier,
-            caller_assertions: AssertionSettings::read(&lookup),
+            caller_assertions: AssertionSettings::read(&lookup).map_err(ConfigError::from),
         }
     }
 

@@ -18,8 +18,6 @@ use aws_sdk_kms::{
 };
 pub use caller::{LocalSigner, SignError, Signer};
 
-use crate::config::ConfigError;
-
 /// The longest message KMS signs as it is (`MessageType::Raw`); a longer one is signed by its
 /// SHA-256 digest (`MessageType::Digest`), which gives the same `ECDSA_SHA_256` signature.
 pub const KMS_RAW_LIMIT: usize = 4096;
@@ -41,11 +39,26 @@ pub struct AssertionSettings {
     pub lifetime: Duration,
 }
 
+/// `CALLER_ASSERTION_LIFETIME` is not a lifetime an assertion may have (a setting problem of
+/// the interceptor: `config::ConfigError::AssertionLifetime`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "CALLER_ASSERTION_LIFETIME `{}` is not a caller assertion lifetime ({reason}), so every tool \
+     call is refused",
+    .value.escape_debug()
+)]
+pub struct LifetimeError {
+    /// The setting as given.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
 impl AssertionSettings {
     /// Reads `CALLER_SIGNING_KEY` and `CALLER_ASSERTION_LIFETIME` through `lookup`. No key:
     /// no assertions (`Ok(None)`). A lifetime that is not a duration, zero, or over
     /// [`caller::MAX_LIFETIME`] is an error, whatever the key.
-    pub fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+    pub fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, LifetimeError> {
         let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let lifetime = match set("CALLER_ASSERTION_LIFETIME") {
             None => caller::DEFAULT_LIFETIME,
@@ -58,8 +71,8 @@ impl AssertionSettings {
     }
 }
 
-fn parse_lifetime(value: &str) -> Result<Duration, ConfigError> {
-    let error = |reason: String| ConfigError::AssertionLifetime {
+fn parse_lifetime(value: &str) -> Result<Duration, LifetimeError> {
+    let error = |reason: String| LifetimeError {
         value: value.to_owned(),
         reason,
     };

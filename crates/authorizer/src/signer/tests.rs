@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::*;
 
-fn settings(env: &[(&str, &str)]) -> Result<Option<AssertionSettings>, ConfigError> {
+fn settings(env: &[(&str, &str)]) -> Result<Option<AssertionSettings>, LifetimeError> {
     AssertionSettings::read(|name| {
         env.iter()
             .find(|(k, _)| *k == name)
