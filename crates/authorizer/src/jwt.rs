@@ -29,8 +29,8 @@ use serde::de::{Deserializer as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::{
+    rejection::{Claims, NotJwt, Part, Rejection},
     shown::Shown,
-    token::{Claims, NotJwt, Part, Rejection},
 };
 
 /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds. One minute covers the drift of

@@ -47,6 +47,7 @@ pub mod headers;
 pub mod interceptor;
 pub mod jwks;
 pub mod jwt;
+mod rejection;
 pub mod routes;
 pub mod shown;
 pub mod signer;
