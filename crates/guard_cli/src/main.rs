@@ -285,25 +285,15 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
             command::render::run(sources, gateway_arn, *format, only)
         }
         Command::Prove {
-            equivalent: Some(dirs),
-            ..
-        } => match dirs.as_slice() {
-            [old, new] => command::prove::run_equivalent(old, new, gateway_arn),
-            _ => Err(CliError::Usage(
-                "--equivalent takes two directories, OLD and NEW",
-            )),
-        },
-        Command::Prove {
             invariants,
-            equivalent: None,
-        } => {
-            let default = cli.policies.as_ref().map(|dir| dir.join("invariants"));
-            let files = match invariants.as_ref().or(default.as_ref()) {
-                Some(dir) => command::prove::InvariantFiles::Dir(dir),
-                None => command::prove::InvariantFiles::Embedded,
-            };
-            command::prove::run(sources, gateway_arn, files)
-        }
+            equivalent,
+        } => prove(
+            cli,
+            sources,
+            gateway_arn,
+            invariants.as_deref(),
+            equivalent.as_deref(),
+        ),
         Command::NewTool {
             name,
             out,
@@ -322,6 +312,31 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         }
         Command::Reject { id, yes, target } => {
             command::approve::run(&target.target(), id, oversight::Verdict::Reject, *yes)
+        }
+    }
+}
+
+/// `guard prove`: the invariants against the policies, or two policy directories against each
+/// other (`--equivalent OLD NEW`).
+fn prove(
+    cli: &Cli,
+    sources: Result<PolicySources, guard::LoadError>,
+    gateway_arn: &str,
+    invariants: Option<&std::path::Path>,
+    equivalent: Option<&[std::path::PathBuf]>,
+) -> Result<ExitCode, CliError> {
+    match equivalent {
+        Some([old, new]) => command::prove::run_equivalent(old, new, gateway_arn),
+        Some(_) => Err(CliError::Usage(
+            "--equivalent takes two directories, OLD and NEW",
+        )),
+        None => {
+            let default = cli.policies.as_ref().map(|dir| dir.join("invariants"));
+            let files = match invariants.or(default.as_deref()) {
+                Some(dir) => command::prove::InvariantFiles::Dir(dir),
+                None => command::prove::InvariantFiles::Embedded,
+            };
+            command::prove::run(sources, gateway_arn, files)
         }
     }
 }
