@@ -3,7 +3,6 @@
 use std::{sync::Arc, time::Instant};
 
 use budget::{BudgetLedger, LedgerError, Reservation};
-use caller::{Binding, Verified};
 use guard::{Guard, Principal, RequestIds, ResourceFacts, StopOutcome, ToolCall, ToolName};
 use lambda_host::{Diagnostic, Incoming, LambdaEvent, Malformed};
 use oversight::{StopSwitch, SwitchState};
@@ -27,14 +26,14 @@ use crate::{
 pub struct ToolHost<T> {
     /// The tool, or why its settings are unusable: then every call is refused, audited.
     tool: Result<T, ConfigError>,
-    guard: Arc<Guard>,
+    pub(super) guard: Arc<Guard>,
     target: String,
     /// Budgets over time, counted across invocations and sessions.
     budgets: BudgetLedger,
     /// How the caller of a call is known: the assertion the interceptor attached.
-    callers: Callers,
+    pub(super) callers: Callers,
     /// The role sessions mutations are made in, as the caller (`CALLER_ROLE_ARN`).
-    sessions: Option<Sessions>,
+    pub(super) sessions: Option<Sessions>,
     /// The operators' stop switch (`guard stop`), read before every mutation.
     stop: StopSwitch,
 }
@@ -143,73 +142,6 @@ impl<T: Tool> ToolHost<T> {
             .await;
         report.acting_as = session.map(|(_, source_identity)| source_identity);
         Ok(report)
-    }
-
-    /// Who is calling: the caller the interceptor asserted, verified, bound to this call and
-    /// used once; unknown when none is asserted and none is required. Any other case is an
-    /// audited refusal, in every mode.
-    async fn caller(
-        &self,
-        invocation: &Invocation,
-        arguments: &Value,
-        assertion: Option<&Value>,
-    ) -> Step<Option<Verified>> {
-        let binding = Binding {
-            gateway: self.guard.gateway_arn().unwrap_or_default(),
-            tool: &invocation.tool,
-            arguments,
-            mcp_request: invocation.ids.mcp_message.as_deref(),
-        };
-        self.callers
-            .verify(assertion, &binding)
-            .await
-            .map_err(|refusal| {
-                let mut checks = Checks::new(&self.guard, call(invocation, arguments, None));
-                checks.refuse_as_denied(refusal.to_string()).into()
-            })
-    }
-
-    /// The verified call, accepted once — after the call check, so that a call it denies has
-    /// made no AWS call at all. A replay is an audited refusal, in every mode.
-    async fn first_use(
-        &self,
-        checks: &mut Checks<'_>,
-        invocation: &Invocation,
-        verified: Option<&Verified>,
-    ) -> Step<()> {
-        let Some(verified) = verified else {
-            return Ok(());
-        };
-        self.callers
-            .first_use(T::NAME, verified, invocation.ids.mcp_message.as_deref())
-            .await
-            .map_err(|refusal| Ended::from(checks.refuse_as_denied(refusal.to_string())))
-    }
-
-    /// The role session a mutation is made in, as the caller, when mutations go through one
-    /// (`CALLER_ROLE_ARN`): the tool as it acts in it, and the session's `SourceIdentity`.
-    /// Before the budget, so a refusal here takes no slot. A dry run changes nothing and
-    /// needs none.
-    async fn session(
-        &self,
-        checks: &mut Checks<'_>,
-        tool: &T,
-        dry_run: bool,
-    ) -> Step<Option<(T, String)>> {
-        let (Some(sessions), Access::Mutating, false) = (&self.sessions, T::ACCESS, dry_run) else {
-            return Ok(None);
-        };
-        let session = sessions
-            .for_caller(checks.call().principal, T::NAME)
-            .await
-            .map_err(|e| Ended::from(checks.refuse_as_denied(e.to_string())))?;
-        let acting = tool.acting_as(&session.config).ok_or_else(|| {
-            Ended::from(checks.refuse_as_denied(format!(
-                "`{}` cannot act in a role session, and mutations are made as the caller",
-                T::NAME
-            )))
-        })?;
-        Ok(Some((acting, session.source_identity)))
     }
 
     /// Step 1, identify: which tool the gateway asked for, before parsing: another tool's
@@ -410,7 +342,7 @@ fn parse<T: Tool>(payload: &Value) -> Result<T::Input, ToolError> {
     Ok(input)
 }
 
-fn call<'a>(
+pub(super) fn call<'a>(
     invocation: &'a Invocation,
     arguments: &'a Value,
     principal: Option<&'a Principal>,

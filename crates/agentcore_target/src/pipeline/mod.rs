@@ -2,6 +2,7 @@
 //! real-resource lookup, resource check, budget, operate, report. A tool supplies the domain
 //! steps ([`Tool`]); the order, the checks and the reporting live here once ([`ToolHost`]).
 
+mod caller;
 mod checks;
 mod host;
 mod recheck;
