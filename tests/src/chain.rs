@@ -192,6 +192,25 @@ impl Chain {
         report(answer)
     }
 
+    /// [`Chain::call_tool`], and the last audit record the call wrote (waited for: the log
+    /// line can come after the answer).
+    pub fn call_tool_audited(
+        &self,
+        tool: &str,
+        arguments: &Value,
+        id: u64,
+    ) -> Result<(Value, bool, Value), String> {
+        let before = self.tool.function.audit_records().len();
+        let (report, is_error) = self.call_tool(tool, arguments, id)?;
+        let records = self.tool.function.audit_records_at_least(before + 1);
+        let record = records
+            .get(before..)
+            .and_then(<[Value]>::last)
+            .cloned()
+            .ok_or("the call wrote no audit record")?;
+        Ok((report, is_error, record))
+    }
+
     /// Through the gateway: the interceptor, then — when it passes the call on — the tool with
     /// exactly the arguments it passed. The interceptor's output, and the tool's answer (`None`
     /// when the interceptor refused).

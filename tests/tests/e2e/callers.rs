@@ -26,15 +26,14 @@ async fn chain(tool: &str, mode: &str) -> Chain {
     Chain::start(tool, mode).await.unwrap()
 }
 
-/// The audit records of the tool's refusal: one call-check record, an error, nothing after.
-fn refused(chain: &Chain, report: &Value, is_error: bool, says: &str) {
+/// The tool's refusal, and `record`, the audit record the call wrote: an error that says why.
+fn refused(record: &Value, report: &Value, is_error: bool, says: &str) {
     assert!(is_error, "{report}");
     assert_eq!(report["status"], "denied", "{report}");
     let message = report["message"].as_str().unwrap_or_default().to_owned() + &report.to_string();
     assert!(message.contains(says), "expected `{says}` in {report}");
-    let last = chain.tool.function.audit_records().last().cloned().unwrap();
-    assert_eq!(last["outcome"], "error", "{last}");
-    assert!(last["errors"].to_string().contains(says), "{last}");
+    assert_eq!(record["outcome"], "error", "{record}");
+    assert!(record["errors"].to_string().contains(says), "{record}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -119,18 +118,18 @@ async fn refusals(mode: &str) {
     // Re-bound: that assertion on the other instance.
     let mut moved = on(&second);
     moved[ASSERTION_FIELD] = json!(vouched);
-    let (report, is_error) = chain.call_tool(tool, &moved, 21).unwrap();
+    let (report, is_error, record) = chain.call_tool_audited(tool, &moved, 21).unwrap();
     refused(
-        &chain,
+        &record,
         &report,
         is_error,
         "the caller assertion is for another call",
     );
 
     // Re-bound to another MCP request.
-    let (report, is_error) = chain.call_tool(tool, &passed, 22).unwrap();
+    let (report, is_error, record) = chain.call_tool_audited(tool, &passed, 22).unwrap();
     refused(
-        &chain,
+        &record,
         &report,
         is_error,
         "the caller assertion is for another call",
@@ -143,8 +142,8 @@ async fn refusals(mode: &str) {
         .unwrap();
     let mut payload = on(&first);
     payload[ASSERTION_FIELD] = json!(forged);
-    let (report, is_error) = chain.call_tool(tool, &payload, 23).unwrap();
-    refused(&chain, &report, is_error, "signature");
+    let (report, is_error, record) = chain.call_tool_audited(tool, &payload, 23).unwrap();
+    refused(&record, &report, is_error, "signature");
 
     // Expired: signed by the real key, two minutes ago.
     let old = chain
@@ -159,16 +158,16 @@ async fn refusals(mode: &str) {
         .unwrap();
     let mut payload = on(&first);
     payload[ASSERTION_FIELD] = json!(old);
-    let (report, is_error) = chain.call_tool(tool, &payload, 24).unwrap();
-    refused(&chain, &report, is_error, "expired");
+    let (report, is_error, record) = chain.call_tool_audited(tool, &payload, 24).unwrap();
+    refused(&record, &report, is_error, "expired");
 
     // Agent-supplied, straight to the tool: not an assertion at all, or none.
     let mut payload = on(&first);
     payload[ASSERTION_FIELD] = json!("eyJhbGciOiJub25lIn0.e30.");
-    let (report, is_error) = chain.call_tool(tool, &payload, 25).unwrap();
-    refused(&chain, &report, is_error, "caller assertion");
-    let (report, is_error) = chain.call_tool(tool, &on(&first), 26).unwrap();
-    refused(&chain, &report, is_error, "carries no caller assertion");
+    let (report, is_error, record) = chain.call_tool_audited(tool, &payload, 25).unwrap();
+    refused(&record, &report, is_error, "caller assertion");
+    let (report, is_error, record) = chain.call_tool_audited(tool, &on(&first), 26).unwrap();
+    refused(&record, &report, is_error, "carries no caller assertion");
     // A variant of the field's name is an argument the tool does not have.
     let mut payload = on(&first);
     payload["_GUARD_CALLER"] = json!(vouched);
@@ -191,16 +190,16 @@ async fn refusals(mode: &str) {
     let (report, is_error) = chain.call_tool(tool, &passed, 21).unwrap();
     assert!(!is_error, "{report}");
     assert_eq!(chain.instance_state(&first).await.unwrap(), "terminated");
-    let (report, is_error) = chain.call_tool(tool, &passed, 21).unwrap();
-    refused(&chain, &report, is_error, "made before");
+    let (report, is_error, record) = chain.call_tool_audited(tool, &passed, 21).unwrap();
+    refused(&record, &report, is_error, "made before");
     // And so is the same MCP request vouched for again (a client resending it).
     let again = chain
         .intercept(tool, &on(&first), 21, &agent_claims())
         .unwrap();
     let resent = passed_arguments(&again).unwrap();
     assert_ne!(resent[ASSERTION_FIELD], passed[ASSERTION_FIELD]);
-    let (report, is_error) = chain.call_tool(tool, &resent, 21).unwrap();
-    refused(&chain, &report, is_error, "made before");
+    let (report, is_error, record) = chain.call_tool_audited(tool, &resent, 21).unwrap();
+    refused(&record, &report, is_error, "made before");
     assert_eq!(chain.requests("TerminateInstances").len(), 1);
 }
 
