@@ -151,6 +151,10 @@ pub struct HostSettings {
     pub caller_key: Option<String>,
     /// `CALLER_ROLE_ARN`: the role mutations are made in, as the caller.
     pub caller_role: Option<String>,
+    /// `GUARD_APPROVER_ROLE`: the role people approve in, named when a call needs one.
+    pub approver_role: String,
+    /// `GUARD_APPROVAL_TOPIC_ARN`: the SNS topic approval requests are announced on.
+    pub approval_topic: Option<String>,
 }
 
 impl HostSettings {
@@ -165,6 +169,10 @@ impl HostSettings {
             caller: crate::CallerMode::from_env(env),
             caller_key: env.text(caller::SIGNING_KEY_VAR),
             caller_role: env.text(crate::CALLER_ROLE_VAR),
+            approver_role: env
+                .text(oversight::APPROVER_ROLE_VAR)
+                .unwrap_or_else(|| oversight::DEFAULT_APPROVER_ROLE.to_owned()),
+            approval_topic: env.text(oversight::APPROVAL_TOPIC_VAR),
         }
     }
 }

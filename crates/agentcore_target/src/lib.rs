@@ -49,8 +49,8 @@ pub use identity::{
 };
 pub use input::{MAX_ARGUMENT_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES, check_identifier, check_text};
 pub use lambda_host::Error as ServeError;
-pub use oversight::{STOP_CACHE, StopSwitch};
-pub use pipeline::{Access, Found, Recheck, Tool, ToolHost};
+pub use oversight::{APPROVAL_ARGUMENT, STOP_CACHE, StopSwitch};
+pub use pipeline::{Access, Desk, Found, Recheck, Tool, ToolHost};
 pub use result::{CallToolResult, CheckReport, Content, GuardReport, Report, Status};
 pub use serve::serve;
 pub use session::{CALLER_ROLE_VAR, Session, SessionError, Sessions, source_identity};

@@ -58,6 +58,10 @@ pub enum Status {
     Denied,
     /// It failed; see `error`.
     Error,
+    /// The policies allow it only with a person's approval: a request was made (its id is in
+    /// `result.approval`); nothing was changed.
+    #[serde(rename = "approval_required")]
+    ApprovalRequired,
 }
 
 /// The JSON report inside a result.
@@ -168,6 +172,19 @@ impl Report {
             message,
             result: None,
             error: Some(ErrorKind::Denied),
+            guard,
+            acting_as: None,
+        }
+    }
+
+    /// The call waits for a person: `approval` says which request, until when, and what to do
+    /// next.
+    pub fn approval_required(message: String, approval: Value, guard: GuardReport) -> Self {
+        Self {
+            status: Status::ApprovalRequired,
+            message,
+            result: Some(serde_json::json!({ "approval": approval })),
+            error: None,
             guard,
             acting_as: None,
         }

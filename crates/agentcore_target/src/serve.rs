@@ -6,10 +6,10 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use budget::{BudgetLedger, BudgetSource};
 use guard::{Guard, GuardConfig};
-use oversight::StopSwitch;
+use oversight::{Approvals, Notifier, StopSwitch};
 
 use crate::{
-    Access, CallerMode, Callers, Sessions, Tool, ToolHost, aws,
+    Access, CallerMode, Callers, Desk, Sessions, Tool, ToolHost, aws,
     config::{Env, HostSettings, Settings},
 };
 
@@ -45,9 +45,11 @@ pub async fn serve<T: Tool>(
     if T::ACCESS == Access::Mutating && host_settings.budget_table.is_none() {
         tracing::error!(error = %oversight::SwitchError::NoTable, "every mutating call is refused");
     }
+    let desk = desk::<T>(&host_settings, &sdk);
     let host = ToolHost::new(tool, guard, host_settings.target)
         .with_budgets(budgets)
         .with_stop(stop)
+        .with_desk(desk)
         .with_callers(callers)
         .with_sessions(sessions);
     let host = Arc::new(host);
@@ -56,6 +58,19 @@ pub async fn serve<T: Tool>(
         async move { host.answer(incoming).await }
     })
     .await
+}
+
+/// Where a mutating tool asks people for the calls its policies allow only with a person's
+/// approval: requests in the budget table, announced on the approval topic. Without a table
+/// no such call can wait for anyone: it is denied.
+fn desk<T: Tool>(settings: &HostSettings, sdk: &SdkConfig) -> Option<Desk> {
+    let table = settings.budget_table.clone().filter(|_| T::ACCESS == Access::Mutating)?;
+    let approvals = Approvals::new(aws_sdk_dynamodb::Client::new(sdk), table);
+    let notifier = settings
+        .approval_topic
+        .clone()
+        .map(|topic| Notifier::new(aws_sdk_sns::Client::new(sdk), topic));
+    Some(Desk::new(approvals, notifier, settings.approver_role.clone()))
 }
 
 /// How the tool learns its callers (`CALLER`, `CALLER_SIGNING_KEY`; used assertions remembered in the

@@ -48,16 +48,22 @@ pub enum ControlAction {
     Approve,
     /// `guard reject`: it may not.
     Reject,
+    /// A tool asked for a person's approval of a call (by: the caller).
+    Request,
+    /// A tool used an approval for its call, once (by: the caller).
+    Use,
 }
 
 impl ControlAction {
-    /// `stop`, `resume`, `approve` or `reject`.
+    /// `stop`, `resume`, `approve`, `reject`, `request` or `use`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Stop => "stop",
             Self::Resume => "resume",
             Self::Approve => "approve",
             Self::Reject => "reject",
+            Self::Request => "request",
+            Self::Use => "use",
         }
     }
 }

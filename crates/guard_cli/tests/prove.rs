@@ -225,7 +225,7 @@ fn open_gateway_to_production_restarts(policies: &Path) {
     // The call-check invariant that says the opposite goes with it.
     remove_policy(
         &policies.join("invariants/call_check.cedar"),
-        "call_restart_only_staging_dev_with_service",
+        "call_restart_only_staging_dev_production_with_service",
     );
 }
 

@@ -8,6 +8,7 @@
 //! ([`STOP_KEY`]), its attributes, how long a read is trusted ([`STOP_CACHE`]).
 
 mod approval;
+mod notify;
 mod stop;
 
 /// `GUARD_CONTROL_LOG_GROUP`: the CloudWatch Logs group the `guard` CLI writes the audit
@@ -15,7 +16,9 @@ mod stop;
 pub const CONTROL_LOG_VAR: &str = "GUARD_CONTROL_LOG_GROUP";
 
 pub use approval::{
-    APPROVAL_LIFETIME, ApprovalError, ApprovalRequest, Approvals, Call, Status, Verdict,
-    arn_person, same_person,
+    APPROVAL_ARGUMENT, APPROVAL_LIFETIME, APPROVER_ROLE_VAR, ApprovalError, ApprovalRequest,
+    Approvals, Call, DEFAULT_APPROVER_ROLE, Status, Verdict, arn_person, bound_arguments,
+    caller_person, grant, may_approve, probe, same_person, usable,
 };
+pub use notify::{APPROVAL_TOPIC_VAR, Notifier};
 pub use stop::{STOP_CACHE, STOP_KEY, StopSwitch, Stopped, SwitchError, SwitchState};

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 /// The longest ECS service name.
 const MAX_SERVICE_NAME: usize = 255;
+/// The longest approval request id (`<tool>-<32 hex digits>`), with room.
+const MAX_APPROVAL_ID: usize = 80;
 /// The only service status ECS deploys to.
 const ACTIVE: &str = "ACTIVE";
 
@@ -28,6 +30,10 @@ pub struct RestartInput {
     /// Report what would happen and change nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// The approval request a person approved for this very call, when the policies ask for
+    /// one (a production restart): the call runs once on it.
+    #[serde(default)]
+    pub approval_id: Option<String>,
 }
 
 /// The service as read before acting.
@@ -97,7 +103,17 @@ impl Tool for RestartService {
             MAX_SERVICE_NAME,
             |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
             "an ECS service name (1 to 255 letters, digits, hyphens and underscores)",
-        )
+        )?;
+        match &input.approval_id {
+            Some(id) => check_identifier(
+                agentcore_target::APPROVAL_ARGUMENT,
+                id,
+                MAX_APPROVAL_ID,
+                |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_',
+                "an approval request id (`restart_service-` and 32 hex digits)",
+            ),
+            None => Ok(()),
+        }
     }
 
     async fn lookup(&self, input: &RestartInput) -> Result<Found<Service>, ToolError> {

@@ -500,6 +500,7 @@ fn service_names_are_letters_digits_hyphens_and_underscores_up_to_255() {
         environment: "staging".to_owned(),
         service,
         dry_run: false,
+        approval_id: None,
     };
     for name in ["api-gateway", "worker_2", "A", &"s".repeat(255)] {
         assert!(

@@ -82,11 +82,32 @@ impl<'a> Checks<'a> {
         Report::error(error, self.report())
     }
 
+    /// A resource check refused before the policies decided (an approval that cannot be
+    /// used, a request that could not be recorded): audited as a refused resource check,
+    /// reported as `denied`.
+    pub(super) fn refuse_resource_as_denied(&mut self, reason: String) -> Report {
+        let decision = self.guard.refuse_resource(&self.call, reason);
+        self.decisions.push(decision);
+        self.denied()
+    }
+
     /// An operation a re-check stopped: its decision is the deciding check; the message says
     /// what was done before.
     pub(super) fn stopped(&mut self, decision: Decision, message: String) -> Report {
         self.decisions.push(decision);
         Report::stopped(message, self.report())
+    }
+
+    /// Records `decision`, a deny the policies would lift with a person's approval, and ends
+    /// the call waiting for one.
+    pub(super) fn approval_required(
+        &mut self,
+        decision: Decision,
+        message: String,
+        approval: serde_json::Value,
+    ) -> Report {
+        self.decisions.push(decision);
+        Report::approval_required(message, approval, self.report())
     }
 
     /// The would-denies of a LOG_ONLY call that went ahead, explained.

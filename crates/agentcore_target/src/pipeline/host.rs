@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{
     Access, Found, Recheck, Tool,
+    approval::{Desk, Held},
     checks::{Checks, Ended, Step},
 };
 use crate::{
@@ -36,6 +37,8 @@ pub struct ToolHost<T> {
     pub(super) sessions: Option<Sessions>,
     /// The operators' stop switch (`guard stop`), read before every mutation.
     stop: StopSwitch,
+    /// Where calls that need a person wait for one; without it, such calls are denied.
+    pub(super) desk: Option<Desk>,
 }
 
 impl<T: Tool> ToolHost<T> {
@@ -51,7 +54,15 @@ impl<T: Tool> ToolHost<T> {
             callers: Callers::unknown(),
             sessions: None,
             stop: StopSwitch::unconfigured(),
+            desk: None,
         }
+    }
+
+    /// The host asking people for the calls the policies allow only with their approval.
+    #[must_use]
+    pub fn with_desk(mut self, desk: Option<Desk>) -> Self {
+        self.desk = desk;
+        self
     }
 
     /// The host with the operators' stop switch `stop`.
@@ -124,7 +135,9 @@ impl<T: Tool> ToolHost<T> {
             .lookup(&input)
             .await
             .map_err(|e| Ended::from(checks.refuse_resource(&e)))?;
-        self.resource_check(&mut checks, &found)?;
+        let held = self
+            .resource_check(&mut checks, found.facts.as_ref(), T::dry_run(&input))
+            .await?;
         let session = self.session(&mut checks, tool, T::dry_run(&input)).await?;
         let mut reservation = self
             .reserve(&mut checks, T::dry_run(&input), found.facts.as_ref())
@@ -136,6 +149,10 @@ impl<T: Tool> ToolHost<T> {
             &mut reservation,
         )
         .await?;
+        if let Some(facts) = &found.facts {
+            self.use_approval(&mut checks, held, facts, &mut reservation)
+                .await?;
+        }
         let acting = session.as_ref().map_or(tool, |(acting, _)| acting);
         let mut report = self
             .operate(&mut checks, acting, &input, found, reservation)
@@ -171,19 +188,25 @@ impl<T: Tool> ToolHost<T> {
         })
     }
 
-    /// Step 5, the resource check: reality, not the agent's claim. Only a tool declared
-    /// read-only may have nothing to check.
-    fn resource_check(&self, checks: &mut Checks<'_>, found: &Found<T::Resource>) -> Step<()> {
-        match (&found.facts, T::ACCESS) {
-            (Some(facts), _) => checks.decided(self.guard.check_resource(&checks.call(), facts)),
-            (None, Access::ReadOnly) => Ok(()),
+    /// Step 5, the resource check: reality, not the agent's claim (and a person's approval,
+    /// when the policies ask for one). Only a tool declared read-only may have nothing to
+    /// check.
+    async fn resource_check(
+        &self,
+        checks: &mut Checks<'_>,
+        facts: Option<&ResourceFacts>,
+        dry_run: bool,
+    ) -> Step<Option<Held>> {
+        match (facts, T::ACCESS) {
+            (Some(facts), _) => self.resource_decision(checks, facts, dry_run).await,
+            (None, Access::ReadOnly) => Ok(None),
             (None, Access::Mutating) => checks.decided(self.guard.refuse_resource(
                 &checks.call(),
                 format!(
                     "`{}` changes AWS resources but its lookup found no resource to check",
                     T::NAME
                 ),
-            )),
+            )).map(|()| None),
         }
     }
 

@@ -2,6 +2,7 @@
 //! real-resource lookup, resource check, budget, operate, report. A tool supplies the domain
 //! steps ([`Tool`]); the order, the checks and the reporting live here once ([`ToolHost`]).
 
+mod approval;
 mod caller;
 mod checks;
 mod host;
@@ -14,6 +15,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{config::Settings, error::ToolError};
 
+pub use approval::Desk;
 pub use host::ToolHost;
 pub use recheck::Recheck;
 

@@ -96,6 +96,37 @@ impl Guard {
         )
     }
 
+    /// Whether the resource check would allow this call with `approval`: the question a tool
+    /// asks of a call its policies deny, to tell "approval required" from "denied", and the
+    /// question asked before a person's answer is recorded. Not audited: the check that decides
+    /// the call is ([`Guard::check_resource_approved`]); errors count as no.
+    pub fn approvable(
+        &self,
+        call: &ToolCall<'_>,
+        resource: &ResourceFacts,
+        approval: &Approval,
+    ) -> bool {
+        let evaluated = (|| {
+            let tool = ToolName::parse(call.tool)?;
+            let sets = self.sets.as_ref().map_err(|e| e.clone())?;
+            let (action, _) = sets.action_uid(ActionType::Resource, tool.tool)?;
+            let resource_uid = resource_uid(sets, resource)?;
+            self.cedar(sets).evaluate(
+                &sets.resource_slices,
+                Evaluation {
+                    tool: tool.tool,
+                    principal: call.principal,
+                    action,
+                    resource: resource_uid,
+                    resource_entity: Some(resource),
+                    input: call.input,
+                    approval: Some(approval),
+                },
+            )
+        })();
+        matches!(evaluated, Ok((Reason::Permitted, _)))
+    }
+
     /// May `principal` call `tool` at all — is there some set of arguments the gateway
     /// policies could permit? Cedar's partial evaluation with the arguments unknown: a tool is
     /// allowed here unless every possible call is denied. For callers that never see the

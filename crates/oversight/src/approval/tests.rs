@@ -1,3 +1,7 @@
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use budget::ledger::{EXPIRES_AT, KEY};
 use aws_sdk_dynamodb::{
     operation::{
         get_item::GetItemOutput,
