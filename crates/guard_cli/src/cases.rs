@@ -6,7 +6,10 @@
 //! `"resource"` (`{"type": <entity type>, "id", "tags"?, "attributes"?}`), `"mode"`
 //! (`"LOG_ONLY"`; then `"expected"` may also be `"WOULD_DENY"`), `"denied_by"` (`"call"`,
 //! `"resource"` or `"budget"`: the check that must decide) and `"policy"` (an id that must be
-//! among that check's deciding policies). `DENY` means a decision denied; a call stopped by
+//! among that check's deciding policies). `"approval"` states a person's approval of the call;
+//! a case without one may expect `"APPROVAL_REQUIRED"` (the resource check denies, and would
+//! allow on the approval of a person in `"approver_role"`, default `agent-guard-oncall`, who is
+//! not the caller). `DENY` means a decision denied; a call stopped by
 //! an error (no decision could be reached) is `ERROR`, and fails a case expecting `DENY`. Without `resource` a case is a call check; with it,
 //! both checks run, in the order a tool runs them, and both must allow. With `resource` and
 //! `"history"` (`[{"tool", "environment"?, "resource"?, "ago": "20m"}…]`, the operations done
@@ -43,6 +46,10 @@ pub enum Expected {
     /// attribute, an unknown tool): an error, never a policy decision. A case expecting `DENY`
     /// fails on one, so a typo in a case cannot pass as a deny.
     Error,
+    /// The resource check denies the call as it stands and would allow it on the approval of
+    /// a person in the approver role who is not the caller: the tool answers *approval
+    /// required* and asks one. Only for a case that states no approval.
+    ApprovalRequired,
 }
 
 impl fmt::Display for Expected {
@@ -52,6 +59,7 @@ impl fmt::Display for Expected {
             Self::Deny => "DENY",
             Self::WouldDeny => "WOULD_DENY",
             Self::Error => "ERROR",
+            Self::ApprovalRequired => "APPROVAL_REQUIRED",
         })
     }
 }
@@ -84,6 +92,10 @@ pub struct Case {
     /// `{"approver", "approver_person", "approver_role", "caller_person"}`.
     #[serde(default)]
     pub approval: Option<guard::Approval>,
+    /// The role people approve in, for `APPROVAL_REQUIRED` (the tools' `GUARD_APPROVER_ROLE`);
+    /// `agent-guard-oncall` when absent.
+    #[serde(default)]
+    pub approver_role: Option<String>,
     /// The check that must decide the outcome (`call`, `resource` or `budget`): the one that
     /// stopped the call, or would have (`WOULD_DENY`), or failed (`ERROR`), or, for `ALLOW`,
     /// the last one asked. Without it a case could pass for another reason than the one it
@@ -310,9 +322,30 @@ pub fn decide(guard: &Guard, case: &Case) -> (Expected, Vec<Decision>) {
     let call = case.call(&ids);
     let mut decisions = vec![guard.check_call(&call)];
     if let (Some(resource), true) = (&case.resource, decisions.iter().all(Decision::proceeds)) {
-        decisions.push(guard.check_resource_approved(&call, resource, case.approval.as_ref()));
+        let decision = guard.check_resource_approved(&call, resource, case.approval.as_ref());
+        let waits = !decision.proceeds()
+            && decision.error().is_none()
+            && case.approval.is_none()
+            && case.params.get("dry_run") != Some(&Value::Bool(true))
+            && guard.approvable(&call, resource, &case.probe());
+        decisions.push(decision);
+        if waits {
+            return (Expected::ApprovalRequired, decisions);
+        }
     }
     (outcome_of(&decisions), decisions)
+}
+
+impl Case {
+    /// The approval the tool asks for: some person in the approver role who is not the caller.
+    fn probe(&self) -> guard::Approval {
+        oversight::probe(
+            self.approver_role
+                .as_deref()
+                .unwrap_or(oversight::DEFAULT_APPROVER_ROLE),
+            &oversight::caller_person(self.principal.as_ref()),
+        )
+    }
 }
 
 fn outcome_of(decisions: &[Decision]) -> Expected {

@@ -359,6 +359,7 @@ fn check_case(
         // `check` explains the policy checks; budgets need a history (`guard test`).
         history: None,
         approval: None,
+        approver_role: None,
         mode: Some(mode),
         denied_by: None,
         policy: None,

@@ -54,9 +54,12 @@ pub fn run(
             "(no --resource: the resource check a tool runs on the real resource was not run)"
         );
     }
+    if got == Expected::ApprovalRequired {
+        println!("APPROVAL_REQUIRED: the tool would ask a person in the approver role who is not the caller");
+    }
     Ok(match got {
         Expected::Allow | Expected::WouldDeny => ExitCode::SUCCESS,
-        Expected::Deny => ExitCode::FAILURE,
+        Expected::Deny | Expected::ApprovalRequired => ExitCode::FAILURE,
         Expected::Error => ExitCode::from(ERROR_STATUS),
     })
 }

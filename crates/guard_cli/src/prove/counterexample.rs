@@ -98,6 +98,7 @@ pub fn replay(
         mode: None,
         history: None,
         approval,
+        approver_role: None,
         denied_by: None,
         policy: None,
     };
