@@ -285,7 +285,7 @@ fn render_links_the_given_gateway() {
     assert_eq!(
         text.matches(&format!("AgentCore::Gateway::\"{arn}\""))
             .count(),
-        5
+        6
     );
 }
 

@@ -186,7 +186,7 @@ fn render_json_gives_a_shadow_policy_log_only_and_every_other_active() {
     assert!(out.status.success(), "{}", said(&out));
     let rendered: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rendered = rendered.as_array().unwrap();
-    assert_eq!(rendered.len(), 5);
+    assert_eq!(rendered.len(), 6);
     let text = String::from_utf8(guard(&["--policies", dir, "render"]).stdout).unwrap();
     for policy in rendered {
         let statement = policy["statement"].as_str().unwrap();

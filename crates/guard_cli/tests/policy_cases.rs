@@ -64,8 +64,8 @@ fn the_articles_seven_cases_pass() {
 fn a_wrong_expectation_fails_its_case() {
     let runner = CaseRunner::new(&PolicySources::embedded(), EXAMPLE_GATEWAY_ARN).unwrap();
     let text = r#"[
-        {"name": "production restart expected to pass", "tool": "restart-service___restart_service",
-         "params": {"environment": "production", "service": "api"}, "expected": "ALLOW"},
+        {"name": "prod restart expected to pass", "tool": "restart-service___restart_service",
+         "params": {"environment": "prod", "service": "api"}, "expected": "ALLOW"},
         {"name": "missing expected", "tool": "restart-service___restart_service", "params": {}},
         {"name": "typo field", "tool": "clean-logs___clean_logs", "params": {}, "expected": "DENY", "expect": "DENY"}
     ]"#;

@@ -186,17 +186,18 @@ async fn a_real_staging_service_gets_a_new_deployment() {
 }
 
 #[tokio::test]
-async fn production_is_denied_at_the_call_check_without_any_aws_call() {
+async fn production_without_a_persons_approval_is_denied_by_its_real_tag_and_never_restarted() {
+    // The gateway lets a production claim through to be approved; without a known caller
+    // and a person's approval, the resource check denies it on the service's real tag.
     let ecs = Ecs::new(PRODUCTION, Some("production"), ACTIVE);
     let out = call(&ecs, Mode::Enforce, args("production")).await;
     assert!(out.is_error);
-    assert_eq!(ecs.calls(), [0, 0, 0]);
+    assert_eq!(ecs.calls(), [1, 1, 0]);
     assert_eq!(out.report["status"], "denied");
-    assert_eq!(
-        message(&out),
-        "denied, nothing was changed: call check: no policy permits `restart-service___restart_service`"
-    );
-    assert_eq!(out.audit.len(), 1);
+    assert_eq!(out.report["guard"]["checks"][0]["outcome"], "allow");
+    assert_eq!(out.report["guard"]["checks"][1]["check"], "resource");
+    assert_eq!(out.report["guard"]["checks"][1]["outcome"], "deny");
+    assert_eq!(out.audit.len(), 2);
 }
 
 #[tokio::test]
@@ -582,14 +583,23 @@ async fn log_only_records_would_deny_and_dry_run_keeps_production_untouched() {
     assert_eq!(out.report["guard"]["mode"], "LOG_ONLY");
     assert_eq!(out.report["result"]["changed"], false);
     assert_eq!(out.audit.len(), 2);
-    assert!(out.audit.iter().all(|r| r.outcome == Outcome::WouldDeny));
+    assert_eq!(
+        (out.audit[0].outcome, out.audit[1].outcome),
+        (Outcome::Allow, Outcome::WouldDeny),
+        "the gateway lets a production claim through; the real tag is what would deny"
+    );
 }
 
 #[test]
 fn the_tool_schema_matches_the_parser_and_the_cedar_schema() {
     let schema = ToolSchema::parse(include_str!("../tool_schema.json")).unwrap();
     assert_eq!(schema.name, RestartService::NAME);
-    let example = json!({"environment": "staging", "service": SERVICE, "dry_run": false});
+    let example = json!({
+        "environment": "staging",
+        "service": SERVICE,
+        "dry_run": false,
+        "approval_id": "restart_service-0123456789abcdef0123456789abcdef",
+    });
     let problems = schema.check_parser::<RestartInput>(&example);
     assert!(problems.is_empty(), "{problems:#?}");
     let (guard, _) = agentcore_target::testing::guard(Mode::Enforce);

@@ -12,7 +12,7 @@ fn log_only_records_a_would_deny_and_lets_the_call_go_on() {
         lambda: Some("req-1".to_owned()),
         ..RequestIds::default()
     };
-    let input = json!({"environment": "production", "service": "api-gateway"});
+    let input = json!({"environment": "prod", "service": "api-gateway"});
     let decision = guard.check_call(&call(RESTART, &input, &ids));
     assert_eq!(decision.reason, Reason::NoPolicyPermits);
     assert!(decision.proceeds() && decision.would_deny());

@@ -17,7 +17,7 @@ const SCOPED: &str = "@id(\"ops_scope_may_restart_production\")\npermit (princip
 fn a_policy_on_the_callers_claims_needs_a_known_caller() {
     let (guard, _) = guard_with(with_file("gateway/scoped.cedar", SCOPED), Mode::Enforce);
     let ids = RequestIds::default();
-    let input = json!({"environment": "production", "service": "api-gateway"});
+    let input = json!({"environment": "qa", "service": "api-gateway"});
 
     // Unknown caller (a tool Lambda): the decision hangs on the caller, so it is refused.
     let decision = guard.check_call(&call(RESTART, &input, &ids));

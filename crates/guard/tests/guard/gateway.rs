@@ -53,11 +53,11 @@ fn the_gateway_set_renders_as_static_policies_that_agentcore_would_accept() {
     let (guard, _) = shipped(Mode::Enforce);
     let rendered = render_static(guard.gateway_set().unwrap()).unwrap();
     assert!(!rendered.contains("?resource"));
-    assert_eq!(rendered.matches(EXAMPLE_GATEWAY_ARN).count(), 5);
+    assert_eq!(rendered.matches(EXAMPLE_GATEWAY_ARN).count(), 6);
 
     let statics = PolicySet::from_str(&rendered).unwrap();
     assert_eq!(statics.num_of_templates(), 0);
-    assert_eq!(statics.num_of_policies(), 5);
+    assert_eq!(statics.num_of_policies(), 6);
     let agentcore = include_str!("../../../../policies/schema/agentcore.cedarschema");
     let (schema, _) = Schema::from_cedarschema_str(agentcore).unwrap();
     let result = Validator::new(schema).validate(&statics, ValidationMode::Strict);

@@ -83,7 +83,7 @@ fn a_shadow_gateway_forbid_changes_no_decision_and_is_audited_and_counted_as_a_w
         Mode::Enforce,
     );
     let staging = json!({"environment": "staging", "service": "api"});
-    let production = json!({"environment": "production", "service": "api"});
+    let production = json!({"environment": "prod", "service": "api"});
     let terminate = json!({"environment": "staging", "instance_id": "i-0abc"});
 
     assert_eq!(
