@@ -308,10 +308,13 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::Stop { reason, target } => command::stop::run_stop(&target.target(), reason),
         Command::Resume { target } => command::stop::run_resume(&target.target()),
         Command::Approve { id, yes, target } => {
-            command::approve::run(&target.target(), id, oversight::Verdict::Approve, *yes)
+            // Whether the policies would honour this approval is asked before it is recorded.
+            let guard = command::guard(sources, gateway_arn, Mode::Enforce)?;
+            command::approve::run(&target.target(), &guard, id, oversight::Verdict::Approve, *yes)
         }
         Command::Reject { id, yes, target } => {
-            command::approve::run(&target.target(), id, oversight::Verdict::Reject, *yes)
+            let guard = command::guard(sources, gateway_arn, Mode::Enforce)?;
+            command::approve::run(&target.target(), &guard, id, oversight::Verdict::Reject, *yes)
         }
     }
 }

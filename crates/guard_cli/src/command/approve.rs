@@ -1,6 +1,7 @@
 //! `guard approve ID` and `guard reject ID`: a person's answer to a call waiting for one.
 //!
-//! Who answers is who AWS says the credentials belong to (STS), never a name anyone types. The
+//! Who answers is who AWS says the credentials belong to (STS), never a name anyone types;
+//! whether the policies would let the call run on their approval is asked first. The
 //! person sees the request's one-screen summary first, and confirms (or passes `--yes` after
 //! reading it elsewhere, e.g. in the notification). Nobody answers their own call: refused here
 //! with a clear message, and refused by the table's conditional write whatever client writes.
@@ -9,7 +10,7 @@
 
 use std::{io::BufRead, process::ExitCode, time::SystemTime};
 
-use guard::{ControlAction, ControlRecord};
+use guard::{ControlAction, ControlRecord, Guard};
 use oversight::{Approvals, Verdict, same_person};
 
 use crate::{
@@ -19,7 +20,13 @@ use crate::{
 };
 
 /// `guard approve` (`verdict` approve) or `guard reject`.
-pub fn run(target: &Target, id: &str, verdict: Verdict, yes: bool) -> Result<ExitCode, CliError> {
+pub fn run(
+    target: &Target,
+    guard: &Guard,
+    id: &str,
+    verdict: Verdict,
+    yes: bool,
+) -> Result<ExitCode, CliError> {
     let table = target.table.as_deref().ok_or(CliError::Usage(
         "no budget table: give --table or set BUDGET_TABLE (the stack's BudgetTableName output)",
     ))?;
@@ -44,6 +51,11 @@ pub fn run(target: &Target, id: &str, verdict: Verdict, yes: bool) -> Result<Exi
                 caller: request.caller,
             }
             .into());
+        }
+        // Who may approve is the policies' decision: an approval they would not honour is
+        // refused now, not when the agent calls again.
+        if verdict == Verdict::Approve {
+            oversight::may_approve(guard, &request, &by)?;
         }
         let (word, action) = match verdict {
             Verdict::Approve => ("approve", ControlAction::Approve),

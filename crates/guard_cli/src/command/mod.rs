@@ -19,7 +19,7 @@ use crate::CliError;
 
 /// A guard over `sources` linked to `gateway_arn`, auditing nowhere; an error if the policies
 /// do not load.
-pub(crate) fn guard(
+pub fn guard(
     sources: Result<PolicySources, LoadError>,
     gateway_arn: &str,
     mode: Mode,
@@ -31,7 +31,8 @@ pub(crate) fn guard(
     Ok(guard)
 }
 
-pub(crate) fn config(gateway_arn: &str, mode: Mode) -> GuardConfig {
+/// The configuration of a CLI guard: `mode`, linked to `gateway_arn`.
+pub fn config(gateway_arn: &str, mode: Mode) -> GuardConfig {
     GuardConfig {
         mode,
         gateway_arn: Some(gateway_arn.to_owned()),
