@@ -85,6 +85,10 @@ pub struct Chain {
     pub interceptor: Running,
     /// The tool.
     pub tool: Running,
+    /// The tool's name and settings, for another process of it ([`Chain::another_tool`]).
+    tool_start: (String, Vec<(String, String)>),
+    /// The emulator's settings (endpoint, region, credentials, budget table).
+    emulator_env: Vec<(String, String)>,
     recording: PathBuf,
     _dir: tempfile::TempDir,
     _emulator: Emulator,
@@ -128,21 +132,21 @@ impl Chain {
         };
         let clusters = world.ecs_clusters();
         let interceptor = start("authorizer", &env(&[]))?;
-        let tool = start(
-            tool,
-            &env(&[
-                ("CALLER", "required"),
-                ("CALLER_ROLE_ARN", CALLER_ROLE),
-                ("ECS_CLUSTERS", clusters.as_str()),
-                ("BUDGETS", "OFF"),
-            ]),
-        )?;
+        let tool_env = env(&[
+            ("CALLER", "required"),
+            ("CALLER_ROLE_ARN", CALLER_ROLE),
+            ("ECS_CLUSTERS", clusters.as_str()),
+            ("BUDGETS", "OFF"),
+        ]);
+        let running = start(tool, &tool_env)?;
         Ok(Self {
             world,
             config,
             key: KmsKey { kms, arn },
             interceptor,
-            tool,
+            tool: running,
+            tool_start: (tool.to_owned(), tool_env),
+            emulator_env: emulator.env(),
             recording,
             _dir: dir,
             _emulator: emulator,
@@ -175,6 +179,17 @@ impl Chain {
         self.interceptor.api.invoke_json(&event)?.response()
     }
 
+    /// Another process of the tool, with the same settings: two Lambda execution
+    /// environments, for calls that race.
+    pub fn another_tool(&self) -> Result<Running, String> {
+        start(&self.tool_start.0, &self.tool_start.1)
+    }
+
+    /// The emulator's settings, for a process of the test's own (the `guard` CLI).
+    pub fn emulator_env(&self) -> &[(String, String)] {
+        &self.emulator_env
+    }
+
     /// The tool's report and `isError` for `arguments`, invoked as the gateway invokes it for
     /// the MCP request `id`.
     pub fn call_tool(
@@ -183,9 +198,19 @@ impl Chain {
         arguments: &Value,
         id: u64,
     ) -> Result<(Value, bool), String> {
+        Self::call(&self.tool, tool, arguments, id)
+    }
+
+    /// [`Chain::call_tool`] on `running`, a process of the tool.
+    pub fn call(
+        running: &Running,
+        tool: &str,
+        arguments: &Value,
+        id: u64,
+    ) -> Result<(Value, bool), String> {
         let context =
             gateway_client_context_for(tool, GATEWAY_ID, "agentcore-req", &id.to_string());
-        let answer = self.tool.api.invoke(
+        let answer = running.api.invoke(
             Invocation::json(arguments).with_client_context(context.to_string()),
             Duration::from_secs(60),
         )?;

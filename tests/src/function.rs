@@ -117,6 +117,14 @@ impl Function {
             .collect()
     }
 
+    /// The records of approval requests made and approvals used the function has written so
+    /// far (`guard::ControlRecord`, one JSON line each).
+    pub fn control_records(&self) -> Vec<Value> {
+        self.json_lines()
+            .filter_map(|v| v.get("guard_control").cloned())
+            .collect()
+    }
+
     /// The stdout lines that are JSON documents.
     fn json_lines(&self) -> impl Iterator<Item = Value> {
         self.log_lines()

@@ -64,13 +64,20 @@ pub async fn serve<T: Tool>(
 /// approval: requests in the budget table, announced on the approval topic. Without a table
 /// no such call can wait for anyone: it is denied.
 fn desk<T: Tool>(settings: &HostSettings, sdk: &SdkConfig) -> Option<Desk> {
-    let table = settings.budget_table.clone().filter(|_| T::ACCESS == Access::Mutating)?;
+    let table = settings
+        .budget_table
+        .clone()
+        .filter(|_| T::ACCESS == Access::Mutating)?;
     let approvals = Approvals::new(aws_sdk_dynamodb::Client::new(sdk), table);
     let notifier = settings
         .approval_topic
         .clone()
         .map(|topic| Notifier::new(aws_sdk_sns::Client::new(sdk), topic));
-    Some(Desk::new(approvals, notifier, settings.approver_role.clone()))
+    Some(Desk::new(
+        approvals,
+        notifier,
+        settings.approver_role.clone(),
+    ))
 }
 
 /// How the tool learns its callers (`CALLER`, `CALLER_SIGNING_KEY`; used assertions remembered in the

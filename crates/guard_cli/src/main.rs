@@ -310,11 +310,23 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::Approve { id, yes, target } => {
             // Whether the policies would honour this approval is asked before it is recorded.
             let guard = command::guard(sources, gateway_arn, Mode::Enforce)?;
-            command::approve::run(&target.target(), &guard, id, oversight::Verdict::Approve, *yes)
+            command::approve::run(
+                &target.target(),
+                &guard,
+                id,
+                oversight::Verdict::Approve,
+                *yes,
+            )
         }
         Command::Reject { id, yes, target } => {
             let guard = command::guard(sources, gateway_arn, Mode::Enforce)?;
-            command::approve::run(&target.target(), &guard, id, oversight::Verdict::Reject, *yes)
+            command::approve::run(
+                &target.target(),
+                &guard,
+                id,
+                oversight::Verdict::Reject,
+                *yes,
+            )
         }
     }
 }

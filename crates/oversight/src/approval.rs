@@ -374,4 +374,3 @@ fn epoch(t: SystemTime) -> u64 {
 
 #[cfg(test)]
 mod tests;
-

@@ -145,9 +145,7 @@ impl<T: Tool> ToolHost<T> {
             "summary": request.summary(),
             "next": next,
         });
-        checks
-            .approval_required(decision, message, approval)
-            .into()
+        checks.approval_required(decision, message, approval).into()
     }
 
     /// The resource check of a call naming approval `id`: the request read, its approval
@@ -159,12 +157,15 @@ impl<T: Tool> ToolHost<T> {
         id: &str,
     ) -> Step<Held> {
         let call = checks.call();
-        let refuse =
-            |checks: &mut Checks<'_>, why: String| Ended::from(checks.refuse_resource_as_denied(why));
+        let refuse = |checks: &mut Checks<'_>, why: String| {
+            Ended::from(checks.refuse_resource_as_denied(why))
+        };
         let Some(desk) = &self.desk else {
             return Err(refuse(
                 checks,
-                format!("the call names approval `{id}`, and this function takes no approvals (no budget table)"),
+                format!(
+                    "the call names approval `{id}`, and this function takes no approvals (no budget table)"
+                ),
             ));
         };
         let arguments = bound_arguments(call.input);

@@ -200,13 +200,15 @@ impl<T: Tool> ToolHost<T> {
         match (facts, T::ACCESS) {
             (Some(facts), _) => self.resource_decision(checks, facts, dry_run).await,
             (None, Access::ReadOnly) => Ok(None),
-            (None, Access::Mutating) => checks.decided(self.guard.refuse_resource(
-                &checks.call(),
-                format!(
-                    "`{}` changes AWS resources but its lookup found no resource to check",
-                    T::NAME
-                ),
-            )).map(|()| None),
+            (None, Access::Mutating) => checks
+                .decided(self.guard.refuse_resource(
+                    &checks.call(),
+                    format!(
+                        "`{}` changes AWS resources but its lookup found no resource to check",
+                        T::NAME
+                    ),
+                ))
+                .map(|()| None),
         }
     }
 

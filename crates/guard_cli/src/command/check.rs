@@ -55,7 +55,9 @@ pub fn run(
         );
     }
     if got == Expected::ApprovalRequired {
-        println!("APPROVAL_REQUIRED: the tool would ask a person in the approver role who is not the caller");
+        println!(
+            "APPROVAL_REQUIRED: the tool would ask a person in the approver role who is not the caller"
+        );
     }
     Ok(match got {
         Expected::Allow | Expected::WouldDeny => ExitCode::SUCCESS,

@@ -91,7 +91,71 @@ fn arn_role(arn: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use std::{sync::Arc, time::SystemTime};
+
+    use guard::{GuardConfig, NoAudit, PolicySources};
+    use serde_json::json;
+
     use super::*;
+    use crate::Call;
+
+    fn shipped() -> Guard {
+        let config = GuardConfig {
+            gateway_arn: Some(guard::EXAMPLE_GATEWAY_ARN.to_owned()),
+            ..GuardConfig::default()
+        };
+        Guard::new(&PolicySources::embedded(), &config, Arc::new(NoAudit))
+    }
+
+    fn production_restart_by(caller: &str) -> ApprovalRequest {
+        let principal = Principal::OAuthUser {
+            id: caller.to_owned(),
+            tags: [
+                ("cognito:groups".to_owned(), r#"["oncall"]"#.to_owned()),
+                ("scope".to_owned(), "devops".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let resource = ResourceFacts::new(
+            "Guard::EcsService",
+            "arn:aws:ecs:us-east-1:1:service/production-cluster/api-gateway",
+        )
+        .attribute("name", "api-gateway")
+        .attribute("cluster", "production-cluster")
+        .attribute("status", "ACTIVE")
+        .tags([("Environment".to_owned(), "production".to_owned())]);
+        let arguments = json!({"environment": "production", "service": "api-gateway"});
+        let call = Call {
+            tool: "restart_service",
+            arguments: &arguments,
+            caller: Some(&principal),
+            resource: &resource,
+        };
+        ApprovalRequest::new(&call, "on-call", "production", SystemTime::now())
+    }
+
+    #[test]
+    fn the_shipped_policies_honour_an_on_call_approval_and_no_other() {
+        let guard = shipped();
+        let request = production_restart_by("agent-7");
+        let oncall = "arn:aws:sts::1:assumed-role/agent-guard-oncall/alice";
+        assert_eq!(may_approve(&guard, &request, oncall), Ok(()));
+        for other in [
+            "arn:aws:sts::1:user/moto",
+            "arn:aws:iam::1:user/alice",
+            "arn:aws:sts::1:assumed-role/agent-guard-admin/alice",
+            "arn:aws:sts::1:assumed-role/agent-guard-oncall/agent-7",
+        ] {
+            assert!(
+                matches!(
+                    may_approve(&guard, &request, other),
+                    Err(ApprovalError::NotAnApprover { .. })
+                ),
+                "{other}"
+            );
+        }
+    }
 
     #[test]
     fn an_assumed_role_approves_in_its_role_and_a_user_in_none() {
@@ -102,7 +166,10 @@ mod tests {
         assert_eq!(a.approver_role, "agent-guard-oncall");
         assert_eq!(a.approver_person, "alice");
         let u = grant("arn:aws:iam::1:user/bob", "devops-agent");
-        assert_eq!((u.approver_role.as_str(), u.approver_person.as_str()), ("", "bob"));
+        assert_eq!(
+            (u.approver_role.as_str(), u.approver_person.as_str()),
+            ("", "bob")
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use budget::ledger::{EXPIRES_AT, KEY, SLOT};
 use serde_json::json;
 
 use super::{
-    APPROVERS, ARGUMENTS, ApprovalError, ApprovalRequest, CALLER, CALLER_PERSON, CREATED_AT,
-    Call, DECIDED_AT, DECIDED_BY, DIGEST, RESOURCE, STATUS, Status, TOOL, USED_AT, Verdict, WHY,
+    APPROVERS, ARGUMENTS, ApprovalError, ApprovalRequest, CALLER, CALLER_PERSON, CREATED_AT, Call,
+    DECIDED_AT, DECIDED_BY, DIGEST, RESOURCE, STATUS, Status, TOOL, USED_AT, Verdict, WHY,
     arn_person, epoch, request_key, same_person,
 };
 
@@ -211,7 +211,11 @@ fn why_not_decided(request: ApprovalRequest, approver: &str, now: SystemTime) ->
 /// Whether `request` may be used for `call` at `now` as it was read: approved, unexpired, and
 /// bound to the same tool, arguments, caller and resource state. The tool asks before its
 /// checks, to refuse early and say why; [`Approvals::consume`] asks again, atomically.
-pub fn usable(request: &ApprovalRequest, call: &Call<'_>, now: SystemTime) -> Result<(), ApprovalError> {
+pub fn usable(
+    request: &ApprovalRequest,
+    call: &Call<'_>,
+    now: SystemTime,
+) -> Result<(), ApprovalError> {
     let bound = matches!(request.status, Status::Approved { .. })
         && request.expires_at > epoch(now)
         && request.digest == call.digest();
@@ -298,4 +302,3 @@ fn from_item(
         status,
     })
 }
-

@@ -1,7 +1,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
-use budget::ledger::{EXPIRES_AT, KEY};
 use aws_sdk_dynamodb::{
     operation::{
         get_item::GetItemOutput,
@@ -10,6 +9,7 @@ use aws_sdk_dynamodb::{
     types::error::ConditionalCheckFailedException,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use budget::ledger::{EXPIRES_AT, KEY};
 
 use super::*;
 
