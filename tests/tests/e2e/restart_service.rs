@@ -216,8 +216,10 @@ async fn log_only_lets_a_production_dry_run_through_and_changes_nothing() {
     assert_eq!(s.snapshot().await.unwrap(), before);
     let audit = s.function.audit_records_at_least(2);
     assert_eq!(audit.len(), 2);
-    assert!(
-        audit.iter().all(|r| r["outcome"] == "would_deny"),
+    // The gateway lets a production claim through (to be approved); the real tag would deny.
+    assert_eq!(
+        (audit[0]["outcome"].as_str(), audit[1]["outcome"].as_str()),
+        (Some("allow"), Some("would_deny")),
         "{audit:#?}"
     );
 }
@@ -268,7 +270,7 @@ async fn errors_are_clear_and_change_nothing() {
         (
             json!({"environment": "staging", "service": "api-gateway", "force": true}),
             "invalid_input",
-            "invalid argument `force`: unknown field `force`, expected one of `environment`, `service`, `dry_run`",
+            "invalid argument `force`: unknown field `force`, expected one of `environment`, `service`, `dry_run`, `approval_id`",
         ),
     ] {
         let (report, is_error) = restart(&s, &payload);
