@@ -32,6 +32,12 @@ use crate::{
 /// The role the tools assume to act as the caller (the emulator does not check it exists).
 pub const CALLER_ROLE: &str = "arn:aws:iam::123456789012:role/agent-guard-acting-as-caller";
 
+/// The role approvers act in (the template's OperatorRole, the shipped policy's on-call role).
+pub const ONCALL_ROLE: &str = "arn:aws:iam::123456789012:role/agent-guard-oncall";
+
+/// The log group the `guard` CLI writes its orders' audit records to in the chain's tests.
+pub const CONTROL_LOG: &str = "agent-guard-control";
+
 /// The KMS key in the emulator, as a [`Signer`]: for assertions the interceptor would never
 /// make (expired ones, or for a call it refused), signed with the real key.
 pub struct KmsKey {
@@ -185,9 +191,63 @@ impl Chain {
         start(&self.tool_start.0, &self.tool_start.1)
     }
 
-    /// The emulator's settings, for a process of the test's own (the `guard` CLI).
-    pub fn emulator_env(&self) -> &[(String, String)] {
-        &self.emulator_env
+    /// `guard ARGS` run by `person` in the on-call role (their own STS role session, as AWS
+    /// names it), or, with `None`, by the emulator's default IAM user; its orders audited in
+    /// [`CONTROL_LOG`] (created on first use). Whether it succeeded, and what it printed.
+    pub async fn guard_cli(
+        &self,
+        person: Option<&str>,
+        args: &[&str],
+    ) -> Result<(bool, String), String> {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&self.config);
+        let exists = logs
+            .describe_log_groups()
+            .log_group_name_prefix(CONTROL_LOG)
+            .send()
+            .await
+            .map_err(|e| format!("DescribeLogGroups: {e}"))?
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(CONTROL_LOG));
+        if !exists {
+            logs.create_log_group()
+                .log_group_name(CONTROL_LOG)
+                .send()
+                .await
+                .map_err(|e| format!("CreateLogGroup: {e}"))?;
+        }
+        let mut command = std::process::Command::new(crate::function::binary("guard")?);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(oversight::CONTROL_LOG_VAR, CONTROL_LOG)
+            .args(args);
+        for (k, v) in &self.emulator_env {
+            command.env(k, v);
+        }
+        if let Some(person) = person {
+            let assumed = aws_sdk_sts::Client::new(&self.config)
+                .assume_role()
+                .role_arn(ONCALL_ROLE)
+                .role_session_name(person)
+                .send()
+                .await
+                .map_err(|e| format!("AssumeRole: {e}"))?;
+            let c = assumed
+                .credentials()
+                .ok_or("AssumeRole returned no credentials")?;
+            command
+                .env("AWS_ACCESS_KEY_ID", c.access_key_id())
+                .env("AWS_SECRET_ACCESS_KEY", c.secret_access_key())
+                .env("AWS_SESSION_TOKEN", c.session_token());
+        }
+        let out = command.output().map_err(|e| e.to_string())?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok((out.status.success(), text))
     }
 
     /// The tool's report and `isError` for `arguments`, invoked as the gateway invokes it for
@@ -346,6 +406,41 @@ impl Chain {
         std::fs::read_to_string(&self.recording)
             .map(|text| text.lines().count())
             .unwrap_or_default()
+    }
+
+    /// Tags service `service` of `cluster` `key=value` (a person changing it).
+    pub async fn tag_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), String> {
+        let ecs = aws_sdk_ecs::Client::new(&self.config);
+        let described = ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| format!("DescribeServices: {e}"))?;
+        let arn = described
+            .services()
+            .first()
+            .and_then(|s| s.service_arn())
+            .ok_or("no such service")?
+            .to_owned();
+        let tag = aws_sdk_ecs::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build();
+        ecs.tag_resource()
+            .resource_arn(arn)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| format!("TagResource: {e}"))?;
+        Ok(())
     }
 
     /// An instance's state now.

@@ -3,19 +3,17 @@
 //! approval request, approved from the CLI by the on-call operator, is used once, its second
 //! use refused, and an approval whose service was re-tagged in between is refused.
 //!
-//! Self-contained: it starts its own emulator, world and `terminate_instance` function, and
-//! runs the built `guard` CLI as an operator would. The tools do not yet create approval
-//! requests themselves (issue 21, open), so the act records the request as the tool will, and
-//! uses it as the tool will, through `oversight::Approvals`.
+//! Self-contained: it starts its own emulators, worlds and functions (`terminate_instance`; the
+//! interceptor and `restart_service`), and runs the built `guard` CLI as an operator would.
 
-use std::{process::Command, time::SystemTime};
+use std::process::Command;
 
-use guard::{Principal, ResourceFacts};
-use oversight::{ApprovalRequest, Approvals, Call, STOP_CACHE};
-use serde_json::json;
+use oversight::STOP_CACHE;
+use serde_json::{Value, json};
 
 use crate::{
     Emulator, Function, GATEWAY_ARN, RuntimeApi,
+    chain::{Chain, agent_claims},
     function::binary,
     stage::report,
     world::{self, World},
@@ -50,7 +48,7 @@ pub async fn run() -> Result<bool, String> {
     let guard = |args: &[&str]| operator(&emulator, args);
 
     let stopped = stop_act(&api, &world, &guard).await?;
-    let approved = approval_act(&config, &guard).await?;
+    let approved = approval_act().await?;
     Ok(stopped && approved)
 }
 
@@ -125,85 +123,89 @@ async fn stop_act(
         && s3 == "ok")
 }
 
-/// A production restart waits for the on-call operator, is used once, and an approval whose
-/// service changed in between is refused.
-async fn approval_act(
-    config: &aws_config::SdkConfig,
-    guard: &impl Fn(&[&str]) -> Result<(bool, String), String>,
-) -> Result<bool, String> {
-    let approvals = Approvals::new(
-        aws_sdk_dynamodb::Client::new(config),
-        crate::emulator::BUDGET_TABLE,
-    );
-    let agent = Principal::OAuthUser {
-        id: "devops-agent".to_owned(),
-        tags: std::collections::BTreeMap::new(),
+/// A production restart waits for the on-call operator: the agent's call through the gateway
+/// answers *approval required*; alice, on call, approves from the CLI; the call naming the
+/// approval restarts the service; the same approval again is refused; and an approval whose
+/// service was re-tagged in between is refused. The interceptor and the built
+/// `restart_service` on an emulator of their own ([`Chain`]).
+async fn approval_act() -> Result<bool, String> {
+    const TOOL: &str = "restart-service___restart_service";
+    let chain = Chain::start("restart_service", "ENFORCE").await?;
+    let chain = &chain;
+    let production =
+        json!({"environment": "production", "service": chain.world.production.services[0]});
+    let mut next_id = 100_u64;
+    let mut agent = |arguments: &Value, what: &str| -> Result<Value, String> {
+        next_id += 1;
+        let (answer, reached) = chain.through_gateway(TOOL, arguments, next_id, &agent_claims())?;
+        let (report, _) = reached.ok_or_else(|| format!("the interceptor refused: {answer}"))?;
+        let status = report["status"].as_str().unwrap_or_default();
+        let message = report["message"].as_str().unwrap_or_default();
+        println!("{} {what}: {status}: {message}", mark(status));
+        Ok(report)
     };
-    let arguments = json!({"environment": "production", "service": "api-gateway"});
-    let service = |environment: &str| {
-        ResourceFacts::new(
-            "Guard::EcsService",
-            "arn:aws:ecs:us-east-1:123456789012:service/production-cluster/api-gateway",
-        )
-        .attribute("name", "api-gateway")
-        .attribute("cluster", "production-cluster")
-        .attribute("status", "ACTIVE")
-        .tags([("environment".to_owned(), environment.to_owned())])
-    };
-    let request = |resource: &ResourceFacts| {
-        ApprovalRequest::new(
-            &Call {
-                tool: "restart_service",
-                arguments: &arguments,
-                caller: Some(&agent),
-                resource,
-            },
-            "a member of the on-call group (role `agent-guard-oncall`)",
-            "the api-gateway service crashed at 2:37 AM; production restarts need a person",
-            SystemTime::now(),
-        )
-    };
-    let use_it = |id: String, resource: ResourceFacts| {
-        let (approvals, arguments, agent) = (approvals.clone(), arguments.clone(), agent.clone());
-        async move {
-            let call = Call {
-                tool: "restart_service",
-                arguments: &arguments,
-                caller: Some(&agent),
-                resource: &resource,
-            };
-            approvals.consume(&id, &call, SystemTime::now()).await
+    let approve = |id: String| async move {
+        println!("$ guard approve {id} --yes    (alice, in role agent-guard-oncall)");
+        let (ok, text) = chain
+            .guard_cli(Some("alice"), &["approve", &id, "--yes"])
+            .await?;
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with("{\"guard_control\""))
+        {
+            println!("  {line}");
         }
+        Ok::<bool, String>(ok)
     };
-    let say = |what: &str, result: &Result<ApprovalRequest, oversight::ApprovalError>| match result
-    {
-        Ok(used) => println!("✓ {what}: approval `{}` used; the restart runs", used.id),
-        Err(e) => println!("✗ {what}: {e}"),
+    let named = |request: &str| {
+        let mut arguments = production.clone();
+        arguments["approval_id"] = json!(request);
+        arguments
     };
 
-    println!("\nThe agent asks to restart the crashed production api-gateway: approval required.");
-    let first = request(&service("production"));
-    approvals.record(&first).await.map_err(|e| e.to_string())?;
-    let (approved, _) = guard(&["approve", &first.id, "--yes"])?;
-    let once = use_it(first.id.clone(), service("production")).await;
-    say("the agent calls again", &once);
-    let twice = use_it(first.id.clone(), service("production")).await;
-    say("the agent uses the same approval again", &twice);
+    println!(
+        "\nThe api-gateway service crashed at 2:37 AM; the agent asks to restart it in production."
+    );
+    let asked = agent(&production, "restart_service production")?;
+    let first = asked["result"]["approval"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let approved = approve(first.clone()).await?;
+    let ran = agent(&named(&first), "the agent calls again, naming the approval")?;
+    let again = agent(&named(&first), "the agent uses the same approval again")?;
 
     println!("\nAnother request; the service is re-tagged between the approval and the call.");
-    let second = request(&service("production"));
-    approvals.record(&second).await.map_err(|e| e.to_string())?;
-    let (approved_again, _) = guard(&["approve", &second.id, "--yes"])?;
-    let retagged = use_it(second.id.clone(), service("staging")).await;
-    say("the agent calls on the re-tagged service", &retagged);
+    let asked_again = agent(&production, "restart_service production")?;
+    let second = asked_again["result"]["approval"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let approved_again = approve(second.clone()).await?;
+    chain
+        .tag_service(
+            &chain.world.production.cluster,
+            &chain.world.production.services[0],
+            "Owner",
+            "platform-team",
+        )
+        .await?;
+    println!("  (someone tags the service Owner=platform-team)");
+    let retagged = agent(&named(&second), "the agent calls on the re-tagged service")?;
+    let restarts = chain.requests("UpdateService").len();
+    println!("ECS UpdateService calls: {restarts} (one: the approved call)");
 
-    Ok(approved
-        && once.is_ok()
-        && twice.is_err()
+    Ok(asked["status"] == "approval_required"
+        && approved
+        && ran["status"] == "ok"
+        && again["status"] == "denied"
+        && asked_again["status"] == "approval_required"
         && approved_again
-        && retagged
-            .as_ref()
-            .is_err_and(|e| e.to_string().contains("the resource as read differs")))
+        && retagged["status"] == "denied"
+        && retagged["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("the resource as read differs"))
+        && restarts == 1)
 }
 
 fn mark(status: &str) -> &'static str {

@@ -12,29 +12,19 @@
     reason = "a test helper that cannot do its job fails the test"
 )]
 
-use std::{process::Command, time::SystemTime};
+use std::time::SystemTime;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::{
     chain::{Chain, agent_claims},
     emulator::BUDGET_TABLE,
-    function::binary,
 };
 use serde_json::{Value, json};
 
 const TOOL: &str = "restart-service___restart_service";
-const ONCALL: &str = "arn:aws:iam::123456789012:role/agent-guard-oncall";
-const CONTROL_LOG: &str = "agent-guard-control";
 
 async fn chain() -> Chain {
-    let chain = Chain::start("restart_service", "ENFORCE").await.unwrap();
-    aws_sdk_cloudwatchlogs::Client::new(&chain.config)
-        .create_log_group()
-        .log_group_name(CONTROL_LOG)
-        .send()
-        .await
-        .unwrap();
-    chain
+    Chain::start("restart_service", "ENFORCE").await.unwrap()
 }
 
 fn production(chain: &Chain) -> Value {
@@ -67,39 +57,8 @@ fn with_approval(arguments: &Value, request: &str) -> Value {
     arguments
 }
 
-/// `guard ARGS` run by `person` in the on-call role (their own STS role session), or, with
-/// `None`, by the emulator's default IAM user.
 async fn guard(chain: &Chain, person: Option<&str>, args: &[&str]) -> (bool, String) {
-    let mut command = Command::new(binary("guard").unwrap());
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(oversight::CONTROL_LOG_VAR, CONTROL_LOG)
-        .args(args);
-    for (k, v) in chain.emulator_env() {
-        command.env(k, v);
-    }
-    if let Some(person) = person {
-        let assumed = aws_sdk_sts::Client::new(&chain.config)
-            .assume_role()
-            .role_arn(ONCALL)
-            .role_session_name(person)
-            .send()
-            .await
-            .unwrap();
-        let c = assumed.credentials().unwrap();
-        command
-            .env("AWS_ACCESS_KEY_ID", c.access_key_id())
-            .env("AWS_SECRET_ACCESS_KEY", c.secret_access_key())
-            .env("AWS_SESSION_TOKEN", c.session_token());
-    }
-    let out = command.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    chain.guard_cli(person, args).await.unwrap()
 }
 
 async fn approve(chain: &Chain, person: &str, request: &str) {
