@@ -634,3 +634,43 @@ fn text_a_caller_sent_stays_inside_one_record_line() {
     let line = record.line();
     assert!(!line.contains('\n'), "{line}");
 }
+
+/// Every sample event under `events/approval_endpoint/` answers as its name says (`allow-…`
+/// 200, `deny-…` 403, `invalid-…` 400), against a table holding a pending request for every
+/// id, so none can rot.
+#[tokio::test]
+async fn every_sample_event_answers_as_its_name_says() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/approval_endpoint");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "{}", dir.display());
+    let r = waiting();
+    for file in files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let get_rule = stored(Some(item(&r, "pending", "")));
+        let status = if name.contains("reject") {
+            "rejected"
+        } else {
+            "approved"
+        };
+        let update = decided(&r, status);
+        let bench = bench(&[&get_rule, &update]);
+        let response = bench.endpoint.handle(&event).await;
+        let expected = match name.split('-').next() {
+            Some("allow") => 200,
+            Some("deny") => 403,
+            Some("invalid") => 400,
+            _ => panic!("{name}: a sample event's name starts allow-, deny- or invalid-"),
+        };
+        assert_eq!(response.status_code, expected, "{name}: {}", response.body);
+        if expected != 200 {
+            assert_eq!(update.num_calls(), 0, "{name}");
+        }
+    }
+}
