@@ -140,7 +140,7 @@ impl Endpoint {
             .as_ref()
             .map_err(|e| Refusal::Misconfigured(e.to_string()))?;
         match ask {
-            Ask::Show { id } => show(approvals, &id).await,
+            Ask::Show { id } => show(approvals, by, &id).await,
             Ask::Decide { id, verdict } => {
                 record.decision = Some(word(verdict));
                 self.decide(approvals, by, &id, verdict).await
@@ -208,8 +208,9 @@ impl Endpoint {
     }
 }
 
-/// The summary of request `id`, so the approver reads what they decide.
-async fn show(approvals: &Approvals, id: &str) -> Result<Served, Refusal> {
+/// The summary of request `id`, so the approver reads what they decide, and who the endpoint
+/// takes them for (`asked_by`): the identity a decision of theirs would be recorded as.
+async fn show(approvals: &Approvals, by: &str, id: &str) -> Result<Served, Refusal> {
     let request = approvals.read(id).await?;
     let decided_by = match &request.status {
         Status::Pending => None,
@@ -224,6 +225,7 @@ async fn show(approvals: &Approvals, id: &str) -> Result<Served, Refusal> {
             "decided_by": decided_by,
             "expires_at": request.expires_at,
             "summary": request.summary(),
+            "asked_by": by,
             "message": format!(
                 "approval request {} is {}",
                 request.id,

@@ -381,6 +381,7 @@ async fn get_answers_the_one_screen_summary_and_the_status() {
     assert_eq!(body["status"], "pending");
     assert_eq!(body["request"], r.id.as_str());
     assert!(body["decided_by"].is_null());
+    assert_eq!(body["asked_by"], ONCALL_ALICE);
     assert_eq!(update.num_calls(), 0);
     let records = records(&bench.journal);
     assert_eq!(records[0]["outcome"], "shown");
