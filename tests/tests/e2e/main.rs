@@ -2,6 +2,7 @@
 //! Runtime API, the sample events, local invoke with cargo-lambda, and the SAM templates. One
 //! test binary, so the four AWS SDKs link once.
 
+mod approval_endpoint;
 mod approvals;
 mod authorizer;
 mod authorizer_kms;
