@@ -86,6 +86,7 @@ pub async fn through_endpoint(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The verdict as the endpoint's body and the prompt say it.
 fn word(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Approve => "approve",
@@ -123,8 +124,8 @@ fn run_direct(
             .into());
         }
         let (word, action) = match verdict {
-            Verdict::Approve => (word(verdict), ControlAction::Approve),
-            Verdict::Reject => (word(verdict), ControlAction::Reject),
+            Verdict::Approve => ("approve", ControlAction::Approve),
+            Verdict::Reject => ("reject", ControlAction::Reject),
         };
         if !yes && !confirmed(&format!("{word} it as {by}?"))? {
             println!("nothing decided");
