@@ -81,6 +81,22 @@ pub enum CliError {
         /// What went wrong, with its causes.
         message: String,
     },
+    /// The approval endpoint could not be asked (a bad URL, no connection, no answer).
+    #[error("approval endpoint `{url}`: {message}")]
+    Endpoint {
+        /// The function URL.
+        url: String,
+        /// What went wrong, with its causes.
+        message: String,
+    },
+    /// The approval endpoint (or Lambda in front of it) refused the request.
+    #[error("the approval endpoint refused ({status}): {message}")]
+    EndpointRefused {
+        /// The HTTP status.
+        status: u16,
+        /// What it said.
+        message: String,
+    },
     /// The async runtime the AWS calls need could not start.
     #[error("the async runtime could not start: {0}")]
     Runtime(String),

@@ -140,8 +140,9 @@ enum Command {
         target: SwitchTarget,
     },
     /// Approve a call waiting for a person (its id is in the agent's answer and the
-    /// notification), after its one-screen summary: it may run once, before it expires. You
-    /// are who STS says; nobody approves their own call.
+    /// notification), after its one-screen summary: it may run once, before it expires. With
+    /// --endpoint (a deployed stack) you are who AWS verifies from your signed request; without
+    /// it (the local demo, the emulator) who STS says. Nobody approves their own call.
     Approve {
         /// The approval request id (`<tool>-<32 hex digits>`).
         id: String,
@@ -149,9 +150,11 @@ enum Command {
         #[arg(long)]
         yes: bool,
         #[command(flatten)]
+        endpoint: ApprovalEndpoint,
+        #[command(flatten)]
         target: SwitchTarget,
     },
-    /// Reject a call waiting for a person: it will not run.
+    /// Reject a call waiting for a person: it will not run. --endpoint as for approve.
     Reject {
         /// The approval request id.
         id: String,
@@ -159,8 +162,24 @@ enum Command {
         #[arg(long)]
         yes: bool,
         #[command(flatten)]
+        endpoint: ApprovalEndpoint,
+        #[command(flatten)]
         target: SwitchTarget,
     },
+}
+
+/// Where approvals are decided in a deployed stack.
+#[derive(clap::Args)]
+struct ApprovalEndpoint {
+    /// The approval endpoint's function URL (the stack's ApprovalEndpointUrl output): the
+    /// summary is read from it and the decision sent to it, SigV4-signed with your AWS
+    /// credentials; it records you as the identity AWS verifies, and audits the decision.
+    /// Deployed stacks need it (the operators' role cannot write approvals). Without it the
+    /// table is read and written directly with your credentials, as the local demo and the
+    /// emulator do (which serves no function URLs); --table and --control-log-group are then
+    /// required.
+    #[arg(long, env = command::approve::APPROVAL_URL_VAR, value_name = "URL")]
+    endpoint: Option<String>,
 }
 
 /// Where the stop switch, the approvals and the orders' audit records are.
@@ -307,7 +326,12 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         } => command::replay::run(&sources?, gateway_arn, files, fail_on, budgets.as_deref()),
         Command::Stop { reason, target } => command::stop::run_stop(&target.target(), reason),
         Command::Resume { target } => command::stop::run_resume(&target.target()),
-        Command::Approve { id, yes, target } => {
+        Command::Approve {
+            id,
+            yes,
+            endpoint,
+            target,
+        } => {
             // Whether the policies would honour this approval is asked before it is recorded.
             let guard = command::guard(sources, gateway_arn, Mode::Enforce)?;
             command::approve::run(
@@ -316,9 +340,15 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
                 id,
                 oversight::Verdict::Approve,
                 *yes,
+                endpoint.endpoint.as_deref(),
             )
         }
-        Command::Reject { id, yes, target } => {
+        Command::Reject {
+            id,
+            yes,
+            endpoint,
+            target,
+        } => {
             let guard = command::guard(sources, gateway_arn, Mode::Enforce)?;
             command::approve::run(
                 &target.target(),
@@ -326,6 +356,7 @@ fn run(cli: &Cli) -> Result<ExitCode, CliError> {
                 id,
                 oversight::Verdict::Reject,
                 *yes,
+                endpoint.endpoint.as_deref(),
             )
         }
     }

@@ -75,3 +75,13 @@ async fn the_authorizer_denies_production_at_the_gateway() {
     let error = &answer["mcp"]["transformedGatewayResponse"]["body"]["error"];
     assert_eq!(error["code"], -32002, "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_approval_endpoint_refuses_a_caller_aws_did_not_verify() {
+    let answer = invoke(
+        "approval_endpoint",
+        "deny-approve-without-verified-identity",
+    )
+    .await;
+    assert_eq!(answer["statusCode"], 403, "{answer}");
+}

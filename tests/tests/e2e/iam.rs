@@ -463,12 +463,21 @@ fn budget_cells(roles: &[Role], table: &str) -> Vec<Cell> {
     probe(roles, probes)
 }
 
-/// Invoking each function of the stack, and one that is not.
+/// The approval endpoint: the operators call it through its function URL; no gateway invokes
+/// it.
+const APPROVAL_ENDPOINT: &str = "ApprovalEndpointFunction";
+/// The column of a function that is not the stack's.
+const SOMEONE_ELSES: &str = "a function not of this stack";
+/// The column of the approval endpoint invoked directly, not through its URL.
+const ENDPOINT_DIRECTLY: &str = "the approval endpoint, not through its URL";
+
+/// Invoking each function a gateway invokes, the approval endpoint directly (nobody may: an
+/// invoke not through its URL could hand it any identity), and a function of no stack.
 fn invoke_cells(roles: &[Role], stack: &Value, invoker: &str) -> Vec<Cell> {
-    let mut probes: Vec<_> = stack["functions"]
-        .as_object()
-        .unwrap()
+    let functions = stack["functions"].as_object().unwrap();
+    let mut probes: Vec<_> = functions
         .iter()
+        .filter(|(name, _)| name.as_str() != APPROVAL_ENDPOINT)
         .map(|(name, f)| {
             (
                 "lambda:InvokeFunction",
@@ -481,11 +490,80 @@ fn invoke_cells(roles: &[Role], stack: &Value, invoker: &str) -> Vec<Cell> {
         .collect();
     probes.push((
         "lambda:InvokeFunction",
-        "a function not of this stack".to_owned(),
+        ENDPOINT_DIRECTLY.to_owned(),
+        functions[APPROVAL_ENDPOINT]["arn"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        json!({}),
+        Vec::new(),
+    ));
+    probes.push((
+        "lambda:InvokeFunction",
+        SOMEONE_ELSES.to_owned(),
         format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:someone-elses"),
         json!({}),
         Vec::new(),
     ));
+    probe(roles, probes)
+}
+
+/// The approval endpoint through its URL (AWS_IAM): the operators' role only; and what its own
+/// role may do in the budget table: read and decide approval requests, nothing else.
+fn endpoint_cells(roles: &[Role], stack: &Value) -> Vec<Cell> {
+    let endpoint = stack["functions"][APPROVAL_ENDPOINT]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let table = stack["tables"]["BudgetTable"].as_str().unwrap().to_owned();
+    let approval = json!({"dynamodb:LeadingKeys": [
+        "restart_service#approval#restart_service-0123456789abcdef0123456789abcdef"
+    ]});
+    let operators = || vec!["OperatorRole".to_owned()];
+    let probes = vec![
+        (
+            "lambda:InvokeFunctionUrl",
+            "the approval endpoint's URL (AuthType AWS_IAM)".to_owned(),
+            endpoint.clone(),
+            json!({"lambda:FunctionUrlAuthType": "AWS_IAM"}),
+            operators(),
+        ),
+        (
+            "lambda:InvokeFunctionUrl",
+            "the approval endpoint's URL were it public (AuthType NONE)".to_owned(),
+            endpoint.clone(),
+            json!({"lambda:FunctionUrlAuthType": "NONE"}),
+            Vec::new(),
+        ),
+        (
+            "lambda:InvokeFunction",
+            "the approval endpoint, through its URL".to_owned(),
+            endpoint,
+            json!({"lambda:InvokedViaFunctionUrl": "true"}),
+            operators(),
+        ),
+        (
+            "dynamodb:PutItem",
+            "an approval request (a new one is the tool's to record)".to_owned(),
+            table.clone(),
+            approval.clone(),
+            vec!["RestartServiceRole".to_owned()],
+        ),
+        (
+            "dynamodb:UpdateItem",
+            "the stop switch".to_owned(),
+            table.clone(),
+            json!({"dynamodb:LeadingKeys": [oversight::STOP_KEY]}),
+            Vec::new(),
+        ),
+        (
+            "dynamodb:UpdateItem",
+            "a budget slot".to_owned(),
+            table,
+            json!({"dynamodb:LeadingKeys": ["restart_service#budget-id#scope"]}),
+            Vec::new(),
+        ),
+    ];
     probe(roles, probes)
 }
 
@@ -673,7 +751,7 @@ fn only_the_gateways_role_may_invoke_the_functions() {
     // Path A: the created gateway's role, by its own policy; no other role of the stack.
     let stack = deployed(&PATH_A);
     let cells = invoke_cells(&roles(&stack), &stack, "Gateway/GatewayRole");
-    assert_eq!(cells.len(), 6);
+    assert_eq!(cells.len(), 7);
     assert!(wrong(&cells).is_empty(), "{:#?}", wrong(&cells));
 
     // Path B: the given gateway's role, by the functions' resource policies; nobody else in
@@ -722,6 +800,39 @@ fn only_the_gateways_role_may_invoke_the_functions() {
             role_names(&callers, decided),
             ["the given gateway's role"],
             "{arn}"
+        );
+    }
+}
+
+#[test]
+fn only_the_operators_reach_the_approval_endpoint_and_only_through_its_url() {
+    for parameters in [&PATH_A[..], &PATH_B[..]] {
+        let stack = deployed(parameters);
+        let roles = roles(&stack);
+        let cells = endpoint_cells(&roles, &stack);
+        assert!(
+            wrong(&cells).is_empty(),
+            "{parameters:?}: {:#?}",
+            wrong(&cells)
+        );
+        // Deciding an approval request: its own role may; the operators may not (only through
+        // it, as the identity AWS verified).
+        let table = stack["tables"]["BudgetTable"].as_str().unwrap();
+        let key = json!({"dynamodb:LeadingKeys": [
+            "restart_service#approval#restart_service-0123456789abcdef0123456789abcdef"
+        ]});
+        let requests: Vec<Request> = roles
+            .iter()
+            .map(|role| Request::by(role, "dynamodb:UpdateItem", table, key.clone()))
+            .collect();
+        let deciders = role_names(&roles, &allowed(&requests));
+        assert!(
+            deciders.contains(&"ApprovalEndpointRole".to_owned()),
+            "{deciders:?}"
+        );
+        assert!(
+            !deciders.contains(&"OperatorRole".to_owned()),
+            "{deciders:?}"
         );
     }
 }
@@ -809,6 +920,8 @@ fn who(roles: &[String]) -> String {
             "CleanLogsRole" => "clean_logs".to_owned(),
             "GetMetricsRole" => "get_metrics".to_owned(),
             "AuthorizerRole" => "authorizer".to_owned(),
+            "ApprovalEndpointRole" => "the approval endpoint".to_owned(),
+            "OperatorRole" => "the operators' role".to_owned(),
             "Gateway/GatewayRole" => "the gateway's role".to_owned(),
             other => other.to_owned(),
         })
@@ -859,16 +972,31 @@ fn rendered(stack: &Value) -> String {
     assert!(ours_who.windows(2).all(|w| w[0] == w[1]), "{ours_who:?}");
     let _ = writeln!(
         out,
-        "| `lambda:InvokeFunction` on each of the stack's {} functions | {} |",
+        "| `lambda:InvokeFunction` on each of the {} functions a gateway invokes | {} |",
         ours.len(),
         ours_who[0]
     );
-    let _ = writeln!(
-        out,
-        "| `lambda:InvokeFunction` on {} | {} |",
-        theirs[0].column,
-        who(&theirs[0].allowed)
-    );
+    for column in [ENDPOINT_DIRECTLY, SOMEONE_ELSES] {
+        let cell = theirs.iter().find(|c| c.column == column).unwrap();
+        let _ = writeln!(
+            out,
+            "| `lambda:InvokeFunction` on {} | {} |",
+            cell.column,
+            who(&cell.allowed)
+        );
+    }
+    for cell in endpoint_cells(&roles, stack)
+        .iter()
+        .filter(|c| c.action.starts_with("lambda:"))
+    {
+        let _ = writeln!(
+            out,
+            "| `{}` on {} | {} |",
+            cell.action,
+            cell.column,
+            who(&cell.allowed)
+        );
+    }
     let destructive = destructive_cells(&roles, stack);
     let (needed, unneeded): (Vec<_>, Vec<_>) =
         destructive.iter().partition(|c| !c.expected.is_empty());

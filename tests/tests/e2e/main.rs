@@ -2,6 +2,7 @@
 //! Runtime API, the sample events, local invoke with cargo-lambda, and the SAM templates. One
 //! test binary, so the four AWS SDKs link once.
 
+mod approval_endpoint;
 mod approval_flow;
 mod approvals;
 mod authorizer;

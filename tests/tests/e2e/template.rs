@@ -28,6 +28,9 @@ const REGION_WITHOUT_AGENTCORE: &str = "af-south-1";
 const PLACEHOLDER_GATEWAY_ARN: &str =
     "arn:aws:bedrock-agentcore:us-east-1:123456789012:gateway/placeholder-0000000000";
 
+/// The approval endpoint: the operators call it through its function URL; no gateway invokes it.
+const APPROVAL_ENDPOINT: &str = "ApprovalEndpointFunction";
+
 /// The three tools that change the world.
 const DESTRUCTIVE: [&str; 3] = [
     "RestartServiceFunction",
@@ -312,11 +315,20 @@ fn function_names(template: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The functions a gateway invokes (the tools and the authorizer): all but the approval
+/// endpoint.
+fn gateway_functions(template: &Value) -> Vec<String> {
+    function_names(template)
+        .into_iter()
+        .filter(|f| f != APPROVAL_ENDPOINT)
+        .collect()
+}
+
 #[test]
 fn the_audit_log_groups_outlive_the_stack_and_no_layer_may_clean_them() {
     let base = template(BASE);
     let functions = function_names(&base);
-    assert_eq!(functions.len(), 5);
+    assert_eq!(functions.len(), 6);
     let all = statements(&base);
     let cleanable: Vec<String> = strings(
         &allows(&all, "logs:DeleteLogStream")[0].1["Condition"]["StringEquals"]["aws:ResourceTag/Environment"],
@@ -372,8 +384,16 @@ fn only_the_gateways_execution_role_invokes_the_functions() {
             "{function}"
         );
     }
-    // A given gateway: its role, named on every function.
-    for function in function_names(&base) {
+    // A given gateway: its role, named on every function it invokes; nobody is granted the
+    // approval endpoint by a resource policy (the operators reach it by their own role's
+    // policy, through its URL).
+    assert!(
+        permissions
+            .iter()
+            .all(|(_, f, _, _)| f != APPROVAL_ENDPOINT),
+        "{permissions:?}"
+    );
+    for function in gateway_functions(&base) {
         let by_role: Vec<_> = permissions
             .iter()
             .filter(|(p, f, _, _)| f == &function && p == &json!({"Ref": "GatewayRoleArn"}))
@@ -388,8 +408,9 @@ fn only_the_gateways_execution_role_invokes_the_functions() {
     // The created gateway: its role may invoke exactly the five functions, referenced (so they
     // exist before the gateway stack names them).
     let nested = &base["Resources"]["Gateway"]["Properties"]["Parameters"];
+    assert!(nested.get(format!("{APPROVAL_ENDPOINT}Arn")).is_none());
     let mut expected = BTreeSet::new();
-    for function in function_names(&base) {
+    for function in gateway_functions(&base) {
         let parameter = format!("{function}Arn");
         assert_eq!(
             nested[&parameter],
@@ -727,7 +748,8 @@ fn every_stop_and_resume_is_counted_from_its_audit_record_by_a_role_no_tool_can_
     let group = &base["Resources"]["ControlLogs"];
     assert_eq!(group["DeletionPolicy"], "Retain");
     assert_eq!(tags(group).get("Audit").map(String::as_str), Some("true"));
-    // The operators' role: the switch's one key, the control log group, nothing a tool does.
+    // The operators' role: the switch's one key, the approval endpoint (through its URL), the
+    // control log group, nothing a tool does; no write on approvals.
     let all = statements(&base);
     let operator: Vec<&Value> = all
         .iter()
@@ -741,8 +763,8 @@ fn every_stop_and_resume_is_counted_from_its_audit_record_by_a_role_no_tool_can_
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:DeleteItem",
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
+            "lambda:InvokeFunctionUrl",
+            "lambda:InvokeFunction",
             "logs:CreateLogStream",
             "logs:PutLogEvents"
         ]
@@ -751,11 +773,6 @@ fn every_stop_and_resume_is_counted_from_its_audit_record_by_a_role_no_tool_can_
         operator[0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
         json!([oversight::STOP_KEY])
     );
-    // Approval requests of any tool (`<tool>#approval#<id>`), and nothing else of the table.
-    assert_eq!(
-        operator[1]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
-        json!(["*#approval#*"])
-    );
     for function in function_names(&base) {
         let role = &resources(&base)[&function]["Properties"]["Role"]["Fn::GetAtt"][0];
         assert_ne!(role, "OperatorRole", "{function}");
@@ -763,9 +780,95 @@ fn every_stop_and_resume_is_counted_from_its_audit_record_by_a_role_no_tool_can_
 }
 
 #[test]
+fn the_approval_endpoint_is_iam_authenticated_and_the_operators_reach_it_only_through_its_url() {
+    let base = template(BASE);
+    let endpoint = &resources(&base)[APPROVAL_ENDPOINT];
+    let p = &endpoint["Properties"];
+    // Lambda verifies each request's SigV4 signature and names the signer to the function.
+    assert_eq!(p["FunctionUrlConfig"], json!({"AuthType": "AWS_IAM"}));
+    assert_eq!(
+        p["Environment"]["Variables"]["BUDGET_TABLE"],
+        json!({"Ref": "BudgetTable"})
+    );
+    assert_eq!(
+        base["Outputs"]["ApprovalEndpointUrl"]["Value"],
+        json!({"Fn::GetAtt": [format!("{APPROVAL_ENDPOINT}Url"), "FunctionUrl"]})
+    );
+    let arn = json!({"Fn::GetAtt": [APPROVAL_ENDPOINT, "Arn"]});
+    let all = statements(&base);
+    // The operators: its URL with AWS_IAM, and an invoke only through that URL (a direct
+    // invoke could hand the function an event naming anyone).
+    let url = allows(&all, "lambda:InvokeFunctionUrl");
+    assert_eq!(url.len(), 1);
+    assert_eq!(url[0].0, "OperatorRole");
+    assert_eq!(url[0].1["Resource"], arn);
+    assert_eq!(
+        url[0].1["Condition"],
+        json!({"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}})
+    );
+    let invoke: Vec<_> = allows(&all, "lambda:InvokeFunction")
+        .into_iter()
+        .filter(|(_, s)| s["Resource"] == arn)
+        .collect();
+    assert_eq!(invoke.len(), 1);
+    assert_eq!(invoke[0].0, "OperatorRole");
+    assert_eq!(
+        invoke[0].1["Condition"],
+        json!({"Bool": {"lambda:InvokedViaFunctionUrl": "true"}})
+    );
+    // Its own role: approval requests of the table (read, decide) and its own logs, no more.
+    let role = p["Role"]["Fn::GetAtt"][0].as_str().unwrap();
+    assert_eq!(role, "ApprovalEndpointRole");
+    let own: Vec<&Value> = all
+        .iter()
+        .filter(|(r, _)| r == role)
+        .map(|(_, s)| s)
+        .collect();
+    let granted: Vec<String> = own.iter().flat_map(|s| actions(s)).collect();
+    assert_eq!(
+        granted,
+        [
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem"
+        ]
+    );
+    assert_eq!(
+        own[0]["Resource"],
+        json!({"Fn::Sub": "${ApprovalEndpointLogs.Arn}"})
+    );
+    assert_eq!(
+        own[1]["Resource"],
+        json!({"Fn::GetAtt": ["BudgetTable", "Arn"]})
+    );
+    assert_eq!(
+        own[1]["Condition"],
+        json!({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*#approval#*"]}})
+    );
+    // The operators record no decision themselves: only through it.
+    assert!(
+        allows(&all, "dynamodb:UpdateItem")
+            .iter()
+            .all(|(r, _)| r != "OperatorRole")
+    );
+    // Its log group is an audit log like the others'.
+    let (group, _) = log_group_of(&base, APPROVAL_ENDPOINT);
+    assert_eq!(group, "ApprovalEndpointLogs");
+    assert!(
+        base["Outputs"]["AuditLogGroups"]["Value"]["Fn::Sub"]
+            .as_str()
+            .unwrap()
+            .contains("${ApprovalEndpointLogs}")
+    );
+}
+
+#[test]
 fn the_operator_gets_who_what_why_from_the_audit_records() {
     let base = template(BASE);
-    let groups: BTreeSet<String> = function_names(&base)
+    // The guard's decision records: the tools' and the authorizer's (the approval endpoint
+    // records requests to it, not decisions about calls).
+    let groups: BTreeSet<String> = gateway_functions(&base)
         .iter()
         .map(|f| log_group_of(&base, f).0.clone())
         .collect();
@@ -1085,6 +1188,9 @@ fn example(template: &Value, name: &str, attribute: Option<&str>) -> String {
         ("AWS::SNS::Topic", None) => format!("arn:aws:sns:{account}:{name}"),
         ("AWS::IAM::Role", Some("Arn")) => format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
         ("AWS::IAM::Role", None) => name.to_owned(),
+        ("AWS::Serverless::Function", Some("Arn")) => {
+            format!("arn:aws:lambda:{account}:function:{name}")
+        }
         ("AWS::DynamoDB::Table", Some("Arn")) => {
             format!("arn:aws:dynamodb:{account}:table/{name}")
         }
@@ -1180,9 +1286,10 @@ fn parliament_finds_nothing_in_any_policy_document() {
     }
     assert_eq!(
         documents.len(),
-        16,
-        "seven roles (the operators' among them), the alert key, the alert topic, the caller key, \
-         three roles acting as the caller and the policies that let the tools assume them"
+        17,
+        "eight roles (the operators' and the approval endpoint's among them), the alert key, the \
+         alert topic, the caller key, three roles acting as the caller and the policies that let \
+         the tools assume them"
     );
     let out = output_with_stdin(
         venv("python").args([
@@ -1206,9 +1313,15 @@ fn parliament_finds_nothing_in_any_policy_document() {
     // parliament's action database predates AgentCore: it knows no `bedrock-agentcore` action,
     // and says so. The actions themselves are checked above against AWS's documentation.
     // In a key policy, `"Resource": "*"` means this key and nothing else.
+    // Nor does it know `lambda:InvokedViaFunctionUrl` (AWS, 2025-10), which confines the
+    // operators' invoke of the approval endpoint to its URL; the IAM evaluator knows it and
+    // decides with it (tests/tests/e2e/iam.rs).
     let expected = |name: &str, issue: &str, detail: &str| {
         (issue == "UNKNOWN_PREFIX" && detail.contains("bedrock-agentcore"))
             || (issue == "RESOURCE_STAR" && name.ends_with("/KeyPolicy"))
+            || (issue == "UNKNOWN_CONDITION_FOR_ACTION"
+                && detail
+                    == "Unknown condition lambda:InvokedViaFunctionUrl for action lambda:InvokeFunction")
     };
     let findings: Vec<_> = findings
         .into_iter()

@@ -1,17 +1,31 @@
 //! `guard approve ID` and `guard reject ID`: a person's answer to a call waiting for one.
 //!
-//! Who answers is who AWS says the credentials belong to (STS), never a name anyone types;
-//! whether the policies would let the call run on their approval is asked first. The
-//! person sees the request's one-screen summary first, and confirms (or passes `--yes` after
-//! reading it elsewhere, e.g. in the notification). Nobody answers their own call: refused here
-//! with a clear message, and refused by the table's conditional write whatever client writes.
-//! Each answer is audited in the control log group before it is recorded: without its audit
-//! record, nothing is decided.
+//! Who answers is who AWS says the credentials belong to, never a name anyone types. Two ways:
+//!
+//! - **Through the approval endpoint** (`--endpoint URL`, or `GUARD_APPROVAL_URL`; deployed
+//!   stacks): the summary is fetched from the endpoint's function URL and the decision sent to
+//!   it, both SigV4-signed ([`signed`]). Lambda verifies the signature and hands the endpoint the
+//!   signer's IAM ARN, which the endpoint records; it audits the answer first and asks the
+//!   policies whether the approver may approve. The operators' role holds no write on the
+//!   approvals, so nothing else can record a decision in their name.
+//! - **Directly in the table** (without `--endpoint`; the local demo and the emulator, which
+//!   serves no function URLs): who answers is STS's answer for the credentials, the answer is
+//!   audited in the control log group, then written with the operator's own credentials.
+//!
+//! Either way the person sees the request's one-screen summary first, and confirms (or passes
+//! `--yes` after reading it elsewhere, e.g. in the notification). Nobody answers their own
+//! call: refused with a clear message, and refused by the table's conditional write whatever
+//! client writes. Without its audit record, nothing is decided.
+
+mod signed;
 
 use std::{io::BufRead, process::ExitCode, time::SystemTime};
 
 use guard::{ControlAction, ControlRecord, Guard};
 use oversight::{Approvals, Verdict, same_person};
+use serde_json::Value;
+
+pub use signed::{ApprovalEndpoint, SERVICE, signed_request};
 
 use crate::{
     CliError,
@@ -19,8 +33,71 @@ use crate::{
     control::{self, ControlLog},
 };
 
-/// `guard approve` (`verdict` approve) or `guard reject`.
+/// `GUARD_APPROVAL_URL`: the approval endpoint's function URL (the stack's
+/// ApprovalEndpointUrl output), for `--endpoint`.
+pub const APPROVAL_URL_VAR: &str = "GUARD_APPROVAL_URL";
+
+/// `guard approve` (`verdict` approve) or `guard reject`: through the approval endpoint at
+/// `endpoint`, or directly in `target`'s table without one.
 pub fn run(
+    target: &Target,
+    guard: &Guard,
+    id: &str,
+    verdict: Verdict,
+    yes: bool,
+    endpoint: Option<&str>,
+) -> Result<ExitCode, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+    match endpoint {
+        Some(url) => runtime.block_on(async {
+            let sdk = control::sdk_config().await;
+            let endpoint = ApprovalEndpoint::from_sdk(url, &sdk).await?;
+            through_endpoint(&endpoint, id, verdict, yes).await
+        }),
+        None => run_direct(&runtime, target, guard, id, verdict, yes),
+    }
+}
+
+/// Through the approval endpoint: its summary, the person's confirmation, its decision.
+pub async fn through_endpoint(
+    endpoint: &ApprovalEndpoint,
+    id: &str,
+    verdict: Verdict,
+    yes: bool,
+) -> Result<ExitCode, CliError> {
+    let shown = endpoint.show(id).await?;
+    let text = |v: &Value, field: &str| {
+        v.get(field)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    println!("{}\n", text(&shown, "summary"));
+    let word = word(verdict);
+    let by = text(&shown, "asked_by");
+    if !yes && !confirmed(&format!("{word} it as {by}?"))? {
+        println!("nothing decided");
+        return Ok(ExitCode::FAILURE);
+    }
+    let decided = endpoint.decide(id, verdict).await?;
+    println!("{}: {}", word.to_uppercase(), text(&decided, "message"));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The verdict as the endpoint's body and the prompt say it.
+fn word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Approve => "approve",
+        Verdict::Reject => "reject",
+    }
+}
+
+/// Directly in the table, with the operator's own credentials.
+fn run_direct(
+    runtime: &tokio::runtime::Runtime,
     target: &Target,
     guard: &Guard,
     id: &str,
@@ -34,10 +111,6 @@ pub fn run(
         "an answer is audited before it is recorded: give --control-log-group or set \
          GUARD_CONTROL_LOG_GROUP",
     ))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Runtime(e.to_string()))?;
     runtime.block_on(async {
         let sdk = control::sdk_config().await;
         let by = control::identity(&sdk).await?;
@@ -53,7 +126,7 @@ pub fn run(
             .into());
         }
         // Who may approve is the policies' decision: an approval they would not honour is
-        // refused now, not when the agent calls again.
+        // refused now, not when the agent calls again (the endpoint asks the same).
         if verdict == Verdict::Approve {
             oversight::may_approve(guard, &request, &by)?;
         }
