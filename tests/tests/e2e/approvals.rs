@@ -22,8 +22,11 @@ struct Bench {
     emulator: Emulator,
     config: SdkConfig,
     approvals: Approvals,
-    /// Who the emulator's STS says the CLI's credentials belong to.
+    /// Who the emulator's STS says the CLI's credentials belong to: alice, in the on-call
+    /// role (the shipped policy honours no other approval).
     operator: String,
+    /// Her role session's credentials, for the CLI.
+    credentials: [(&'static str, String); 3],
 }
 
 async fn bench() -> Bench {
@@ -36,14 +39,20 @@ async fn bench() -> Bench {
         .send()
         .await
         .unwrap();
-    let operator = aws_sdk_sts::Client::new(&config)
-        .get_caller_identity()
+    let assumed = aws_sdk_sts::Client::new(&config)
+        .assume_role()
+        .role_arn(e2e::chain::ONCALL_ROLE)
+        .role_session_name("alice")
         .send()
         .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+        .unwrap();
+    let c = assumed.credentials().unwrap();
+    let credentials = [
+        ("AWS_ACCESS_KEY_ID", c.access_key_id().to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", c.secret_access_key().to_owned()),
+        ("AWS_SESSION_TOKEN", c.session_token().to_owned()),
+    ];
+    let operator = assumed.assumed_role_user().unwrap().arn().to_owned();
     let approvals = Approvals::new(
         aws_sdk_dynamodb::Client::new(&config),
         e2e::emulator::BUDGET_TABLE,
@@ -53,6 +62,7 @@ async fn bench() -> Bench {
         config,
         approvals,
         operator,
+        credentials,
     }
 }
 
@@ -106,6 +116,9 @@ fn guard(b: &Bench, args: &[&str]) -> (Option<i32>, String) {
         .env(oversight::CONTROL_LOG_VAR, CONTROL_LOG)
         .args(args);
     for (k, v) in b.emulator.env() {
+        command.env(k, v);
+    }
+    for (k, v) in &b.credentials {
         command.env(k, v);
     }
     let out = command.output().unwrap();

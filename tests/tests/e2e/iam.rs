@@ -287,7 +287,27 @@ struct Column {
 }
 
 /// The matrix for `roles` in a stack whose own log groups are `own_groups` (name, tags).
-fn matrix(roles: &[Role], own_groups: &[(String, Vec<(String, String)>)]) -> Vec<Cell> {
+/// Whether a stack deployed with `parameters` lets restart_service restart an approved
+/// production service (`ApprovedProductionRestarts`, on by default).
+fn approves_production_restarts(parameters: &[&str]) -> bool {
+    !parameters.contains(&"ApprovedProductionRestarts=false")
+}
+
+/// Whether `owner` may do `action` on a resource tagged `tagging`: staging or dev; and
+/// production for restart_service when the stack lets a person approve production restarts
+/// (the Cedar guard then runs only approved ones).
+fn touchable(action: &str, tagging: &Tagging, approved_production: bool) -> bool {
+    tagging.touchable
+        || (approved_production
+            && action == "ecs:UpdateService"
+            && tagging.tags == [("Environment", "production")])
+}
+
+fn matrix(
+    roles: &[Role],
+    own_groups: &[(String, Vec<(String, String)>)],
+    approved_production: bool,
+) -> Vec<Cell> {
     let mut rows = Vec::new();
     for (action, kind, owner) in CONDITIONED {
         let logs = matches!(kind, Kind::LogGroup | Kind::LogStream);
@@ -297,7 +317,7 @@ fn matrix(roles: &[Role], own_groups: &[(String, Vec<(String, String)>)]) -> Vec
             .map(|t| Column {
                 label: t.label.to_owned(),
                 resources: vec![(kind.arn("/ecs/example/api-gateway"), tag_context(t.tags))],
-                touchable: t.touchable,
+                touchable: touchable(action, t, approved_production),
             })
             .collect();
         if logs {
@@ -705,7 +725,11 @@ fn destructive_cells(roles: &[Role], stack: &Value) -> Vec<Cell> {
 fn iam_alone_refuses_production_untagged_mistagged_compliance_and_audit_for_every_role() {
     for parameters in [&PATH_A[..], &PATH_B[..]] {
         let stack = deployed(parameters);
-        let cells = matrix(&roles(&stack), &own_log_groups(&stack));
+        let cells = matrix(
+            &roles(&stack),
+            &own_log_groups(&stack),
+            approves_production_restarts(parameters),
+        );
         assert_eq!(cells.len(), 5 * 6 + 3 * 3, "{parameters:?}");
         assert!(
             wrong(&cells).is_empty(),
@@ -713,6 +737,19 @@ fn iam_alone_refuses_production_untagged_mistagged_compliance_and_audit_for_ever
             wrong(&cells)
         );
     }
+}
+
+#[test]
+fn without_approved_production_restarts_iam_refuses_every_production_restart() {
+    let parameters = [&PATH_A[..], &["ApprovedProductionRestarts=false"]].concat();
+    let stack = deployed(&parameters);
+    let cells = matrix(&roles(&stack), &own_log_groups(&stack), false);
+    assert!(wrong(&cells).is_empty(), "{:#?}", wrong(&cells));
+    let production = cells
+        .iter()
+        .find(|c| c.action == "ecs:UpdateService" && c.column == "`Environment=production`")
+        .unwrap();
+    assert!(production.allowed.is_empty(), "{:?}", production.allowed);
 }
 
 #[test]
@@ -869,13 +906,13 @@ fn a_tool_role_loosened_in_memory_fails_the_matrix() {
     let (roles, groups) = (roles(&stack), own_log_groups(&stack));
     let table = stack["tables"]["BudgetTable"].as_str().unwrap();
     for (action, _, role) in CONDITIONED {
-        // The tag condition removed: production (and everything else) becomes deletable.
-        let cells = matrix(&loosened(&roles, role, without_condition), &groups);
+        // The tag condition removed: untagged resources (and everything else) become fair game.
+        let cells = matrix(&loosened(&roles, role, without_condition), &groups, true);
         let failures = wrong(&cells);
         assert!(
             failures
                 .iter()
-                .any(|f| f.starts_with(&format!("{action} on `Environment=production`"))),
+                .any(|f| f.starts_with(&format!("{action} on untagged"))),
             "{role} without its tag condition: {failures:#?}"
         );
         // The budget condition removed: its neighbours' keys become writable.
@@ -888,6 +925,7 @@ fn a_tool_role_loosened_in_memory_fails_the_matrix() {
     let failures = wrong(&matrix(
         &loosened(&roles, "CleanLogsRole", no_deny),
         &groups,
+        true,
     ));
     for marker in ["`Compliance=true`", "`Audit=yes`"] {
         assert!(
@@ -931,7 +969,7 @@ fn who(roles: &[String]) -> String {
 
 fn rendered(stack: &Value) -> String {
     let roles = roles(stack);
-    let cells = matrix(&roles, &own_log_groups(stack));
+    let cells = matrix(&roles, &own_log_groups(stack), true);
     let mut columns: Vec<String> = Vec::new();
     for cell in &cells {
         if !columns.contains(&cell.column) {

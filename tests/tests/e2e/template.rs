@@ -199,9 +199,28 @@ fn iam_grants_no_wildcard_action_and_conditions_every_mutation_on_the_real_tag()
         "logs:DeleteLogStream",
     ] {
         // The tool's role (unless ActAsCaller) and the role it acts as the caller in (with
-        // ActAsCaller): one statement each, both on the real tag.
-        let grants = allows(&all, action);
+        // ActAsCaller): one statement each, both on the real tag. A restart has one more per
+        // role: production, for the calls a person approved (ApprovedProductionRestarts).
+        let (grants, approved): (Vec<_>, Vec<_>) = allows(&all, action)
+            .into_iter()
+            .partition(|(_, s)| s["Sid"] != "RestartApprovedProduction");
         assert_eq!(grants.len(), 2, "{action}: {grants:?}");
+        if action == "ecs:UpdateService" {
+            assert_eq!(approved.len(), 2, "{approved:?}");
+            for (_, grant) in &approved {
+                assert_eq!(
+                    grant["Condition"],
+                    json!({"StringEquals": {"aws:ResourceTag/Environment": "production"}}),
+                    "{grant}"
+                );
+            }
+            assert_eq!(
+                template(BASE)["Parameters"]["ApprovedProductionRestarts"]["AllowedValues"],
+                json!(["true", "false"])
+            );
+        } else {
+            assert!(approved.is_empty(), "{approved:?}");
+        }
         assert!(
             grants[0].0.ends_with("Role")
                 && grants[1].0 == grants[0].0.replace("Role", "ActingRole"),
@@ -502,9 +521,11 @@ fn reserved_concurrency_is_opt_in_and_only_for_the_three_destructive_tools() {
 #[test]
 fn alerts_go_to_a_topic_under_a_key_cloudwatch_may_use() {
     let base = template(BASE);
+    // Two topics: the alerts, and the approval requests (announced by restart_service).
     let topics = of_type(&base, "AWS::SNS::Topic");
-    assert_eq!(topics.len(), 1);
-    let (topic, properties) = (topics[0].0, &topics[0].1["Properties"]);
+    let names: Vec<&str> = topics.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["ApprovalTopic", "PolicyBlockAlertTopic"]);
+    let (topic, properties) = (topics[1].0, &topics[1].1["Properties"]);
     // Not the AWS-managed alias/aws/sns: a key of this stack.
     let key = properties["KmsMasterKeyId"]["Fn::GetAtt"][0]
         .as_str()
@@ -1362,7 +1383,25 @@ fn the_budget_table_is_on_demand_with_ttl_and_pitr_and_each_tool_counts_only_its
             .filter(|(r, s)| r == role && actions(s).iter().any(|a| a.starts_with("dynamodb:")))
             .map(|(_, s)| s)
             .collect();
+        // Its budgets, the stop switch, and (restart_service) its own approval requests.
+        let (grants, approvals): (Vec<&Value>, Vec<&Value>) = grants
+            .into_iter()
+            .partition(|s| s["Sid"] != "UseOwnApprovals");
         assert_eq!(grants.len(), 2, "{role}: its budgets and the stop switch");
+        if tool == "restart_service" {
+            assert_eq!(approvals.len(), 1, "{role}");
+            assert_eq!(
+                actions(approvals[0]),
+                ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+            );
+            assert_eq!(
+                approvals[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+                json!([format!("{tool}#approval#*")]),
+                "{role}"
+            );
+        } else {
+            assert!(approvals.is_empty(), "{role}: {approvals:?}");
+        }
         // The stop switch: read only, its one key.
         let switch = grants[1];
         assert_eq!(actions(switch), ["dynamodb:GetItem"], "{role}");
