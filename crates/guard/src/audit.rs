@@ -124,6 +124,10 @@ pub struct AuditRecord {
     /// budget that was full with when it frees up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetRecord>,
+    /// The person's approval the resource check was asked with (`context.approval`), so the
+    /// check replays as it was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::Approval>,
     /// The `Tool` metric dimension (not part of the record: it is the line's dimension).
     #[serde(skip)]
     pub metric_tool: String,
@@ -190,6 +194,7 @@ impl AuditRecord {
             truncated,
             shadow: subject.shadow,
             budget: subject.budget,
+            approval: subject.approval.cloned(),
         }
     }
 
@@ -285,6 +290,7 @@ pub(crate) struct Subject<'a> {
     pub resource_facts: Option<&'a ResourceFacts>,
     pub shadow: Option<ShadowDecision>,
     pub budget: Option<BudgetRecord>,
+    pub approval: Option<&'a crate::Approval>,
 }
 
 /// Where audit records go.

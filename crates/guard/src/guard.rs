@@ -172,6 +172,7 @@ impl Guard {
             resource_facts: None,
             shadow: None,
             budget: None,
+            approval: None,
         }
     }
 

@@ -327,7 +327,7 @@ pub fn decide(guard: &Guard, case: &Case) -> (Expected, Vec<Decision>) {
             && decision.error().is_none()
             && case.approval.is_none()
             && case.params.get("dry_run") != Some(&Value::Bool(true))
-            && guard.approvable(&call, resource, &case.probe());
+            && guard.would_allow(&call, resource, Some(&case.probe()));
         decisions.push(decision);
         if waits {
             return (Expected::ApprovalRequired, decisions);

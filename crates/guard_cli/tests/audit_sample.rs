@@ -20,13 +20,14 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 const SAMPLE: &str = "examples/audit/sample.jsonl";
 
 /// Fields a record carries only when they apply (`skip_serializing_if`).
-const OPTIONAL: [&str; 6] = [
+const OPTIONAL: [&str; 7] = [
     "gateway",
     "caller",
     "resource_facts",
     "truncated",
     "shadow",
     "budget",
+    "approval",
 ];
 
 fn sample() -> Vec<Value> {

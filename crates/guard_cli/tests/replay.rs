@@ -500,3 +500,102 @@ fn records_all_about_another_gateway_are_not_a_pass() {
     let (out, text) = guard(&[&["replay"], &arn[..]].concat(), Some(&lines));
     assert!(out.status.success(), "{text}");
 }
+
+/// The lines restart_service writes for a production restart that ran on alice's approval
+/// (she is on call; the caller is agent-7) and a staging restart that needed none.
+fn restart_lines() -> Vec<String> {
+    let audit = MemoryAudit::new();
+    let config = GuardConfig {
+        gateway_arn: Some(EXAMPLE_GATEWAY_ARN.to_owned()),
+        ..GuardConfig::default()
+    };
+    let guard = Guard::new(&PolicySources::embedded(), &config, Arc::new(audit.clone()));
+    let ids = RequestIds::default();
+    let agent = guard::Principal::OAuthUser {
+        id: "agent-7".to_owned(),
+        tags: std::collections::BTreeMap::new(),
+    };
+    let approval = guard::Approval {
+        approver: "arn:aws:sts::123456789012:assumed-role/agent-guard-oncall/alice".to_owned(),
+        approver_person: "alice".to_owned(),
+        approver_role: "agent-guard-oncall".to_owned(),
+        caller_person: "agent-7".to_owned(),
+    };
+    for (environment, approval) in [("production", Some(&approval)), ("staging", None)] {
+        let input = json!({"environment": environment, "service": "api"});
+        let call = ToolCall {
+            tool: "restart-service___restart_service",
+            input: &input,
+            principal: Some(&agent),
+            ids: &ids,
+        };
+        let service = ResourceFacts::new(
+            "Guard::EcsService",
+            format!("arn:aws:ecs:us-east-1:1:service/{environment}/api"),
+        )
+        .attribute("name", "api")
+        .attribute("cluster", environment)
+        .attribute("status", "ACTIVE")
+        .tags([("Environment".to_owned(), environment.to_owned())]);
+        assert!(guard.check_call(&call).proceeds());
+        assert!(
+            guard
+                .check_resource_approved(&call, &service, approval)
+                .is_allow()
+        );
+    }
+    let emf = EmfStdout::default();
+    audit
+        .records()
+        .iter()
+        .map(|r| emf.line(r).to_string())
+        .collect()
+}
+
+#[test]
+fn replay_says_which_approvals_a_candidate_makes_unnecessary_or_required() {
+    let lines = restart_lines().join("\n");
+    // The shipped policies: the approved restart replays as allowed, with its approval.
+    let (out, text) = guard(&["replay", "-"], Some(&lines));
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("APPROVAL"), "{text}");
+    assert!(text.contains("0 newly denied, 0 newly allowed"), "{text}");
+
+    // A candidate that lets production restarts run on the agent's word, and asks a person
+    // for staging ones.
+    let dir = tempfile::tempdir().unwrap();
+    let root = candidate(dir.path());
+    edit(&root, "resource/environment.cedar", |text| {
+        text.replacen(
+            r#"(resource.getTag("environment") == "staging" || resource.getTag("environment") == "dev")"#,
+            r#"(resource.getTag("environment") == "production" || resource.getTag("environment") == "dev")"#,
+            1,
+        )
+    });
+    edit(&root, "resource/approval.cedar", |text| {
+        text.replace(
+            r#"resource.getTag("environment") == "production" &&
+  context.input has environment &&
+  context.input.environment == "production" &&"#,
+            r#"resource.getTag("environment") == "staging" &&
+  context.input has environment &&
+  context.input.environment == "staging" &&"#,
+        )
+    });
+    let root = root.to_str().unwrap();
+    let (_, text) = guard(&["replay", "--policies", root, "-"], Some(&lines));
+    assert!(
+        text.contains("APPROVAL NO LONGER NEEDED")
+            && text.contains(r#"arguments: {"environment":"production","service":"api"}"#),
+        "{text}"
+    );
+    assert!(text.contains("APPROVAL NOW REQUIRED"), "{text}");
+    assert!(
+        text.contains("approvals: 1 would no longer need a person's approval"),
+        "{text}"
+    );
+    assert!(
+        text.contains("approvals: 1 would now need a person's approval"),
+        "{text}"
+    );
+}

@@ -66,10 +66,10 @@ impl<T: Tool> ToolHost<T> {
             Some(desk)
                 if denied_by_policy
                     && !dry_run
-                    && self.guard.approvable(
+                    && self.guard.would_allow(
                         &call,
                         facts,
-                        &probe(&desk.role, &caller_person(call.principal)),
+                        Some(&probe(&desk.role, &caller_person(call.principal))),
                     ) =>
             {
                 Err(self.ask(checks, desk, decision, facts).await)

@@ -62,6 +62,7 @@ impl Guard {
             resource_facts: Some(resource),
             shadow: None,
             budget: None,
+            approval,
         };
         let outcome = tool.and_then(|tool| {
             let sets = self.sets.as_ref().map_err(|e| e.clone())?;
@@ -96,15 +97,16 @@ impl Guard {
         )
     }
 
-    /// Whether the resource check would allow this call with `approval`: the question a tool
-    /// asks of a call its policies deny, to tell "approval required" from "denied", and the
-    /// question asked before a person's answer is recorded. Not audited: the check that decides
-    /// the call is ([`Guard::check_resource_approved`]); errors count as no.
-    pub fn approvable(
+    /// Whether the resource check would allow this call, with `approval` when given: the
+    /// question a tool asks of a call its policies deny, to tell "approval required" from
+    /// "denied", the question asked before a person's answer is recorded, and replay's. Not
+    /// audited: the check that decides the call is ([`Guard::check_resource_approved`]);
+    /// errors count as no.
+    pub fn would_allow(
         &self,
         call: &ToolCall<'_>,
         resource: &ResourceFacts,
-        approval: &Approval,
+        approval: Option<&Approval>,
     ) -> bool {
         let evaluated = (|| {
             let tool = ToolName::parse(call.tool)?;
@@ -120,7 +122,7 @@ impl Guard {
                     resource: resource_uid,
                     resource_entity: Some(resource),
                     input: call.input,
-                    approval: Some(approval),
+                    approval,
                 },
             )
         })();

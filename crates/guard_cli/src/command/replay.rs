@@ -16,7 +16,9 @@ use guard::PolicySources;
 
 use crate::{
     CliError,
-    replay::{BudgetReplay, Change, Found, Input, Recorded, Replayed, Replayer, Summary},
+    replay::{
+        ApprovalChange, BudgetReplay, Change, Found, Input, Recorded, Replayed, Replayer, Summary,
+    },
 };
 
 /// What makes `guard replay` fail (exit code 1), for CI.
@@ -98,7 +100,11 @@ fn replay_checks<'a>(
     for found in &input.found {
         let record = &found.record;
         match replayer.replay(record) {
-            Replayed::Decided { decision, change } => {
+            Replayed::Decided {
+                decision,
+                change,
+                approval,
+            } => {
                 summary
                     .by_check
                     .entry((record.tool.clone(), record.check))
@@ -106,6 +112,10 @@ fn replay_checks<'a>(
                     .add(change);
                 if change != Change::Unchanged {
                     print_flip(&found.at, record, change, &decision);
+                }
+                if let Some(approval) = approval {
+                    print_approval(&found.at, record, approval);
+                    *summary.approvals.entry(approval).or_default() += 1;
                 }
             }
             Replayed::OtherGateway(gateway) => {
@@ -240,6 +250,26 @@ fn replay_budget(replay: &mut BudgetReplay, found: &Found, summary: &mut Summary
     }
 }
 
+/// A call whose need for a person's approval the replayed policies change.
+fn print_approval(at: &str, record: &Recorded, approval: ApprovalChange) {
+    let what = match approval {
+        ApprovalChange::NoLongerNeeded => {
+            "APPROVAL NO LONGER NEEDED: it ran on a person's approval; these policies allow it without one"
+        }
+        ApprovalChange::NowRequired => {
+            "APPROVAL NOW REQUIRED: it ran without a person; these policies would have asked one"
+        }
+    };
+    println!(
+        "{what}: {} check {} at {} ({at}{})",
+        record.check,
+        shown(&record.tool),
+        shown(&record.time),
+        ids(&record.request_ids)
+    );
+    println!("  arguments: {}", record.arguments);
+}
+
 fn print_flip(at: &str, record: &Recorded, change: Change, decision: &guard::Decision) {
     let label = match change {
         Change::NewlyDenied => "NEWLY DENIED ",
@@ -338,6 +368,13 @@ fn print_summary(origin: &str, gateway_arn: &str, summary: &Summary) {
             "  not replayed: {} not re-decidable (listed above)",
             summary.not_redecidable
         );
+    }
+    for (approval, count) in &summary.approvals {
+        let what = match approval {
+            ApprovalChange::NoLongerNeeded => "would no longer need a person's approval",
+            ApprovalChange::NowRequired => "would now need a person's approval",
+        };
+        println!("  approvals: {count} {what}");
     }
     if summary.budget_checks > 0 {
         println!(

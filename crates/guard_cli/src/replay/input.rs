@@ -90,6 +90,9 @@ pub struct Recorded {
     /// A budget check's counts.
     #[serde(default)]
     pub budget: Option<BudgetRecord>,
+    /// The person's approval the resource check was asked with.
+    #[serde(default)]
+    pub approval: Option<guard::Approval>,
 }
 
 /// One record found in the input.

@@ -37,6 +37,16 @@ pub enum Change {
     Unchanged,
 }
 
+/// What a candidate does to the need for a person's approval (the tools ask one for a call
+/// the policies deny as it stands and would allow on an approval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ApprovalChange {
+    /// A call that ran on a person's approval would have been allowed without one.
+    NoLongerNeeded,
+    /// A call allowed without one would now wait for a person.
+    NowRequired,
+}
+
 /// What replaying one record gave.
 #[derive(Debug, Clone)]
 pub enum Replayed {
@@ -46,6 +56,8 @@ pub enum Replayed {
         decision: Box<Decision>,
         /// How it compares.
         change: Change,
+        /// What the candidate does to the need for a person's approval, when it changes it.
+        approval: Option<ApprovalChange>,
     },
     /// The record is about another gateway (or none): not this deployment's traffic.
     OtherGateway(String),
@@ -148,7 +160,9 @@ impl Replayer {
         let decision = match (asked, &record.resource_facts) {
             (Asked::Call, _) => guard.check_call(&call),
             (Asked::Tool, _) => guard.check_tool(&record.tool, record.caller.as_ref(), &ids),
-            (Asked::Resource, Some(facts)) => guard.check_resource(&call, facts),
+            (Asked::Resource, Some(facts)) => {
+                guard.check_resource_approved(&call, facts, record.approval.as_ref())
+            }
             (Asked::Resource, None) => {
                 return not("a resource check without the resource as read".to_owned());
             }
@@ -168,10 +182,41 @@ impl Replayer {
             (Verdict::Deny, Verdict::Allow) => Change::NewlyAllowed,
             _ => Change::Unchanged,
         };
+        let approval = match (asked, &record.resource_facts) {
+            (Asked::Resource, Some(facts)) => approval_change(guard, &call, facts, record),
+            _ => None,
+        };
         Replayed::Decided {
             decision: Box::new(decision),
             change,
+            approval,
         }
+    }
+}
+
+/// What the replayed policies do to the need for a person's approval: a call that ran on one
+/// and would be allowed without; a call allowed without one that would now wait for one.
+fn approval_change(
+    guard: &Guard,
+    call: &ToolCall<'_>,
+    facts: &guard::ResourceFacts,
+    record: &Recorded,
+) -> Option<ApprovalChange> {
+    let probe = oversight::probe(
+        oversight::DEFAULT_APPROVER_ROLE,
+        &oversight::caller_person(call.principal),
+    );
+    let allowed_without = || guard.would_allow(call, facts, None);
+    let approvable = || guard.would_allow(call, facts, Some(&probe));
+    match &record.approval {
+        Some(_) if record.decision == Verdict::Allow && allowed_without() => {
+            Some(ApprovalChange::NoLongerNeeded)
+        }
+        Some(_) => None,
+        None if record.decision == Verdict::Allow && !allowed_without() && approvable() => {
+            Some(ApprovalChange::NowRequired)
+        }
+        None => None,
     }
 }
 
@@ -231,6 +276,8 @@ pub struct Summary {
     pub budget_checks: usize,
     /// Lines and events that held no record.
     pub other_lines: usize,
+    /// Calls whose need for a person's approval the replayed policies change.
+    pub approvals: BTreeMap<ApprovalChange, usize>,
 }
 
 impl Summary {

@@ -70,7 +70,7 @@ pub fn may_approve(
         ids: &RequestIds::default(),
     };
     let approval = grant(approver_arn, &request.caller_person);
-    if guard.approvable(&call, &resource, &approval) {
+    if guard.would_allow(&call, &resource, Some(&approval)) {
         Ok(())
     } else {
         Err(ApprovalError::NotAnApprover {
