@@ -137,12 +137,23 @@ impl Chain {
             env
         };
         let clusters = world.ecs_clusters();
+        // Where approval requests are announced (the template's ApprovalTopic).
+        let topic = aws_sdk_sns::Client::new(&config)
+            .create_topic()
+            .name("agent-guard-approvals")
+            .send()
+            .await
+            .map_err(|e| format!("CreateTopic: {e}"))?
+            .topic_arn()
+            .ok_or("CreateTopic returned no ARN")?
+            .to_owned();
         let interceptor = start("authorizer", &env(&[]))?;
         let tool_env = env(&[
             ("CALLER", "required"),
             ("CALLER_ROLE_ARN", CALLER_ROLE),
             ("ECS_CLUSTERS", clusters.as_str()),
             ("BUDGETS", "OFF"),
+            (oversight::APPROVAL_TOPIC_VAR, topic.as_str()),
         ]);
         let running = start(tool, &tool_env)?;
         Ok(Self {
