@@ -252,7 +252,9 @@ streams() {
 # ---------------------------------------------------------------------------------------------
 step "round 1 - GuardMode=ENFORCE, policy engine LOG_ONLY: the authorizer decides"
 START=$(($(date +%s) * 1000))
-cases one "$START" reached refused-by-authorizer reached refused-by-authorizer \
+# The production restart (case 2) reaches its tool: the gateway lets production restart claims
+# through to be approved by a person, and the tool denies it on the service's real tag.
+cases one "$START" reached reached reached refused-by-authorizer \
   reached refused-by-authorizer reached
 
 step "a real clean_logs on the staging fixture: deletes, and takes a budget slot"
@@ -290,7 +292,7 @@ agentcore/deploy.sh "$STACK" GuardMode=LOG_ONLY PolicyEngineMode=ENFORCE "${COMM
 
 step "round 2 - the guard only records: the gateway's policy engine alone refuses"
 START=$(($(date +%s) * 1000))
-cases two "$START" reached refused-by-gateway-alone reached refused-by-gateway-alone \
+cases two "$START" reached reached reached refused-by-gateway-alone \
   reached refused-by-gateway-alone reached
 
 step "a real clean_logs on the production fixture, the guard allowing it: IAM refuses"
