@@ -100,7 +100,12 @@ async fn a_production_restart_waits_for_a_person_and_runs_once_on_their_approval
     let published = chain.requests("Publish");
     assert_eq!(published.len(), 1, "{published:?}");
     let body = &published[0].0;
-    for says in [request.as_str(), "restart_service", "agent-guard-oncall", "guard%20approve"] {
+    for says in [
+        request.as_str(),
+        "restart_service",
+        "agent-guard-oncall",
+        "guard%20approve",
+    ] {
         assert!(body.contains(says), "`{says}` not in {body}");
     }
     // The request's record, in the function's log.
