@@ -32,6 +32,9 @@ use crate::{
 /// The role the tools assume to act as the caller (the emulator does not check it exists).
 pub const CALLER_ROLE: &str = "arn:aws:iam::123456789012:role/agent-guard-acting-as-caller";
 
+/// The role an approved call is made in (the template's RestartServiceApprovedRole).
+pub const APPROVED_ROLE: &str = "arn:aws:iam::123456789012:role/agent-guard-approved-restart";
+
 /// The role approvers act in (the template's OperatorRole, the shipped policy's on-call role).
 pub const ONCALL_ROLE: &str = "arn:aws:iam::123456789012:role/agent-guard-oncall";
 
@@ -154,6 +157,7 @@ impl Chain {
             ("ECS_CLUSTERS", clusters.as_str()),
             ("BUDGETS", "OFF"),
             (oversight::APPROVAL_TOPIC_VAR, topic.as_str()),
+            (agentcore_target::APPROVED_ROLE_VAR, APPROVED_ROLE),
         ]);
         let running = start(tool, &tool_env)?;
         Ok(Self {

@@ -155,6 +155,8 @@ pub struct HostSettings {
     pub approver_role: String,
     /// `GUARD_APPROVAL_TOPIC_ARN`: the SNS topic approval requests are announced on.
     pub approval_topic: Option<String>,
+    /// `GUARD_APPROVED_ROLE_ARN`: the role approved calls are made in.
+    pub approved_role: Option<String>,
 }
 
 impl HostSettings {
@@ -173,6 +175,7 @@ impl HostSettings {
                 .text(oversight::APPROVER_ROLE_VAR)
                 .unwrap_or_else(|| oversight::DEFAULT_APPROVER_ROLE.to_owned()),
             approval_topic: env.text(oversight::APPROVAL_TOPIC_VAR),
+            approved_role: env.text(crate::APPROVED_ROLE_VAR),
         }
     }
 }

@@ -53,7 +53,9 @@ pub use oversight::{APPROVAL_ARGUMENT, STOP_CACHE, StopSwitch};
 pub use pipeline::{Access, Desk, Found, Recheck, Tool, ToolHost};
 pub use result::{CallToolResult, CheckReport, Content, GuardReport, Report, Status};
 pub use serve::serve;
-pub use session::{CALLER_ROLE_VAR, Session, SessionError, Sessions, source_identity};
+pub use session::{
+    APPROVED_ROLE_VAR, CALLER_ROLE_VAR, Session, SessionError, Sessions, source_identity,
+};
 
 #[cfg(test)]
 mod guide {

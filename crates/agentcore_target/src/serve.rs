@@ -73,11 +73,11 @@ fn desk<T: Tool>(settings: &HostSettings, sdk: &SdkConfig) -> Option<Desk> {
         .approval_topic
         .clone()
         .map(|topic| Notifier::new(aws_sdk_sns::Client::new(sdk), topic));
-    Some(Desk::new(
-        approvals,
-        notifier,
-        settings.approver_role.clone(),
-    ))
+    let approved = settings
+        .approved_role
+        .clone()
+        .map(|role| Sessions::new(role, sdk));
+    Some(Desk::new(approvals, notifier, settings.approver_role.clone()).with_approved(approved))
 }
 
 /// How the tool learns its callers (`CALLER`, `CALLER_SIGNING_KEY`; used assertions remembered in the

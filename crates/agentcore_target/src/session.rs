@@ -21,6 +21,11 @@ use guard::Principal;
 /// `CALLER_ROLE_ARN`: the role mutations are made in, as the caller.
 pub const CALLER_ROLE_VAR: &str = "CALLER_ROLE_ARN";
 
+/// `GUARD_APPROVED_ROLE_ARN`: the role a call a person approved is made in (the template's
+/// RestartServiceApprovedRole, the one role IAM lets restart production). Assumed only after
+/// the approval was used, once per approval, so no other code path holds its credentials.
+pub const APPROVED_ROLE_VAR: &str = "GUARD_APPROVED_ROLE_ARN";
+
 /// How long a session lasts (STS's minimum), and how long before its end it is renewed.
 const SESSION: Duration = Duration::from_secs(900);
 const RENEW_BEFORE: Duration = Duration::from_secs(120);
@@ -87,7 +92,7 @@ impl Sessions {
         if let Some(session) = self.cached(&key) {
             return Ok(session);
         }
-        let session = self.assume(caller, tool).await?;
+        let session = self.assume(caller, tool, None).await?;
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(
                 key,
@@ -97,13 +102,30 @@ impl Sessions {
         Ok(session)
     }
 
+    /// A session for one approved call, never cached: its session tags name the approval
+    /// (`guard:approval`), so CloudTrail shows which person's OK each production change used.
+    pub async fn for_approval(
+        &self,
+        caller: Option<&Principal>,
+        tool: &str,
+        approval: &str,
+    ) -> Result<Session, SessionError> {
+        let caller = caller.ok_or(SessionError::NoCaller)?;
+        self.assume(caller, tool, Some(approval)).await
+    }
+
     fn cached(&self, key: &str) -> Option<Session> {
         let cache = self.cache.lock().ok()?;
         let (session, renew_at) = cache.get(key)?;
         (Instant::now() < *renew_at).then(|| session.clone())
     }
 
-    async fn assume(&self, caller: &Principal, tool: &str) -> Result<Session, SessionError> {
+    async fn assume(
+        &self,
+        caller: &Principal,
+        tool: &str,
+        approval: Option<&str>,
+    ) -> Result<Session, SessionError> {
         let source_identity = source_identity(caller.id());
         let tag = |key: &str, value: &str| {
             Tag::builder()
@@ -112,7 +134,7 @@ impl Sessions {
                 .build()
                 .map_err(|e| SessionError::AssumeRole(e.to_string()))
         };
-        let out = self
+        let mut request = self
             .sts
             .assume_role()
             .role_arn(&self.role_arn)
@@ -120,7 +142,11 @@ impl Sessions {
             .source_identity(&source_identity)
             .tags(tag("guard:caller", &caller.uid_string())?)
             .tags(tag("guard:tool", tool)?)
-            .duration_seconds(i32::try_from(SESSION.as_secs()).unwrap_or(900))
+            .duration_seconds(i32::try_from(SESSION.as_secs()).unwrap_or(900));
+        if let Some(approval) = approval {
+            request = request.tags(tag("guard:approval", approval)?);
+        }
+        let out = request
             .send()
             .await
             .map_err(|e| SessionError::AssumeRole(guard::with_causes(&e)))?;

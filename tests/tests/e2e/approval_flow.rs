@@ -132,6 +132,24 @@ async fn a_production_restart_waits_for_a_person_and_runs_once_on_their_approval
     assert_eq!(restarts(&chain), 1);
     assert_eq!(report["acting_as"], "agent-7", "{report}");
     assert!(status(&chain, &request).await.starts_with("Used"));
+    // Made in the approved role's session, named for the caller and the approval.
+    let sessions: Vec<_> = chain
+        .requests("AssumeRole")
+        .into_iter()
+        .filter(|(body, _)| body.contains("agent-guard-approved-restart"))
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert!(
+        sessions[0].0.contains("SourceIdentity=agent-7"),
+        "{}",
+        sessions[0].0
+    );
+    assert!(sessions[0].0.contains(&request), "{}", sessions[0].0);
+    let restart = &chain.requests("UpdateService")[0].1;
+    assert!(
+        !restart.contains("Credential=testing/"),
+        "made with the function's own credentials: {restart}"
+    );
 
     // The same approval again: used.
     let report = agent(&chain, &approved, 3, &agent_claims());

@@ -293,14 +293,25 @@ fn approves_production_restarts(parameters: &[&str]) -> bool {
     !parameters.contains(&"ApprovedProductionRestarts=false")
 }
 
-/// Whether `owner` may do `action` on a resource tagged `tagging`: staging or dev; and
-/// production for restart_service when the stack lets a person approve production restarts
-/// (the Cedar guard then runs only approved ones).
-fn touchable(action: &str, tagging: &Tagging, approved_production: bool) -> bool {
-    tagging.touchable
-        || (approved_production
-            && action == "ecs:UpdateService"
-            && tagging.tags == [("Environment", "production")])
+/// The role that may do `action` on a resource tagged `tagging`, if any: the tool's own on
+/// staging or dev; on production, for a restart only, the role restart_service assumes after
+/// using a person's approval, when the stack lets a person approve production restarts.
+fn may_touch(
+    action: &str,
+    owner: &'static str,
+    tagging: &Tagging,
+    approved_production: bool,
+) -> Option<&'static str> {
+    if tagging.touchable {
+        Some(owner)
+    } else if approved_production
+        && action == "ecs:UpdateService"
+        && tagging.tags == [("Environment", "production")]
+    {
+        Some("RestartServiceApprovedRole")
+    } else {
+        None
+    }
 }
 
 fn matrix(
@@ -311,13 +322,17 @@ fn matrix(
     let mut rows = Vec::new();
     for (action, kind, owner) in CONDITIONED {
         let logs = matches!(kind, Kind::LogGroup | Kind::LogStream);
-        let mut columns: Vec<Column> = TAGGINGS
+        let mut columns: Vec<(Column, &'static str)> = TAGGINGS
             .iter()
             .filter(|t| logs || !t.logs_only)
-            .map(|t| Column {
-                label: t.label.to_owned(),
-                resources: vec![(kind.arn("/ecs/example/api-gateway"), tag_context(t.tags))],
-                touchable: touchable(action, t, approved_production),
+            .map(|t| {
+                let who = may_touch(action, owner, t, approved_production);
+                let column = Column {
+                    label: t.label.to_owned(),
+                    resources: vec![(kind.arn("/ecs/example/api-gateway"), tag_context(t.tags))],
+                    touchable: who.is_some(),
+                };
+                (column, who.unwrap_or(owner))
             })
             .collect();
         if logs {
@@ -330,13 +345,16 @@ fn matrix(
                     (kind.arn(name), tag_context(&tags))
                 })
                 .collect();
-            columns.push(Column {
-                label: "the stack's own audit logs".to_owned(),
-                resources,
-                touchable: false,
-            });
+            columns.push((
+                Column {
+                    label: "the stack's own audit logs".to_owned(),
+                    resources,
+                    touchable: false,
+                },
+                owner,
+            ));
         }
-        for column in columns {
+        for (column, owner) in columns {
             rows.push((action, owner, column));
         }
     }
@@ -954,6 +972,7 @@ fn who(roles: &[String]) -> String {
         .iter()
         .map(|r| match r.as_str() {
             "RestartServiceRole" => "restart_service".to_owned(),
+            "RestartServiceApprovedRole" => "restart_service, on an approval".to_owned(),
             "TerminateInstanceRole" => "terminate_instance".to_owned(),
             "CleanLogsRole" => "clean_logs".to_owned(),
             "GetMetricsRole" => "get_metrics".to_owned(),

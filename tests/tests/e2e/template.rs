@@ -206,7 +206,9 @@ fn iam_grants_no_wildcard_action_and_conditions_every_mutation_on_the_real_tag()
             .partition(|(_, s)| s["Sid"] != "RestartApprovedProduction");
         assert_eq!(grants.len(), 2, "{action}: {grants:?}");
         if action == "ecs:UpdateService" {
-            assert_eq!(approved.len(), 2, "{approved:?}");
+            // Only in the role the tool assumes after using an approval.
+            let roles: Vec<&str> = approved.iter().map(|(role, _)| role.as_str()).collect();
+            assert_eq!(roles, ["RestartServiceApprovedRole"], "{approved:?}");
             for (_, grant) in &approved {
                 assert_eq!(
                     grant["Condition"],
@@ -1307,10 +1309,10 @@ fn parliament_finds_nothing_in_any_policy_document() {
     }
     assert_eq!(
         documents.len(),
-        17,
-        "eight roles (the operators' and the approval endpoint's among them), the alert key, the \
-         alert topic, the caller key, three roles acting as the caller and the policies that let \
-         the tools assume them"
+        19,
+        "nine roles (the operators', the approval endpoint's and the approved restart's among \
+         them), the alert key, the alert topic, the caller key, three roles acting as the caller, \
+         and the policies that let the tools assume them and the approved restart role"
     );
     let out = output_with_stdin(
         venv("python").args([

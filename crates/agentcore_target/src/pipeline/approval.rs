@@ -3,7 +3,7 @@
 //! request; the agent's second call names the request, and runs only on an approval bound to
 //! the same tool, arguments, caller and resource as read now, used once.
 
-use std::{io::Write, time::SystemTime};
+use std::{io::Write, sync::Arc, time::SystemTime};
 
 use guard::{ControlAction, ControlRecord, Principal, ResourceFacts};
 use oversight::{
@@ -17,6 +17,7 @@ use super::{
     checks::{Checks, Ended, Step},
     host::ToolHost,
 };
+use crate::Sessions;
 use budget::Reservation;
 
 /// Where a tool asks people: the requests (in the budget table), the topic that tells the
@@ -27,6 +28,9 @@ pub struct Desk {
     approvals: Approvals,
     notifier: Option<Notifier>,
     role: String,
+    /// The role approved calls are made in (`GUARD_APPROVED_ROLE_ARN`); without one, in the
+    /// tool's own role or the caller's session.
+    approved: Option<Arc<Sessions>>,
 }
 
 impl Desk {
@@ -36,7 +40,15 @@ impl Desk {
             approvals,
             notifier,
             role: role.into(),
+            approved: None,
         }
+    }
+
+    /// The desk making approved calls in role sessions of `approved`.
+    #[must_use]
+    pub fn with_approved(mut self, approved: Option<Sessions>) -> Self {
+        self.approved = approved.map(Arc::new);
+        self
     }
 }
 
@@ -44,6 +56,49 @@ impl Desk {
 pub(super) struct Held {
     id: String,
     arguments: Value,
+}
+
+impl<T: Tool> ToolHost<T> {
+    /// The role session an approved call is made in (`GUARD_APPROVED_ROLE_ARN`): the tool as
+    /// it acts in it, and the session's `SourceIdentity`. Had before the approval is used, so
+    /// a session STS refuses leaves the approval for another try; `None` without an approval
+    /// or an approved role.
+    pub(super) async fn approved_session(
+        &self,
+        checks: &mut Checks<'_>,
+        tool: &T,
+        held: Option<&Held>,
+        reservation: &mut Reservation,
+    ) -> Step<Option<(T, String)>> {
+        let (Some(held), Some(desk)) = (held, &self.desk) else {
+            return Ok(None);
+        };
+        let Some(sessions) = &desk.approved else {
+            return Ok(None);
+        };
+        let session = match sessions
+            .for_approval(checks.call().principal, T::NAME, &held.id)
+            .await
+        {
+            Ok(session) => session,
+            Err(e) => {
+                reservation.give_back().await;
+                return Err(checks.refuse_as_denied(e.to_string()).into());
+            }
+        };
+        match tool.acting_as(&session.config) {
+            Some(acting) => Ok(Some((acting, session.source_identity))),
+            None => {
+                reservation.give_back().await;
+                Err(checks
+                    .refuse_as_denied(format!(
+                        "`{}` cannot act in a role session, and approved calls are made in one",
+                        T::NAME
+                    ))
+                    .into())
+            }
+        }
+    }
 }
 
 impl<T: Tool> ToolHost<T> {

@@ -149,10 +149,15 @@ impl<T: Tool> ToolHost<T> {
             &mut reservation,
         )
         .await?;
+        let approved = self
+            .approved_session(&mut checks, tool, held.as_ref(), &mut reservation)
+            .await?;
         if let Some(facts) = &found.facts {
             self.use_approval(&mut checks, held, facts, &mut reservation)
                 .await?;
         }
+        // An approved call is made in the approved role's session, and in no other.
+        let session = approved.or(session);
         let acting = session.as_ref().map_or(tool, |(acting, _)| acting);
         let mut report = self
             .operate(&mut checks, acting, &input, found, reservation)
