@@ -132,16 +132,21 @@ async fn approval_act() -> Result<bool, String> {
     const TOOL: &str = "restart-service___restart_service";
     let chain = Chain::start("restart_service", "ENFORCE").await?;
     let chain = &chain;
-    let production =
-        json!({"environment": "production", "service": chain.world.production.services[0]});
+    let service = chain
+        .world
+        .production
+        .services
+        .first()
+        .ok_or("the world has no production service")?
+        .clone();
+    let production = json!({"environment": "production", "service": service});
     let mut next_id = 100_u64;
     let mut agent = |arguments: &Value, what: &str| -> Result<Value, String> {
         next_id += 1;
         let (answer, reached) = chain.through_gateway(TOOL, arguments, next_id, &agent_claims())?;
         let (report, _) = reached.ok_or_else(|| format!("the interceptor refused: {answer}"))?;
-        let status = report["status"].as_str().unwrap_or_default();
-        let message = report["message"].as_str().unwrap_or_default();
-        println!("{} {what}: {status}: {message}", mark(status));
+        let (status, message) = (text(&report, "/status"), text(&report, "/message"));
+        println!("{} {what}: {status}: {message}", mark(&status));
         Ok(report)
     };
     let approve = |id: String| async move {
@@ -159,7 +164,9 @@ async fn approval_act() -> Result<bool, String> {
     };
     let named = |request: &str| {
         let mut arguments = production.clone();
-        arguments["approval_id"] = json!(request);
+        if let Some(map) = arguments.as_object_mut() {
+            map.insert("approval_id".to_owned(), json!(request));
+        }
         arguments
     };
 
@@ -167,25 +174,19 @@ async fn approval_act() -> Result<bool, String> {
         "\nThe api-gateway service crashed at 2:37 AM; the agent asks to restart it in production."
     );
     let asked = agent(&production, "restart_service production")?;
-    let first = asked["result"]["approval"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let first = text(&asked, "/result/approval/id");
     let approved = approve(first.clone()).await?;
     let ran = agent(&named(&first), "the agent calls again, naming the approval")?;
     let again = agent(&named(&first), "the agent uses the same approval again")?;
 
     println!("\nAnother request; the service is re-tagged between the approval and the call.");
     let asked_again = agent(&production, "restart_service production")?;
-    let second = asked_again["result"]["approval"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let second = text(&asked_again, "/result/approval/id");
     let approved_again = approve(second.clone()).await?;
     chain
         .tag_service(
             &chain.world.production.cluster,
-            &chain.world.production.services[0],
+            &service,
             "Owner",
             "platform-team",
         )
@@ -195,17 +196,24 @@ async fn approval_act() -> Result<bool, String> {
     let restarts = chain.requests("UpdateService").len();
     println!("ECS UpdateService calls: {restarts} (one: the approved call)");
 
-    Ok(asked["status"] == "approval_required"
+    Ok(text(&asked, "/status") == "approval_required"
         && approved
-        && ran["status"] == "ok"
-        && again["status"] == "denied"
-        && asked_again["status"] == "approval_required"
+        && text(&ran, "/status") == "ok"
+        && text(&again, "/status") == "denied"
+        && text(&asked_again, "/status") == "approval_required"
         && approved_again
-        && retagged["status"] == "denied"
-        && retagged["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("the resource as read differs"))
+        && text(&retagged, "/status") == "denied"
+        && text(&retagged, "/message").contains("the resource as read differs")
         && restarts == 1)
+}
+
+/// The string at `pointer` in a report, or empty.
+fn text(report: &Value, pointer: &str) -> String {
+    report
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn mark(status: &str) -> &'static str {

@@ -34,7 +34,8 @@ fn production(chain: &Chain) -> Value {
 /// The agent's call through the gateway: the tool's report.
 fn agent(chain: &Chain, arguments: &Value, id: u64, claims: &Value) -> Value {
     let (answer, reached) = chain.through_gateway(TOOL, arguments, id, claims).unwrap();
-    let (report, is_error) = reached.unwrap_or_else(|| panic!("the interceptor refused: {answer}"));
+    assert!(reached.is_some(), "the interceptor refused: {answer}");
+    let (report, is_error) = reached.unwrap();
     assert_eq!(is_error, report["status"] != "ok", "{report}");
     report
 }
