@@ -11,6 +11,11 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
             ("ECS_CLUSTERS", "staging=staging-cluster,dev=dev-cluster"),
             ("BUDGETS", "ON"),
             ("BUDGET_TABLE", "agent-guard-budgets"),
+            ("GUARD_APPROVER_ROLE", "agent-guard-oncall"),
+            (
+                "GUARD_APPROVAL_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:agent-guard-approvals",
+            ),
         ],
     ),
     (

