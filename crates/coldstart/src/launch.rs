@@ -81,8 +81,13 @@ pub enum LaunchError {
     Wait(#[source] io::Error),
 }
 
-/// Starts `binary` once and measures it. The binary is killed and reaped before this returns.
-pub fn measure(binary: &Binary, timeout: Duration) -> Result<Start, LaunchError> {
+/// Starts `binary` once, with KMS at `kms_endpoint`, and measures it. The binary is killed and
+/// reaped before this returns.
+pub fn measure(
+    binary: &Binary,
+    timeout: Duration,
+    kms_endpoint: &str,
+) -> Result<Start, LaunchError> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(LaunchError::RuntimeApi)?;
     let port = listener
         .local_addr()
@@ -97,7 +102,7 @@ pub fn measure(binary: &Binary, timeout: Duration) -> Result<Start, LaunchError>
     let mut command = Command::new(&binary.path);
     command
         .env_clear()
-        .envs(environment::for_binary(&binary.name, port))
+        .envs(environment::for_binary(&binary.name, port, kms_endpoint))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -8,6 +8,7 @@
 
 mod args;
 mod environment;
+mod kms;
 mod launch;
 mod summary;
 mod zipped;
@@ -31,6 +32,8 @@ enum Failure {
         round: String,
         source: LaunchError,
     },
+    #[error("the local KMS on 127.0.0.1 could not start: {0}")]
+    Kms(#[source] io::Error),
     #[error("writing the JSON report to `{path}`: {source}")]
     Json {
         path: PathBuf,
@@ -58,19 +61,22 @@ fn run(args: Result<Args, ArgsError>) -> Result<(), Failure> {
         launch::check_executable(&binary.path).map_err(file_error(&binary.path))?;
     }
 
+    let kms = kms::LocalKms::start().map_err(Failure::Kms)?;
     let mut starts: Vec<Vec<Start>> = vec![Vec::with_capacity(args.runs); args.binaries.len()];
     for round in 0..args.warmup + args.runs {
         let measured = round >= args.warmup;
         for (binary, starts) in args.binaries.iter().zip(starts.iter_mut()) {
             let start =
-                launch::measure(binary, args.timeout).map_err(|source| Failure::Launch {
-                    name: binary.name.clone(),
-                    round: if measured {
-                        format!("round {} of {}", round - args.warmup + 1, args.runs)
-                    } else {
-                        format!("warm-up round {}", round + 1)
-                    },
-                    source,
+                launch::measure(binary, args.timeout, &kms.endpoint()).map_err(|source| {
+                    Failure::Launch {
+                        name: binary.name.clone(),
+                        round: if measured {
+                            format!("round {} of {}", round - args.warmup + 1, args.runs)
+                        } else {
+                            format!("warm-up round {}", round + 1)
+                        },
+                        source,
+                    }
                 })?;
             if measured {
                 starts.push(start);
