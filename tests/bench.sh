@@ -18,8 +18,8 @@
 #   a local Runtime API on 127.0.0.1, timed from process start to its first
 #   `GET /invocation/next`; peak RSS and the zipped `bootstrap` size (crates/coldstart);
 # - cedarpy (into .venv) on the same policies and request (tests/bench/cedarpy_compare.py);
-# - `guard prove` on the shipped policies and on them plus 1,000 generated ones, each
-#   invariant's time (tests/bench/prove_scale.py; cvc5 from .venv).
+# - `guard prove` on the shipped policies and on them plus 100 and 1,000 generated ones, each
+#   invariant's time, 10 minutes at most per run (tests/bench/prove_scale.py; cvc5 from .venv).
 # Then one table of ratios against the targets (tests/bench/report.py), printed and written as
 # target/bench/report.md and report.json with the machine and the date. Figures are reported,
 # never asserted: a missed target is marked, and the command still succeeds.
@@ -65,8 +65,8 @@ step "cedarpy on the same policies and request"
 "$R/guard" render >"$OUT/rendered.cedar"
 python tests/bench/cedarpy_compare.py "$OUT/rendered.cedar" policies --json "$OUT/cedarpy.json"
 
-step "proofs at scale: guard prove on the shipped set and on 1,000 more policies"
-python tests/bench/prove_scale.py "$R/guard" policies --generated 1000 --json "$OUT/prove.json"
+step "proofs at scale: guard prove on the shipped set and on 100 and 1,000 more policies"
+python tests/bench/prove_scale.py "$R/guard" policies --generated 100 1000 --json "$OUT/prove.json"
 
 python tests/bench/report.py --criterion target/criterion --coldstart "$OUT/coldstart.json" \
   --cedarpy "$OUT/cedarpy.json" --prove "$OUT/prove.json" --out "$OUT"

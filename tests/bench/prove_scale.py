@@ -1,5 +1,5 @@
 """Issue 24, proofs at scale: `guard prove` on the shipped policies and on the shipped policies
-plus generated ones (1,000 by default), each invariant's time as the command reports it.
+plus generated ones (100 and 1,000 by default), each invariant's time as the command reports it.
 
 The generated policies are what a team's set grows into: permits narrower than the shipped ones
 (a named instance or service, in staging or dev, the claim matching the resource's tag) and
@@ -8,11 +8,14 @@ the gateway set and half in the resource set, in a temporary copy of `policies/`
 every shipped invariant true, so the run ends `N proved, 0 failed` as a team's CI must; a
 failed invariant is reported, not hidden.
 
+Each run gets at most --timeout seconds (default 600, a CI job's patience): a run that has not
+finished by then is stopped, and the invariants it proved so far are reported with it.
+
 Needs `cvc5` on PATH (`source tests/env.sh`). Figures are reported, never asserted: the exit
 status is 0 whatever the verdicts, unless `guard prove` could not run at all.
 
-Usage: python tests/bench/prove_scale.py target/release/guard policies [--generated 1000]
-                                         [--json target/bench/prove.json]
+Usage: python tests/bench/prove_scale.py target/release/guard policies [--generated 100 1000]
+                                         [--timeout 600] [--json target/bench/prove.json]
 """
 
 import argparse
@@ -21,6 +24,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -87,52 +91,75 @@ VERDICT = re.compile(r"^(PROVED|FAILED) ([^:\s]+):")
 MILLIS = re.compile(r"\((\d+) ms\)")
 
 
-def prove(guard: Path, directory: Path, name: str) -> dict[str, Any]:
-    """Runs `guard --policies DIR prove`; its verdicts and times, and the command's wall time."""
+def prove(guard: Path, directory: Path, name: str, timeout: float) -> dict[str, Any]:
+    """Runs `guard --policies DIR prove` for at most `timeout` seconds; its verdicts and times,
+    and the command's wall time."""
     started = time.perf_counter()
-    done = subprocess.run([str(guard), "--policies", str(directory), "prove"],
-                          capture_output=True, text=True)
+    process = subprocess.Popen([str(guard), "--policies", str(directory), "prove"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    # The lines as they come, so a run stopped at its timeout still says what it proved.
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))
+    reader.start()
+    try:
+        process.wait(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        timed_out = True
+    reader.join()
+    stderr = process.stderr.read()
     wall_ms = (time.perf_counter() - started) * 1000
     invariants = []
     reported_total = None
-    for line in done.stdout.splitlines():
+    for line in lines:
         verdict = VERDICT.match(line)
         times = MILLIS.findall(line)
         if verdict and times:
             invariants.append({"id": verdict.group(2), "proved": verdict.group(1) == "PROVED",
                                "ms": float(times[-1])})
-        elif line.startswith("total ") and line.endswith(" ms"):
+        elif line.startswith("total ") and line.rstrip().endswith(" ms"):
             reported_total = float(line.split()[1])
-    if not invariants:
+    if not invariants and not timed_out:
         raise SystemExit(f"guard prove on {directory} reported no invariant "
-                         f"(exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return {"name": name, "policies": policy_count(directory), "exit_code": done.returncode,
+                         f"(exit {process.returncode}):\n{''.join(lines)}\n{stderr}")
+    expected = re.search(r"against (\d+) invariants", "".join(lines[:1]))
+    summary = (f"stopped after {timeout:.0f} s: {len(invariants)} of "
+               f"{expected.group(1) if expected else '?'} invariants done" if timed_out
+               else lines[-1].strip())
+    return {"name": name, "policies": policy_count(directory), "exit_code": process.returncode,
+            "timed_out": timed_out, "timeout_s": timeout,
+            "invariant_count": int(expected.group(1)) if expected else None,
             "total_ms": wall_ms, "reported_total_ms": reported_total, "invariants": invariants,
-            "summary": done.stdout.strip().splitlines()[-1]}
+            "summary": summary}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("guard", type=Path, help="the guard binary")
     parser.add_argument("policies", type=Path, help="the shipped policies directory")
-    parser.add_argument("--generated", type=int, default=1000, help="policies to add")
+    parser.add_argument("--generated", type=int, nargs="+", default=[100, 1000],
+                        help="how many policies to add, one run per number")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per run")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args()
 
-    runs = [prove(args.guard, args.policies, "shipped set")]
-    with tempfile.TemporaryDirectory(prefix="prove-scale-") as tmp:
-        copy = Path(tmp) / "policies"
-        shutil.copytree(args.policies, copy)
-        gateway, resource = generated(args.generated)
-        (copy / "gateway" / "generated.cedar").write_text(gateway)
-        (copy / "resource" / "generated.cedar").write_text(resource)
-        runs.append(prove(args.guard, copy, f"shipped set + {args.generated:,} generated"))
+    runs = [prove(args.guard, args.policies, "shipped set", args.timeout)]
+    for count in args.generated:
+        with tempfile.TemporaryDirectory(prefix="prove-scale-") as tmp:
+            copy = Path(tmp) / "policies"
+            shutil.copytree(args.policies, copy)
+            gateway, resource = generated(count)
+            (copy / "gateway" / "generated.cedar").write_text(gateway)
+            (copy / "resource" / "generated.cedar").write_text(resource)
+            runs.append(prove(args.guard, copy, f"shipped set + {count:,} generated", args.timeout))
 
     for run in runs:
-        times = [i["ms"] for i in run["invariants"]]
-        print(f"{run['name']}: {run['policies']} policies, {len(times)} invariants, "
-              f"{run['total_ms']:.0f} ms in all, {sum(times) / len(times):.0f} ms per invariant "
-              f"(slowest {max(times):.0f} ms); {run['summary']}")
+        times = [i["ms"] for i in run["invariants"]] or [0.0]
+        print(f"{run['name']}: {run['policies']} policies, {len(run['invariants'])} invariants "
+              f"done, {run['total_ms'] / 1000:.1f} s in all, {sum(times) / len(times):.0f} ms per "
+              f"invariant (slowest {max(times):.0f} ms); {run['summary']}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"solver": "cvc5 (crates/guard_cli/solver/cvc5_shim.py)",

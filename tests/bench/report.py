@@ -225,15 +225,24 @@ def proof_figures(proofs: dict[str, Any]) -> list[Figure]:
     for run in proofs["runs"]:
         times = [i["ms"] for i in run["invariants"]]
         proved = sum(1 for i in run["invariants"] if i["proved"])
-        label = f"{run['name']} ({run['policies']} policies, {len(times)} invariants)"
-        all_proved = run["exit_code"] == 0 and proved == len(times) and bool(times)
-        rows.append(Figure(s, f"guard prove, {label}", Value(run["total_ms"], "ms"),
-                           target="all proved", met=all_proved,
-                           note=f"{proved} proved, {len(times) - proved} failed"))
+        count = run.get("invariant_count") or len(times)
+        label = f"{run['name']} ({run['policies']} policies, {count} invariants)"
+        if run.get("timed_out"):
+            rows.append(Figure(s, f"guard prove, {label}", None,
+                               target=f"all proved within {run['timeout_s']:.0f} s", met=False,
+                               ours_text=f"> {run['timeout_s']:.0f} s (stopped)",
+                               note=f"{len(times)} of {count} invariants done when stopped"))
+        else:
+            all_proved = run["exit_code"] == 0 and proved == len(times) and bool(times)
+            rows.append(Figure(s, f"guard prove, {label}", Value(run["total_ms"], "ms"),
+                               target=f"all proved within {run.get('timeout_s', 600):.0f} s",
+                               met=all_proved,
+                               note=f"{proved} proved, {len(times) - proved} failed"))
         if times:
             rows.append(Figure(s, "  per invariant, mean", Value(sum(times) / len(times), "ms")))
-            rows.append(Figure(s, "  per invariant, slowest", Value(max(times), "ms"),
-                               reference_label=max(run["invariants"], key=lambda i: i["ms"])["id"]))
+            slowest = max(run["invariants"], key=lambda i: i["ms"])
+            rows.append(Figure(s, "  per invariant, slowest", Value(slowest["ms"], "ms"),
+                               reference_label=slowest["id"]))
     return rows
 
 
@@ -302,8 +311,11 @@ def markdown(figures: list[Figure], m: dict[str, Any], date: str,
         out.append("")
     if proofs:
         for run in proofs["runs"]:
+            total = (f"Stopped after {run['timeout_s']:.0f} s, {len(run['invariants'])} of "
+                     f"{run.get('invariant_count')} invariants done" if run.get("timed_out")
+                     else f"Total {run['total_ms']:.0f} ms")
             out += [f"## guard prove, {run['name']} ({run['policies']} policies)", "",
-                    f"Total {run['total_ms']:.0f} ms (wall, the whole command; solver: "
+                    f"{total} (wall, the whole command; solver: "
                     f"{proofs.get('solver', 'cvc5')}).", "",
                     "| invariant | verdict | time |", "|---|---|---|"]
             for i in run["invariants"]:
