@@ -6,7 +6,8 @@ The issue asks that the guard's "known caller" gateway decision (the criterion b
 on the same policies and request. This script times cedarpy on that request: the gateway
 policies as `guard render` prints them (static, linked to the example gateway), the schema
 policies/schema/agentcore.cedarschema, principal OAuthUser "agent-7" with its tags. It first
-checks that cedarpy allows the request and denies the same request for production, so the
+checks that cedarpy allows the request and denies the same request for an environment no policy
+permits (`qa`; production restart claims pass the gateway since approvals, issue 21), so the
 figures cannot come from a misconfigured setup.
 
 cedarpy is timed at its best: policies, schema and entities parsed once into its reusable
@@ -101,7 +102,7 @@ def main() -> int:
     }
 
     for form, (p, e, s) in forms.items():
-        for environment, expected in (("staging", "Allow"), ("production", "Deny")):
+        for environment, expected in (("staging", "Allow"), ("qa", "Deny")):
             result = cedarpy.is_authorized(request(environment), p, e, s)
             if result.decision.value != expected:
                 sys.exit(f"cedarpy ({form}) decided {result.decision.value} for {environment}, "
