@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::{
     action::ActionType,
     caller::Principal,
+    gateway::LinkedGateway,
     error::{EntityRole, GuardError, with_causes},
     policy::PolicySets,
     request::ResourceFacts,
@@ -20,52 +21,60 @@ use crate::{
 };
 
 /// For each action, the action entities a request for it can reach: the action, every action
-/// named as a literal in any policy, and their ancestors (action groups). No other action
-/// entity can be looked up while deciding: the only action-typed values are `action` and the
-/// literals (tool arguments, tags and resource facts never become entity references), and
-/// action entities carry nothing but their groups. So a decision with this store is the
-/// decision with every action entity, without copying them all and recomputing their
-/// hierarchy for every request. Each store is built the first time its action is asked
-/// about, so a cold start pays only for the actions it serves.
+/// named as a literal in a policy the request is decided against (the action's slices, enforced
+/// and shadow, of the resource set and the linked gateway set: no other policy is evaluated for
+/// it), and their ancestors (action groups). No other action entity can be looked up while
+/// deciding: the only action-typed values are `action` and the literals (tool arguments, tags
+/// and resource facts never become entity references), and action entities carry nothing but
+/// their groups. So a decision with this store is the decision with every action entity, and
+/// adding the caller or the resource to it costs in proportion to the handful of entities it
+/// holds rather than to every action entity. Each store is built the first time its action is
+/// asked about, so a cold start pays only for the actions it serves.
 #[derive(Debug, Default)]
 pub(crate) struct ActionStores {
-    literals: HashSet<EntityUid>,
     stores: HashMap<EntityUid, OnceLock<Option<Entities>>>,
 }
 
 impl ActionStores {
-    /// The stores for `sets` and the linked gateway set, if any.
-    pub(crate) fn new(sets: &PolicySets, gateway: Option<&PolicySet>) -> Self {
-        let literals = sets
-            .resource
-            .policies()
-            .chain(gateway.into_iter().flat_map(PolicySet::policies))
-            .flat_map(Policy::entity_literals)
-            .filter(|uid| sets.actions.contains(uid))
-            .collect();
+    /// A store, not yet built, for each action `sets` declares.
+    pub(crate) fn new(sets: &PolicySets) -> Self {
         let stores = sets
             .actions
             .iter()
             .map(|a| (a.clone(), OnceLock::new()))
             .collect();
-        Self { literals, stores }
+        Self { stores }
     }
 
-    /// The store for `action`; `None` (every action entity is used) for an action not
-    /// declared, or if the store could not be built.
-    pub(crate) fn get(&self, sets: &PolicySets, action: &EntityUid) -> Option<&Entities> {
+    /// The store for `action`, decided against the slices of `sets` and of `gateway`, if
+    /// linked; `None` (every action entity is used) for an action not declared, or if the
+    /// store could not be built.
+    pub(crate) fn get(
+        &self,
+        sets: &PolicySets,
+        gateway: Option<&LinkedGateway>,
+        action: &EntityUid,
+    ) -> Option<&Entities> {
         self.stores
             .get(action)?
             .get_or_init(|| {
-                let mut reach: HashSet<&EntityUid> = HashSet::new();
-                for uid in std::iter::once(action).chain(&self.literals) {
-                    reach.insert(uid);
-                    if let Some(ancestors) = sets.action_entities.ancestors(uid) {
-                        reach.extend(ancestors);
+                let slices = [&sets.resource_slices, &sets.resource_shadow]
+                    .into_iter()
+                    .chain(gateway.into_iter().flat_map(|g| [&g.slices, &g.shadow]));
+                let literals = slices
+                    .filter_map(|slices| slices.get(action))
+                    .flat_map(PolicySet::policies)
+                    .flat_map(Policy::entity_literals)
+                    .filter(|uid| sets.actions.contains(uid));
+                let mut reach: HashSet<EntityUid> = HashSet::new();
+                for uid in std::iter::once(action.clone()).chain(literals) {
+                    if let Some(ancestors) = sets.action_entities.ancestors(&uid) {
+                        reach.extend(ancestors.cloned());
                     }
+                    reach.insert(uid);
                 }
                 let entities = reach
-                    .into_iter()
+                    .iter()
                     .filter_map(|uid| sets.action_entities.get(uid).cloned());
                 Entities::from_entities(entities, None).ok()
             })

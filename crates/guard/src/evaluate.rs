@@ -13,6 +13,7 @@ use crate::{
     decision::Reason,
     entity::{ActionStores, entities},
     error::{EntityRole, GuardError, with_causes},
+    gateway::LinkedGateway,
     policy::{PolicySets, Slices},
     request::ResourceFacts,
     value::{json_type, to_cedar},
@@ -41,6 +42,8 @@ pub(crate) struct Cedar<'a> {
     pub caller_type: CallerType,
     /// The action entities each action's requests need (see [`ActionStores`]).
     pub action_stores: &'a ActionStores,
+    /// The linked gateway, whose slices the call checks are decided against.
+    pub gateway: Option<&'a LinkedGateway>,
 }
 
 impl Cedar<'_> {
@@ -54,7 +57,7 @@ impl Cedar<'_> {
         let context = context(e.tool, e.input, e.approval)?;
         let entities = entities(
             sets,
-            self.action_stores.get(sets, &e.action),
+            self.action_stores.get(sets, self.gateway, &e.action),
             e.principal,
             e.resource_entity,
         )?;
@@ -102,7 +105,7 @@ impl Cedar<'_> {
         let Some(set) = slices.get(&action) else {
             return Err(GuardError::UnknownTool(tool.to_owned()));
         };
-        let entities = entities(sets, self.action_stores.get(sets, &action), principal, None)?;
+        let entities = entities(sets, self.action_stores.get(sets, self.gateway, &action), principal, None)?;
         let entities = entities.as_ref().unwrap_or(&sets.action_entities);
         let builder = Request::builder();
         let builder = match principal {

@@ -106,7 +106,7 @@ impl Guard {
             (Ok(sets), Ok(_), Some(arn)) => LinkedGateway::link(sets, arn),
         };
         let action_stores = match &sets {
-            Ok(sets) => ActionStores::new(sets, gateway.as_ref().ok().map(|g| &g.set)),
+            Ok(sets) => ActionStores::new(sets),
             Err(_) => ActionStores::default(),
         };
         Self {
@@ -151,6 +151,7 @@ impl Guard {
             sets,
             caller_type: self.caller_type,
             action_stores: &self.action_stores,
+            gateway: self.gateway.as_ref().ok(),
         }
     }
 
