@@ -123,6 +123,9 @@ def decision_figures(c: Criterion) -> list[Figure]:
                         ("resource_check", "resource check (real instance)")):
         rows.append(against(s, label, c.value("guard_decision", name),
                             c.value("bare_cedar", name), "Cedar alone", 2))
+    rows.append(against(s, "decision, known caller, a new caller every request",
+                        c.value("guard_decision", "known_caller_changing"),
+                        c.value("bare_cedar", "known_caller"), "Cedar alone", 2))
     rows.append(against(s, "decision, 1,000 more policies on the tool",
                         c.value("guard_decision", "1000_policies_same_tool"),
                         c.value("bare_cedar", "1000_policies_same_tool"), "Cedar alone"))

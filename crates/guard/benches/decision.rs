@@ -5,7 +5,8 @@
 //!   (`is_authorized_partial`, as a tool Lambda asks), and the resource request on a real
 //!   instance (partial, caller unknown) against the resource set;
 //! - `guard_decision/*`: the same questions from JSON arguments and resource facts to a
-//!   decision and its audit record;
+//!   decision and its audit record; `known_caller_changing` asks for two callers in turn, so
+//!   the store with the caller added, kept for the caller's next request, is built every time;
 //! - `guard_construction/shipped`: build a guard from the policies compiled in, as a deployed
 //!   function does (validated at build time, loaded from Cedar's JSON forms);
 //! - `*/1000_policies_*`: 1,000 more gateway policies, all on the tool asked about or spread
@@ -292,6 +293,24 @@ fn guard_decision(c: &mut Criterion) {
     let mut group = c.benchmark_group("guard_decision");
     group.bench_function("known_caller", |b| {
         b.iter(|| shipped.check_call(black_box(&known)))
+    });
+    // Two callers in turn: the store with the caller added is kept for the next request of
+    // the same caller only, so here every request builds it (the figure for a new caller).
+    let other = Principal::OAuthUser {
+        id: "agent-8".to_owned(),
+        tags: [("scope".to_owned(), "devops".to_owned())].into(),
+    };
+    let other_call = ToolCall {
+        principal: Some(&other),
+        ..asked.known()
+    };
+    assert!(shipped.check_call(&other_call).is_allow());
+    group.bench_function("known_caller_changing", |b| {
+        let mut turn = false;
+        b.iter(|| {
+            turn = !turn;
+            shipped.check_call(black_box(if turn { &known } else { &other_call }))
+        })
     });
     group.bench_function("unknown_caller", |b| {
         b.iter(|| shipped.check_call(black_box(&unknown)))

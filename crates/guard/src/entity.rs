@@ -4,10 +4,10 @@
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     str::FromStr,
-    sync::OnceLock,
+    sync::{Arc, Mutex, OnceLock},
 };
 
-use cedar_policy::{Entities, EntityId, EntityTypeName, EntityUid, Policy, PolicySet};
+use cedar_policy::{Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy, PolicySet};
 use serde_json::Value;
 
 use crate::{
@@ -32,7 +32,18 @@ use crate::{
 /// asked about, so a cold start pays only for the actions it serves.
 #[derive(Debug, Default)]
 pub(crate) struct ActionStores {
-    stores: HashMap<EntityUid, OnceLock<Option<Entities>>>,
+    stores: HashMap<EntityUid, ActionStore>,
+}
+
+/// One action's store, and the same store with the caller last asked about added.
+#[derive(Debug, Default)]
+struct ActionStore {
+    actions: OnceLock<Option<Arc<Entities>>>,
+    /// The caller's entity depends on nothing but the caller (its type, id and tags), and a
+    /// function mostly serves one caller at a time: so the store with the caller added and
+    /// checked against the schema is kept for the next request of the same caller, instead
+    /// of being built again. Only a store that was built without error is kept.
+    last_caller: Mutex<Option<(Principal, Arc<Entities>)>>,
 }
 
 impl ActionStores {
@@ -41,96 +52,128 @@ impl ActionStores {
         let stores = sets
             .actions
             .iter()
-            .map(|a| (a.clone(), OnceLock::new()))
+            .map(|a| (a.clone(), ActionStore::default()))
             .collect();
         Self { stores }
     }
 
     /// The store for `action`, decided against the slices of `sets` and of `gateway`, if
-    /// linked; `None` (every action entity is used) for an action not declared, or if the
-    /// store could not be built.
-    pub(crate) fn get(
+    /// linked; every action entity for an action not declared, or if the store could not be
+    /// built.
+    fn actions(
         &self,
         sets: &PolicySets,
         gateway: Option<&LinkedGateway>,
         action: &EntityUid,
-    ) -> Option<&Entities> {
-        self.stores
-            .get(action)?
-            .get_or_init(|| {
-                let slices = [&sets.resource_slices, &sets.resource_shadow]
-                    .into_iter()
-                    .chain(gateway.into_iter().flat_map(|g| [&g.slices, &g.shadow]));
-                let literals = slices
-                    .filter_map(|slices| slices.get(action))
-                    .flat_map(PolicySet::policies)
-                    .flat_map(Policy::entity_literals)
-                    .filter(|uid| sets.actions.contains(uid));
-                let mut reach: HashSet<EntityUid> = HashSet::new();
-                for uid in std::iter::once(action.clone()).chain(literals) {
-                    if let Some(ancestors) = sets.action_entities.ancestors(&uid) {
-                        reach.extend(ancestors.cloned());
+    ) -> Arc<Entities> {
+        let built = self.stores.get(action).and_then(|store| {
+            store
+                .actions
+                .get_or_init(|| {
+                    let slices = [&sets.resource_slices, &sets.resource_shadow]
+                        .into_iter()
+                        .chain(gateway.into_iter().flat_map(|g| [&g.slices, &g.shadow]));
+                    let literals = slices
+                        .filter_map(|slices| slices.get(action))
+                        .flat_map(PolicySet::policies)
+                        .flat_map(Policy::entity_literals)
+                        .filter(|uid| sets.actions.contains(uid));
+                    let mut reach: HashSet<EntityUid> = HashSet::new();
+                    for uid in std::iter::once(action.clone()).chain(literals) {
+                        if let Some(ancestors) = sets.action_entities.ancestors(&uid) {
+                            reach.extend(ancestors.cloned());
+                        }
+                        reach.insert(uid);
                     }
-                    reach.insert(uid);
-                }
-                let entities = reach
-                    .iter()
-                    .filter_map(|uid| sets.action_entities.get(uid).cloned());
-                Entities::from_entities(entities, None).ok()
-            })
-            .as_ref()
+                    let entities = reach
+                        .iter()
+                        .filter_map(|uid| sets.action_entities.get(uid).cloned());
+                    Entities::from_entities(entities, None).ok().map(Arc::new)
+                })
+                .clone()
+        });
+        built.unwrap_or_else(|| Arc::clone(&sets.action_entities))
+    }
+
+    /// The store for `action` with `principal` added: the one kept from the last request
+    /// when it was for the same caller, else built by `build` (and kept).
+    fn with_caller(
+        &self,
+        action: &EntityUid,
+        principal: &Principal,
+        build: impl FnOnce() -> Result<Arc<Entities>, GuardError>,
+    ) -> Result<Arc<Entities>, GuardError> {
+        let Some(store) = self.stores.get(action) else {
+            return build();
+        };
+        if let Ok(last) = store.last_caller.lock()
+            && let Some((caller, entities)) = last.as_ref()
+            && caller == principal
+        {
+            return Ok(Arc::clone(entities));
+        }
+        let built = build()?;
+        if let Ok(mut last) = store.last_caller.lock() {
+            *last = Some((principal.clone(), Arc::clone(&built)));
+        }
+        Ok(built)
     }
 }
 
-/// The entities a request needs: the caller and the resource, if any, with the action
-/// entities of `actions` (or all of them); `None` when there is neither caller nor resource
-/// (the request then uses all the action entities, unchanged).
+/// The entities a request for `action` needs: the action entities it can reach, with the
+/// caller and the resource, if any, each checked against the schema.
 pub(crate) fn entities(
     sets: &PolicySets,
-    actions: Option<&Entities>,
+    stores: &ActionStores,
+    gateway: Option<&LinkedGateway>,
+    action: &EntityUid,
     principal: Option<&Principal>,
     resource: Option<&ResourceFacts>,
-) -> Result<Option<Entities>, GuardError> {
-    let mut extra = Vec::with_capacity(2);
-    if let Some(p) = principal {
-        let no_tags = BTreeMap::new();
-        let (attrs, tags) = match p {
-            Principal::OAuthUser { id, tags } => (id_attribute(id), tags),
-            Principal::IamEntity { id } => (id_attribute(id), &no_tags),
-        };
-        let entity = value::entity(sets.entity_uid(p.entity_type(), p.id())?, &attrs, tags)
-            .map_err(|message| GuardError::InvalidEntity {
-                what: EntityRole::Caller,
-                message,
-            })?;
-        extra.push(entity);
-    }
-    if let Some(r) = resource {
-        let (attributes, tags) = value::folded_resource(&r.attributes, &r.tags)
-            .map_err(|clashes| GuardError::AmbiguousTags(clashes.join(", ")))?;
-        let entity =
-            value::entity(resource_uid(sets, r)?, &attributes, &tags).map_err(|message| {
-                GuardError::InvalidEntity {
-                    what: EntityRole::Resource,
+) -> Result<Arc<Entities>, GuardError> {
+    let actions = stores.actions(sets, gateway, action);
+    let base = match principal {
+        None => actions,
+        Some(p) => stores.with_caller(action, p, || {
+            let no_tags = BTreeMap::new();
+            let (attrs, tags) = match p {
+                Principal::OAuthUser { id, tags } => (id_attribute(id), tags),
+                Principal::IamEntity { id } => (id_attribute(id), &no_tags),
+            };
+            let entity = value::entity(sets.entity_uid(p.entity_type(), p.id())?, &attrs, tags)
+                .map_err(|message| GuardError::InvalidEntity {
+                    what: EntityRole::Caller,
                     message,
-                }
-            })?;
-        extra.push(entity);
-    }
-    if extra.is_empty() {
-        return Ok(None);
-    }
-    // With the schema, Cedar checks each entity against its type. The action entities are
-    // the action's store, or all of them when it has none.
-    let base = actions.unwrap_or(&sets.action_entities).clone();
-    base.add_entities(extra, Some(&sets.schema))
-        .map(Some)
+                })?;
+            add(sets, actions, entity, EntityRole::Caller)
+        })?,
+    };
+    let Some(r) = resource else {
+        return Ok(base);
+    };
+    let (attributes, tags) = value::folded_resource(&r.attributes, &r.tags)
+        .map_err(|clashes| GuardError::AmbiguousTags(clashes.join(", ")))?;
+    let entity = value::entity(resource_uid(sets, r)?, &attributes, &tags).map_err(|message| {
+        GuardError::InvalidEntity {
+            what: EntityRole::Resource,
+            message,
+        }
+    })?;
+    add(sets, base, entity, EntityRole::Resource)
+}
+
+/// `store` with `entity` added, checked against the schema (with the schema, Cedar checks the
+/// entity against its type).
+fn add(
+    sets: &PolicySets,
+    store: Arc<Entities>,
+    entity: Entity,
+    what: EntityRole,
+) -> Result<Arc<Entities>, GuardError> {
+    Arc::unwrap_or_clone(store)
+        .add_entities([entity], Some(&sets.schema))
+        .map(Arc::new)
         .map_err(|e| GuardError::InvalidEntity {
-            what: if resource.is_some() {
-                EntityRole::Resource
-            } else {
-                EntityRole::Caller
-            },
+            what,
             message: with_causes(&e),
         })
 }

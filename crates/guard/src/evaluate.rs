@@ -57,11 +57,13 @@ impl Cedar<'_> {
         let context = context(e.tool, e.input, e.approval)?;
         let entities = entities(
             sets,
-            self.action_stores.get(sets, self.gateway, &e.action),
+            self.action_stores,
+            self.gateway,
+            &e.action,
             e.principal,
             e.resource_entity,
         )?;
-        let entities = entities.as_ref().unwrap_or(&sets.action_entities);
+        let entities = entities.as_ref();
         let action = e.action.clone();
         let request_error = |err| request_error(sets, &action, e.tool, e.input, err);
         match e.principal {
@@ -105,8 +107,14 @@ impl Cedar<'_> {
         let Some(set) = slices.get(&action) else {
             return Err(GuardError::UnknownTool(tool.to_owned()));
         };
-        let entities = entities(sets, self.action_stores.get(sets, self.gateway, &action), principal, None)?;
-        let entities = entities.as_ref().unwrap_or(&sets.action_entities);
+        let entities = entities(
+            sets,
+            self.action_stores,
+            self.gateway,
+            &action,
+            principal,
+            None,
+        )?;
         let builder = Request::builder();
         let builder = match principal {
             Some(p) => builder.principal(sets.entity_uid(p.entity_type(), p.id())?),
@@ -124,7 +132,7 @@ impl Cedar<'_> {
                 what: EntityRole::Request,
                 message: with_causes(&e),
             })?;
-        let response = authorizer.is_authorized_partial(&request, set, entities);
+        let response = authorizer.is_authorized_partial(&request, set, &entities);
         no_partial_errors(&response)?;
         Ok(match response.decision() {
             Some(CedarDecision::Deny) => {

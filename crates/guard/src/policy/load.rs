@@ -3,6 +3,7 @@
 use std::{
     collections::{HashMap, HashSet},
     str::FromStr,
+    sync::Arc,
 };
 
 use cedar_policy::{
@@ -31,7 +32,7 @@ pub struct PolicySets {
     /// policy of the slice: decided beside the enforced ones, never instead.
     pub(crate) resource_shadow: Slices,
     /// The action entities of the schema, built once.
-    pub(crate) action_entities: Entities,
+    pub(crate) action_entities: Arc<Entities>,
     /// Every action the schema declares.
     pub(crate) actions: HashSet<EntityUid>,
     /// The tools the gateway schema declares (`restart_service`, the part after `___`): the
@@ -67,6 +68,7 @@ impl PolicySets {
         } = check(sources)?;
         let action_entities = schema
             .action_entities()
+            .map(Arc::new)
             .map_err(|e| LoadError::in_file(AGENTCORE_SCHEMA, e))?;
         let actions: HashSet<EntityUid> = schema.actions().cloned().collect();
         let entity_types = schema
