@@ -16,6 +16,7 @@ use crate::{
     gateway::LinkedGateway,
     policy::{PolicySets, Slices},
     request::ResourceFacts,
+    validated::{Asked, Validated},
     value::{json_type, to_cedar},
 };
 
@@ -44,6 +45,8 @@ pub(crate) struct Cedar<'a> {
     pub action_stores: &'a ActionStores,
     /// The linked gateway, whose slices the call checks are decided against.
     pub gateway: Option<&'a LinkedGateway>,
+    /// The request shapes Cedar accepted (see [`Validated`]).
+    pub validated: &'a Validated,
 }
 
 impl Cedar<'_> {
@@ -64,32 +67,56 @@ impl Cedar<'_> {
             e.resource_entity,
         )?;
         let entities = entities.as_ref();
+        let caller_type = match e.principal {
+            Some(principal) => principal.entity_type(),
+            None => self.caller_type.entity_type(),
+        };
+        let shape = Validated::shape(
+            sets,
+            &Asked {
+                action: &e.action,
+                principal_type: caller_type,
+                principal_known: e.principal.is_some(),
+                resource: &e.resource,
+                input: e.input,
+                more_context: e.approval.is_some(),
+            },
+        );
+        // Checked against the schema unless Cedar accepted a request of this shape before.
+        let schema = match &shape {
+            Some(shape) if self.validated.accepted(shape) => None,
+            _ => Some(&sets.schema),
+        };
         let action = e.action.clone();
         let request_error = |err| request_error(sets, &action, e.tool, e.input, err);
-        match e.principal {
+        let request = match e.principal {
             Some(principal) => {
                 let principal = sets.entity_uid(principal.entity_type(), principal.id())?;
-                let request =
-                    Request::new(principal, e.action, e.resource, context, Some(&sets.schema))
-                        .map_err(request_error)?;
-                decided(&self.authorizer.is_authorized(&request, set, entities))
+                Request::new(principal, e.action, e.resource, context, schema)
+                    .map_err(request_error)?
             }
             None => {
-                let caller_type = sets.entity_type(self.caller_type.entity_type())?;
-                let request = Request::builder()
-                    .unknown_principal_with_type(caller_type)
+                let builder = Request::builder()
+                    .unknown_principal_with_type(sets.entity_type(caller_type)?)
                     .action(e.action)
                     .resource(e.resource)
-                    .context(context)
-                    .schema(&sets.schema)
-                    .build()
-                    .map_err(request_error)?;
-                decided_without_caller(
-                    &self
-                        .authorizer
-                        .is_authorized_partial(&request, set, entities),
-                )
+                    .context(context);
+                match schema {
+                    Some(schema) => builder.schema(schema).build().map_err(request_error)?,
+                    None => builder.build(),
+                }
             }
+        };
+        if let (Some(shape), Some(_)) = (shape, schema) {
+            self.validated.remember(shape);
+        }
+        match e.principal {
+            Some(_) => decided(&self.authorizer.is_authorized(&request, set, entities)),
+            None => decided_without_caller(
+                &self
+                    .authorizer
+                    .is_authorized_partial(&request, set, entities),
+            ),
         }
     }
 

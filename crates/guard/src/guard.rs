@@ -19,6 +19,7 @@ use crate::{
     gateway::LinkedGateway,
     policy::{LoadError, PolicySets, PolicySources},
     request::ToolCall,
+    validated::Validated,
 };
 
 /// Decides tool calls with Cedar. Cheap to share (`Arc`), built once per process.
@@ -35,6 +36,8 @@ pub struct Guard {
     authorizer: Authorizer,
     /// The action entities each action's requests need.
     action_stores: ActionStores,
+    /// The request shapes Cedar accepted, so it is not asked again.
+    validated: Validated,
 }
 
 impl std::fmt::Debug for Guard {
@@ -117,6 +120,7 @@ impl Guard {
             caller_type: config.caller_type(),
             audit,
             authorizer: Authorizer::new(),
+            validated: Validated::default(),
         }
     }
 
@@ -152,6 +156,7 @@ impl Guard {
             caller_type: self.caller_type,
             action_stores: &self.action_stores,
             gateway: self.gateway.as_ref().ok(),
+            validated: &self.validated,
         }
     }
 

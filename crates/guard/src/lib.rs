@@ -90,6 +90,7 @@ mod guard;
 mod policy;
 mod request;
 mod shadow;
+mod validated;
 mod value;
 
 pub use action::{ActionType, TOOL_SEPARATOR, ToolName, UNKNOWN_TOOL};

@@ -17,7 +17,7 @@ use super::{
     error::{LinkError, LoadError},
     parse::{TEMPLATE_PREFIX, parse_set, rename_templates, validate},
     problem::Problem,
-    schema::{Arguments, load_schema, load_schema_json},
+    schema::{Arguments, Declared, load_schema, load_schema_json},
 };
 
 /// The loaded, validated policy sets and the schema they were validated against.
@@ -40,6 +40,8 @@ pub struct PolicySets {
     pub(crate) tools: HashSet<String>,
     /// The declared `context.input` arguments of each action, for errors that name the field.
     pub(crate) arguments: HashMap<EntityUid, Arguments>,
+    /// The enumerated entity types, by name.
+    pub(crate) enum_types: HashSet<String>,
     /// Every declared action of the two types by its type and id, with its printed form:
     /// built once, so a decision neither parses nor prints the action's uid.
     pub(crate) action_refs: HashMap<ActionType, HashMap<String, ActionRef>>,
@@ -88,7 +90,8 @@ impl PolicySets {
             schema,
             action_entities,
             actions,
-            arguments,
+            arguments: arguments.arguments,
+            enum_types: arguments.enums,
         };
         sets.slice_resource_set()
             .map_err(|e| LoadError::in_file(RESOURCE_DIR, e))?;
@@ -197,7 +200,7 @@ impl PolicySets {
 /// arguments, and the two sets.
 struct Checked {
     schema: Schema,
-    arguments: HashMap<EntityUid, Arguments>,
+    arguments: Declared,
     gateway: PolicySet,
     resource: PolicySet,
 }

@@ -1,7 +1,10 @@
 //! The schema files: the AgentCore part alone (the gateway set is validated against it), the
 //! whole schema, and each action's declared arguments.
 
-use std::{collections::HashMap, str::FromStr};
+use std::{
+    collections::{HashMap, HashSet},
+    str::FromStr,
+};
 
 use cedar_policy::{EntityUid, Schema, SchemaFragment};
 
@@ -15,11 +18,11 @@ pub(crate) fn load_schema(
 ) -> (
     Option<Schema>,
     Option<Schema>,
-    HashMap<EntityUid, Arguments>,
+    Declared,
 ) {
     let mut agentcore = None;
     let mut fragments = Vec::new();
-    let mut arguments = HashMap::new();
+    let mut arguments = Declared::default();
     for file in sources.under(SCHEMA_DIR) {
         match SchemaFragment::from_cedarschema_str(&file.text) {
             Ok((fragment, warnings)) => {
@@ -30,7 +33,7 @@ pub(crate) fn load_schema(
                     agentcore = Some(fragment.clone());
                 }
                 if let Ok(json) = fragment.clone().to_json_value() {
-                    arguments.extend(declared_arguments(&json));
+                    arguments.read(&json);
                 }
                 fragments.push(fragment);
             }
@@ -60,14 +63,14 @@ pub(crate) fn load_schema(
 pub(crate) fn load_schema_json(
     fragments: &[(&str, &str)],
     problems: &mut Vec<Problem>,
-) -> (Option<Schema>, HashMap<EntityUid, Arguments>) {
+) -> (Option<Schema>, Declared) {
     let mut parsed = Vec::with_capacity(fragments.len());
-    let mut arguments = HashMap::new();
+    let mut arguments = Declared::default();
     for (name, json) in fragments {
         let fragment = serde_json::from_str::<serde_json::Value>(json)
             .map_err(|e| e.to_string())
             .and_then(|value| {
-                arguments.extend(declared_arguments(&value));
+                arguments.read(&value);
                 SchemaFragment::from_json_value(value).map_err(|e| e.to_string())
             });
         match fragment {
@@ -79,6 +82,46 @@ pub(crate) fn load_schema_json(
         .map_err(|e| problems.push(Problem::file(SCHEMA_DIR, format!("combined schema: {e}"))))
         .ok();
     (schema, arguments)
+}
+
+/// What the guard reads from the schema's JSON form besides the schema itself.
+#[derive(Debug, Default)]
+pub(crate) struct Declared {
+    /// Each action's declared `context.input` arguments.
+    pub arguments: HashMap<EntityUid, Arguments>,
+    /// The enumerated entity types (`entity T enum [...]`), by name: a request naming one is
+    /// valid or not by its entity's id, not only by its type.
+    pub enums: HashSet<String>,
+}
+
+impl Declared {
+    fn read(&mut self, fragment: &serde_json::Value) {
+        self.arguments.extend(declared_arguments(fragment));
+        self.enums.extend(declared_enums(fragment));
+    }
+}
+
+/// The enumerated entity types of a schema fragment in JSON form, by qualified name.
+fn declared_enums(fragment: &serde_json::Value) -> Vec<String> {
+    let Some(namespaces) = fragment.as_object() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (namespace, body) in namespaces {
+        let Some(types) = body.get("entityTypes").and_then(|t| t.as_object()) else {
+            continue;
+        };
+        for (name, declaration) in types {
+            if declaration.get("enum").is_some() {
+                found.push(if namespace.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{namespace}::{name}")
+                });
+            }
+        }
+    }
+    found
 }
 
 /// The `context.input` arguments an action declares: name → Cedar type.
@@ -119,4 +162,25 @@ fn declared_arguments(fragment: &serde_json::Value) -> HashMap<EntityUid, Argume
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enumerated_entity_types_are_found_by_qualified_name() {
+        let fragment = SchemaFragment::from_cedarschema_str(
+            "entity Color enum [\"red\", \"blue\"]; entity User;\n\
+             namespace Ops { entity Stage enum [\"dev\"]; entity Service; }",
+        )
+        .map(|(fragment, _)| fragment)
+        .and_then(|f| Ok(f.to_json_value()?));
+        let Ok(json) = fragment else {
+            panic!("the test schema parses: {fragment:?}");
+        };
+        let mut found = declared_enums(&json);
+        found.sort();
+        assert_eq!(found, ["Color", "Ops::Stage"]);
+    }
 }

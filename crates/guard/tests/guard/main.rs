@@ -5,5 +5,6 @@ mod audit;
 mod callers;
 mod gateway;
 mod loading;
+mod repeated;
 mod replayable;
 mod support;

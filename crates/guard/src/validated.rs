@@ -1,0 +1,110 @@
+//! Requests Cedar has checked against the schema, remembered by what that check depends on.
+//!
+//! Building a request with the schema checks its scope (the principal's and the resource's
+//! types are declared and fit the action; an enumerated entity's id is one of its choices) and
+//! its context (every argument declared and of its declared type, the required ones present).
+//! When every argument is a string, an integer or a boolean, the context check depends on
+//! nothing but the action, the argument names and each value's type: Cedar has no subtypes of
+//! `String`, `Long` or `Bool`, and such values hold no entity reference. When neither entity
+//! type is enumerated, the scope check depends on nothing but the types. So once Cedar has
+//! accepted a request of one such shape, it accepts every request of that shape, and the
+//! request is then built without asking again. Anything else — a nested argument, a person's
+//! approval in the context, an enumerated type — is checked by Cedar every time, and a request
+//! Cedar refuses is never remembered, so it is refused (and explained) every time too.
+
+use std::{collections::HashSet, fmt::Write, sync::Mutex};
+
+use cedar_policy::EntityUid;
+use serde_json::Value;
+
+use crate::policy::PolicySets;
+
+/// At most this many shapes are kept; beyond it requests are checked by Cedar every time.
+/// A tool's valid shapes are few (its declared arguments, each present or not).
+const MAX_SHAPES: usize = 256;
+
+/// The shapes of the requests Cedar accepted.
+#[derive(Debug, Default)]
+pub(crate) struct Validated {
+    shapes: Mutex<HashSet<Shape>>,
+}
+
+/// What Cedar's check of a request depends on, for a request of plain arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Shape {
+    action: EntityUid,
+    /// The principal's type (marked when only its type is known), the resource's type, and
+    /// each argument's name and value type, in order; names are length-prefixed, so no name
+    /// can pass for another part.
+    scope: String,
+}
+
+/// The request to be checked, as far as its shape goes.
+pub(crate) struct Asked<'a> {
+    pub action: &'a EntityUid,
+    /// The principal's entity type, and whether the principal itself is known.
+    pub principal_type: &'a str,
+    pub principal_known: bool,
+    pub resource: &'a EntityUid,
+    pub input: &'a Value,
+    /// Whether the context carries more than the arguments (a person's approval).
+    pub more_context: bool,
+}
+
+impl Validated {
+    /// The shape of `asked`, when its check depends on its shape alone.
+    pub(crate) fn shape(sets: &PolicySets, asked: &Asked<'_>) -> Option<Shape> {
+        let Value::Object(arguments) = asked.input else {
+            return None;
+        };
+        if asked.more_context {
+            return None;
+        }
+        if !sets.enum_types.is_empty()
+            && (sets.enum_types.contains(asked.principal_type)
+                || sets
+                    .enum_types
+                    .contains(&asked.resource.type_name().to_string()))
+        {
+            return None;
+        }
+        let mut scope = String::with_capacity(64 + 16 * arguments.len());
+        let known = if asked.principal_known { "=" } else { "?" };
+        write!(
+            scope,
+            "{known}{}|{}|",
+            asked.principal_type,
+            asked.resource.type_name()
+        )
+        .ok()?;
+        for (name, value) in arguments {
+            let kind = match value {
+                Value::String(_) => 's',
+                Value::Bool(_) => 'b',
+                Value::Number(n) if n.is_i64() => 'l',
+                _ => return None,
+            };
+            write!(scope, "{}:{name}{kind}", name.len()).ok()?;
+        }
+        Some(Shape {
+            action: asked.action.clone(),
+            scope,
+        })
+    }
+
+    /// Whether Cedar accepted a request of this shape before.
+    pub(crate) fn accepted(&self, shape: &Shape) -> bool {
+        self.shapes
+            .lock()
+            .is_ok_and(|shapes| shapes.contains(shape))
+    }
+
+    /// Remembers that Cedar accepted a request of this shape.
+    pub(crate) fn remember(&self, shape: Shape) {
+        if let Ok(mut shapes) = self.shapes.lock()
+            && shapes.len() < MAX_SHAPES
+        {
+            shapes.insert(shape);
+        }
+    }
+}
