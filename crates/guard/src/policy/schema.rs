@@ -170,14 +170,14 @@ mod tests {
 
     #[test]
     fn enumerated_entity_types_are_found_by_qualified_name() {
-        let fragment = SchemaFragment::from_cedarschema_str(
+        let json = SchemaFragment::from_cedarschema_str(
             "entity Color enum [\"red\", \"blue\"]; entity User;\n\
              namespace Ops { entity Stage enum [\"dev\"]; entity Service; }",
         )
-        .map(|(fragment, _)| fragment)
-        .and_then(|f| Ok(f.to_json_value()?));
-        let Ok(json) = fragment else {
-            panic!("the test schema parses: {fragment:?}");
+        .map_err(|e| e.to_string())
+        .and_then(|(fragment, _)| fragment.to_json_value().map_err(|e| e.to_string()));
+        let Ok(json) = json else {
+            panic!("the test schema parses: {json:?}");
         };
         let mut found = declared_enums(&json);
         found.sort();
