@@ -13,10 +13,11 @@ use serde_json::Value;
 use crate::{
     action::ActionType,
     caller::Principal,
-    gateway::LinkedGateway,
     error::{EntityRole, GuardError, with_causes},
+    gateway::LinkedGateway,
     policy::PolicySets,
     request::ResourceFacts,
+    validated::{Shape, Validated},
     value,
 };
 
@@ -121,10 +122,12 @@ impl ActionStores {
 }
 
 /// The entities a request for `action` needs: the action entities it can reach, with the
-/// caller and the resource, if any, each checked against the schema.
+/// caller and the resource, if any, each checked against the schema (once per shape, see
+/// [`Validated`]).
 pub(crate) fn entities(
     sets: &PolicySets,
     stores: &ActionStores,
+    validated: &Validated,
     gateway: Option<&LinkedGateway>,
     action: &EntityUid,
     principal: Option<&Principal>,
@@ -139,12 +142,14 @@ pub(crate) fn entities(
                 Principal::OAuthUser { id, tags } => (id_attribute(id), tags),
                 Principal::IamEntity { id } => (id_attribute(id), &no_tags),
             };
-            let entity = value::entity(sets.entity_uid(p.entity_type(), p.id())?, &attrs, tags)
-                .map_err(|message| GuardError::InvalidEntity {
+            let uid = sets.entity_uid(p.entity_type(), p.id())?;
+            let shape = Validated::entity_shape(sets, &uid, &attrs, !tags.is_empty());
+            let entity =
+                value::entity(uid, &attrs, tags).map_err(|message| GuardError::InvalidEntity {
                     what: EntityRole::Caller,
                     message,
                 })?;
-            add(sets, actions, entity, EntityRole::Caller)
+            add(sets, validated, actions, entity, shape, EntityRole::Caller)
         })?,
     };
     let Some(r) = resource else {
@@ -152,30 +157,40 @@ pub(crate) fn entities(
     };
     let (attributes, tags) = value::folded_resource(&r.attributes, &r.tags)
         .map_err(|clashes| GuardError::AmbiguousTags(clashes.join(", ")))?;
-    let entity = value::entity(resource_uid(sets, r)?, &attributes, &tags).map_err(|message| {
-        GuardError::InvalidEntity {
+    let uid = resource_uid(sets, r)?;
+    let shape = Validated::entity_shape(sets, &uid, &attributes, !tags.is_empty());
+    let entity =
+        value::entity(uid, &attributes, &tags).map_err(|message| GuardError::InvalidEntity {
             what: EntityRole::Resource,
             message,
-        }
-    })?;
-    add(sets, base, entity, EntityRole::Resource)
+        })?;
+    add(sets, validated, base, entity, shape, EntityRole::Resource)
 }
 
 /// `store` with `entity` added, checked against the schema (with the schema, Cedar checks the
-/// entity against its type).
+/// entity against its type) unless Cedar accepted an entity of its shape before.
 fn add(
     sets: &PolicySets,
+    validated: &Validated,
     store: Arc<Entities>,
     entity: Entity,
+    shape: Option<Shape>,
     what: EntityRole,
 ) -> Result<Arc<Entities>, GuardError> {
-    Arc::unwrap_or_clone(store)
-        .add_entities([entity], Some(&sets.schema))
-        .map(Arc::new)
+    let schema = match &shape {
+        Some(shape) if validated.accepted(shape) => None,
+        _ => Some(&sets.schema),
+    };
+    let added = Arc::unwrap_or_clone(store)
+        .add_entities([entity], schema)
         .map_err(|e| GuardError::InvalidEntity {
             what,
             message: with_causes(&e),
-        })
+        })?;
+    if let (Some(shape), Some(_)) = (shape, schema) {
+        validated.remember(shape);
+    }
+    Ok(Arc::new(added))
 }
 
 fn id_attribute(id: &str) -> serde_json::Map<String, Value> {

@@ -61,6 +61,7 @@ impl Cedar<'_> {
         let entities = entities(
             sets,
             self.action_stores,
+            self.validated,
             self.gateway,
             &e.action,
             e.principal,
@@ -137,6 +138,7 @@ impl Cedar<'_> {
         let entities = entities(
             sets,
             self.action_stores,
+            self.validated,
             self.gateway,
             &action,
             principal,

@@ -46,16 +46,15 @@ impl Guard {
     ) -> Decision {
         let started = Instant::now();
         let tool = ToolName::parse(call.tool);
+        // The action and the resource as Cedar prints them, once the uids are built; as the
+        // call names them when no uid could be built (below).
         let mut subject = Subject {
             gateway: self.gateway_arn(),
             tool: call.tool,
             metric_tool: self.metric_tool(call.tool),
-            action: match &tool {
-                Ok(t) => self.action_label(ActionType::Resource, t.tool),
-                Err(_) => String::new(),
-            },
+            action: String::new(),
             principal: self.principal_label(call.principal),
-            resource: resource.uid_string(),
+            resource: String::new(),
             arguments: call.input,
             asked: Asked::Resource,
             caller: call.principal,
@@ -64,7 +63,7 @@ impl Guard {
             budget: None,
             approval,
         };
-        let outcome = tool.and_then(|tool| {
+        let outcome = tool.clone().and_then(|tool| {
             let sets = self.sets.as_ref().map_err(|e| e.clone())?;
             let (action, action_text) = sets.action_uid(ActionType::Resource, tool.tool)?;
             subject.action = action_text;
@@ -86,6 +85,14 @@ impl Guard {
             subject.shadow = shadow;
             outcome
         });
+        if subject.action.is_empty()
+            && let Ok(t) = &tool
+        {
+            subject.action = self.action_label(ActionType::Resource, t.tool);
+        }
+        if subject.resource.is_empty() {
+            subject.resource = resource.uid_string();
+        }
         let id = Some(resource.id.clone());
         self.finish(
             Check::Resource,

@@ -15,11 +15,7 @@ use super::{AGENTCORE_SCHEMA, PolicySources, SCHEMA_DIR, problem::Problem};
 pub(crate) fn load_schema(
     sources: &PolicySources,
     problems: &mut Vec<Problem>,
-) -> (
-    Option<Schema>,
-    Option<Schema>,
-    Declared,
-) {
+) -> (Option<Schema>, Option<Schema>, Declared) {
     let mut agentcore = None;
     let mut fragments = Vec::new();
     let mut arguments = Declared::default();

@@ -21,7 +21,10 @@ fn a_caller_kept_from_the_last_request_is_the_same_caller_or_none() {
     let ids = RequestIds::default();
     // `qa`: no shipped policy permits it, so only the claims decide.
     let input = json!({"environment": "qa", "service": "api-gateway"});
-    let (production, staging) = (user("agent-7", "ops:production"), user("agent-7", "ops:staging"));
+    let (production, staging) = (
+        user("agent-7", "ops:production"),
+        user("agent-7", "ops:staging"),
+    );
     let other = user("agent-8", "ops:production");
     let iam = Principal::IamEntity {
         id: "agent-7".to_owned(),
@@ -127,4 +130,44 @@ fn the_resource_check_refuses_a_resource_of_the_wrong_type_every_time() {
         assert!(decision.error().is_some(), "{:?}", decision.reason);
     }
     assert!(guard.check_resource(&c, &instance).is_allow());
+}
+
+#[test]
+fn resource_facts_cedar_refused_are_refused_every_time() {
+    let (guard, _) = shipped(Mode::Enforce);
+    let ids = RequestIds::default();
+    let input = json!({"environment": "staging", "instance_id": "i-0abc"});
+    let c = call(TERMINATE, &input, &ids);
+    let facts = |state: Value, protected: Value| {
+        let mut facts = guard::ResourceFacts::new("Guard::Ec2Instance", "i-0abc")
+            .tags([("Environment".to_owned(), "staging".to_owned())]);
+        for (name, value) in [("state", state), ("termination_protected", protected)] {
+            if !value.is_null() {
+                facts = facts.attribute(name, value);
+            }
+        }
+        facts
+    };
+    let good = facts(json!("running"), json!(false));
+    let bad = [
+        facts(json!("running"), json!("false")),
+        facts(json!(1), json!(false)),
+        facts(Value::Null, json!(false)),
+        facts(json!("running"), json!(false)).attribute("extra", "x"),
+        facts(json!("running"), json!(false)).attribute("7:states", "x"),
+    ];
+    for _ in 0..2 {
+        assert!(guard.check_resource(&c, &good).is_allow());
+        assert!(guard.check_resource(&c, &facts(json!("stopped"), json!(false))).is_allow());
+        for facts in &bad {
+            let decision = guard.check_resource(&c, facts);
+            assert!(
+                matches!(decision.error(), Some(GuardError::InvalidEntity { .. })),
+                "{facts:?}: {:?}",
+                decision.reason
+            );
+        }
+    }
+    // Protected: the same shape, decided by its value.
+    assert!(!guard.check_resource(&c, &facts(json!("running"), json!(true))).is_allow());
 }
