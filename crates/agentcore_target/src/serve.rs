@@ -1,15 +1,16 @@
-//! A tool as a Lambda function: its settings read once, its guard, its budgets, then the
-//! runtime loop.
+//! A tool as a Lambda function: its settings read once, its guard (built beside the rest of
+//! the start-up), its budgets, then the runtime loop.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use budget::{BudgetLedger, BudgetSource};
-use guard::{Guard, GuardConfig};
+use guard::{EmfStdout, Guard, GuardConfig, LoadError, Problem};
 use oversight::{Approvals, Notifier, StopSwitch};
+use tokio::{sync::OnceCell, task::JoinHandle};
 
 use crate::{
-    Access, CallerMode, Callers, Desk, Sessions, Tool, ToolHost, aws,
+    Access, CallerMode, Callers, ConfigError, Desk, Sessions, Tool, ToolHost, aws,
     config::{Env, HostSettings, Settings},
 };
 
@@ -17,6 +18,11 @@ use crate::{
 /// (the guard's, the host's, the tool's own); the AWS SDK configuration; the tool `make`
 /// builds from the SDK configuration and its settings; the guard; the budgets; then the
 /// runtime loop. A tool's `main` is one call.
+///
+/// The guard is the longest step of the start-up and needs nothing from the network: it is
+/// built on a thread of its own from the first moment, while the rest starts up and while the
+/// runtime's first poll for an event is out; the first invocation waits for it, with the
+/// budgets (which ask it which tools are declared). No call is ever answered without the guard.
 pub async fn serve<T: Tool>(
     make: impl FnOnce(&SdkConfig, T::Settings) -> T,
 ) -> Result<(), lambda_host::Error> {
@@ -27,14 +33,16 @@ pub async fn serve<T: Tool>(
     for warning in warnings {
         tracing::warn!("{warning}");
     }
+    let guard = {
+        let config = guard_config.clone();
+        tokio::task::spawn_blocking(move || Guard::from_config(&config))
+    };
     let host_settings = HostSettings::from_env(&env, T::DEFAULT_TARGET);
     let sdk = aws::sdk_config().await;
     let tool = T::Settings::from_env(&env).map(|settings| make(&sdk, settings));
     if let Err(e) = &tool {
         tracing::error!(error = %e, "the function is misconfigured: every call is refused");
     }
-    let guard = Arc::new(Guard::from_config(&guard_config));
-    let budgets = ledger::<T>(&host_settings, &guard_config, &guard, &sdk);
     let (callers, sessions) = callers(&host_settings, &sdk);
     // The caller key before the first call: verifying then makes no AWS call.
     callers.prefetch().await;
@@ -46,18 +54,82 @@ pub async fn serve<T: Tool>(
         tracing::error!(error = %oversight::SwitchError::NoTable, "every mutating call is refused");
     }
     let desk = desk::<T>(&host_settings, &sdk);
-    let host = ToolHost::new(tool, guard, host_settings.target)
-        .with_budgets(budgets)
-        .with_stop(stop)
-        .with_desk(desk)
-        .with_callers(callers)
-        .with_sessions(sessions);
-    let host = Arc::new(host);
+    let starting = Mutex::new(Some(Starting {
+        tool,
+        guard,
+        guard_config,
+        host_settings,
+        sdk,
+        callers,
+        sessions,
+        stop,
+        desk,
+    }));
+    let host = OnceCell::new();
+    let (starting, host) = (Arc::new(starting), Arc::new(host));
     lambda_host::run(move |incoming| {
-        let host = Arc::clone(&host);
-        async move { host.answer(incoming).await }
+        let (starting, host) = (Arc::clone(&starting), Arc::clone(&host));
+        async move {
+            let host = host
+                .get_or_try_init(|| async {
+                    let starting = starting.lock().ok().and_then(|mut s| s.take());
+                    match starting {
+                        Some(starting) => Ok(Arc::new(starting.finish().await)),
+                        // Only if a first invocation was cancelled while it finished the
+                        // start-up: the parts are gone, and nothing can be answered.
+                        None => Err(lambda_host::diagnostic(
+                            "StartUpLost",
+                            "the function's start-up was interrupted; it cannot answer",
+                        )),
+                    }
+                })
+                .await?;
+            host.answer(incoming).await
+        }
     })
     .await
+}
+
+/// Everything a tool host needs, the guard still being built.
+struct Starting<T: Tool> {
+    tool: Result<T, ConfigError>,
+    guard: JoinHandle<Guard>,
+    guard_config: GuardConfig,
+    host_settings: HostSettings,
+    sdk: SdkConfig,
+    callers: Callers,
+    sessions: Option<Sessions>,
+    stop: StopSwitch,
+    desk: Option<Desk>,
+}
+
+impl<T: Tool> Starting<T> {
+    /// The host, once its guard is built. A guard whose build failed refuses every call.
+    async fn finish(self) -> ToolHost<T> {
+        let guard = match self.guard.await {
+            Ok(guard) => guard,
+            Err(e) => {
+                let error = LoadError {
+                    problems: vec![Problem {
+                        file: "(guard)".to_owned(),
+                        line: None,
+                        message: format!("the guard could not be built: {e}"),
+                    }],
+                };
+                tracing::error!(error = %error, "guard is refusing every call");
+                let audit = Arc::new(EmfStdout::new(self.guard_config.metrics_namespace.clone()));
+                Guard::refusing(error, &self.guard_config, audit)
+            }
+        };
+        let guard = Arc::new(guard);
+        let budgets = ledger::<T>(&self.host_settings, &self.guard_config, &guard, &self.sdk);
+        ToolHost::new(self.tool, guard, self.host_settings.target)
+            .with_budgets(budgets)
+            .with_stop(self.stop)
+            .with_desk(self.desk)
+            .with_callers(self.callers)
+            .with_sessions(self.sessions)
+    }
 }
 
 /// Where a mutating tool asks people for the calls its policies allow only with a person's

@@ -122,6 +122,11 @@ pub fn measure(
     drain(child.stderr.take(), drained);
 
     let waited = wait_for_poll(&mut child, &poll, spawned_at + timeout);
+    // Work a binary goes on with after its first poll (a tool builds its guard beside the
+    // start-up) counts in its peak RSS, and what it logs meanwhile in its output.
+    if waited.is_ok() {
+        thread::sleep(SETTLE);
+    }
     // Read while the binary waits for its invocation, before it is killed.
     let peak_rss_kib = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
         .ok()
@@ -224,6 +229,9 @@ fn release(port: u16, runtime_api: JoinHandle<()>) {
     }
     let _ = runtime_api.join();
 }
+
+/// How long a binary is left to run after its first poll before its peak RSS is read.
+const SETTLE: Duration = Duration::from_millis(200);
 
 /// How long a killed binary's output may take to close.
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);

@@ -158,7 +158,11 @@ fn resource_facts_cedar_refused_are_refused_every_time() {
     ];
     for _ in 0..2 {
         assert!(guard.check_resource(&c, &good).is_allow());
-        assert!(guard.check_resource(&c, &facts(json!("stopped"), json!(false))).is_allow());
+        assert!(
+            guard
+                .check_resource(&c, &facts(json!("stopped"), json!(false)))
+                .is_allow()
+        );
         for facts in &bad {
             let decision = guard.check_resource(&c, facts);
             assert!(
@@ -169,5 +173,9 @@ fn resource_facts_cedar_refused_are_refused_every_time() {
         }
     }
     // Protected: the same shape, decided by its value.
-    assert!(!guard.check_resource(&c, &facts(json!("running"), json!(true))).is_allow());
+    assert!(
+        !guard
+            .check_resource(&c, &facts(json!("running"), json!(true)))
+            .is_allow()
+    );
 }
