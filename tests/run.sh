@@ -33,6 +33,9 @@ fi
 step "emulator adapter self-check (CloudWatch CBOR <-> moto)"
 python tests/emulator/test_adapter.py
 
+step "binaries (the end-to-end tests run every function as built, the approval endpoint too)"
+cargo build --workspace --bins --locked
+
 step "proofs (guard prove: every invariant, for every request the schema admits; cvc5 from .venv)"
 cargo run --quiet --locked --bin guard -- prove
 

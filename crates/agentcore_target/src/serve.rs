@@ -71,19 +71,22 @@ pub async fn serve<T: Tool>(
         let (starting, host) = (Arc::clone(&starting), Arc::clone(&host));
         async move {
             let host = host
-                .get_or_try_init(|| async {
+                .get_or_init(|| async {
                     let starting = starting.lock().ok().and_then(|mut s| s.take());
                     match starting {
-                        Some(starting) => Ok(Arc::new(starting.finish().await)),
-                        // Only if a first invocation was cancelled while it finished the
-                        // start-up: the parts are gone, and nothing can be answered.
-                        None => Err(lambda_host::diagnostic(
-                            "StartUpLost",
-                            "the function's start-up was interrupted; it cannot answer",
-                        )),
+                        Some(starting) => Arc::new(starting.finish().await),
+                        // Only if a first invocation stopped while it finished the start-up:
+                        // the parts are gone. Exiting makes Lambda start a new instance.
+                        None => {
+                            tracing::error!(
+                                "the function's start-up was interrupted; exiting so that a \
+                                 new instance starts"
+                            );
+                            std::process::exit(1)
+                        }
                     }
                 })
-                .await?;
+                .await;
             host.answer(incoming).await
         }
     })

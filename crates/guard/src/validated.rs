@@ -64,11 +64,8 @@ impl Validated {
         if asked.more_context {
             return None;
         }
-        if !sets.enum_types.is_empty()
-            && (sets.enum_types.contains(asked.principal_type)
-                || sets
-                    .enum_types
-                    .contains(&asked.resource.type_name().to_string()))
+        if may_be_enumerated(sets, asked.principal_type)
+            || may_be_enumerated(sets, asked.resource.type_name())
         {
             return None;
         }
@@ -97,7 +94,8 @@ impl Validated {
         has_tags: bool,
     ) -> Option<Shape> {
         let entity_type = uid.type_name();
-        if !sets.enum_types.is_empty() && sets.enum_types.contains(&entity_type.to_string()) {
+        // An action entity's conformance depends on its id too.
+        if entity_type.basename() == "Action" || may_be_enumerated(sets, entity_type) {
             return None;
         }
         let tags = if has_tags { 't' } else { 'n' };
@@ -140,4 +138,13 @@ fn plain_values(scope: &mut String, values: &Map<String, Value>) -> Option<()> {
         write!(scope, "{}:{name}{kind}", name.len()).ok()?;
     }
     Some(())
+}
+
+/// Whether `entity_type` is, or may be, an enumerated type, whose entities are valid by their
+/// id and not by their type alone.
+fn may_be_enumerated(sets: &PolicySets, entity_type: impl std::fmt::Display) -> bool {
+    match &sets.enum_types {
+        None => true,
+        Some(enums) => !enums.is_empty() && enums.contains(&entity_type.to_string()),
+    }
 }

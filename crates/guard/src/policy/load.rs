@@ -40,8 +40,8 @@ pub struct PolicySets {
     pub(crate) tools: HashSet<String>,
     /// The declared `context.input` arguments of each action, for errors that name the field.
     pub(crate) arguments: HashMap<EntityUid, Arguments>,
-    /// The enumerated entity types, by name.
-    pub(crate) enum_types: HashSet<String>,
+    /// The enumerated entity types, by name; `None` when unknown (any type may be one).
+    pub(crate) enum_types: Option<HashSet<String>>,
     /// Every declared action of the two types by its type and id, with its printed form:
     /// built once, so a decision neither parses nor prints the action's uid.
     pub(crate) action_refs: HashMap<ActionType, HashMap<String, ActionRef>>,

@@ -28,8 +28,10 @@ pub(crate) fn load_schema(
                 if file.name == AGENTCORE_SCHEMA {
                     agentcore = Some(fragment.clone());
                 }
-                if let Ok(json) = fragment.clone().to_json_value() {
-                    arguments.read(&json);
+                match fragment.clone().to_json_value() {
+                    Ok(json) => arguments.read(&json),
+                    // Which types are enumerated is then unknown: see `Declared::enums`.
+                    Err(_) => arguments.enums = None,
                 }
                 fragments.push(fragment);
             }
@@ -81,19 +83,31 @@ pub(crate) fn load_schema_json(
 }
 
 /// What the guard reads from the schema's JSON form besides the schema itself.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Declared {
     /// Each action's declared `context.input` arguments.
     pub arguments: HashMap<EntityUid, Arguments>,
     /// The enumerated entity types (`entity T enum [...]`), by name: a request naming one is
-    /// valid or not by its entity's id, not only by its type.
-    pub enums: HashSet<String>,
+    /// valid or not by its entity's id, not only by its type. `None` when a fragment could not
+    /// be read as JSON, so that any type may be one.
+    pub enums: Option<HashSet<String>>,
+}
+
+impl Default for Declared {
+    fn default() -> Self {
+        Self {
+            arguments: HashMap::new(),
+            enums: Some(HashSet::new()),
+        }
+    }
 }
 
 impl Declared {
     fn read(&mut self, fragment: &serde_json::Value) {
         self.arguments.extend(declared_arguments(fragment));
-        self.enums.extend(declared_enums(fragment));
+        if let Some(enums) = &mut self.enums {
+            enums.extend(declared_enums(fragment));
+        }
     }
 }
 
