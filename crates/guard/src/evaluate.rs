@@ -80,7 +80,7 @@ impl Cedar<'_> {
                 principal_known: e.principal.is_some(),
                 resource: &e.resource,
                 input: e.input,
-                more_context: e.approval.is_some(),
+                approval: e.approval.is_some(),
             },
         );
         // Checked against the schema unless Cedar accepted a request of this shape before.

@@ -12,9 +12,11 @@
 //! request is then built without asking again. The same holds for an entity (the caller, the
 //! real resource): with no parents and every attribute a string, an integer or a boolean, and
 //! every tag a string, Cedar's check depends on nothing but its type, its attribute names and
-//! value types, and whether it has tags. Anything else — a nested value, a person's approval in
-//! the context, an enumerated type — is checked by Cedar every time, and a request or entity
-//! Cedar refuses is never remembered, so it is refused (and explained) every time too.
+//! value types, and whether it has tags. A person's approval in the context always has the same
+//! shape (four strings, [`crate::Approval`]), so its presence is part of the shape. Anything
+//! else — a nested value, an action or enumerated entity type — is checked by Cedar every
+//! time, and a request or entity Cedar refuses is never remembered, so it is refused (and
+//! explained) every time too.
 
 use std::{collections::HashSet, fmt::Write, sync::Mutex};
 
@@ -51,8 +53,8 @@ pub(crate) struct Asked<'a> {
     pub principal_known: bool,
     pub resource: &'a EntityUid,
     pub input: &'a Value,
-    /// Whether the context carries more than the arguments (a person's approval).
-    pub more_context: bool,
+    /// Whether the context carries a person's approval besides the arguments.
+    pub approval: bool,
 }
 
 impl Validated {
@@ -61,9 +63,6 @@ impl Validated {
         let Value::Object(arguments) = asked.input else {
             return None;
         };
-        if asked.more_context {
-            return None;
-        }
         if may_be_enumerated(sets, asked.principal_type)
             || may_be_enumerated(sets, asked.resource.type_name())
         {
@@ -71,9 +70,10 @@ impl Validated {
         }
         let mut scope = String::with_capacity(64 + 16 * arguments.len());
         let known = if asked.principal_known { "=" } else { "?" };
+        let approval = if asked.approval { "a" } else { "" };
         write!(
             scope,
-            "{known}{}|{}|",
+            "{known}{}|{}|{approval}|",
             asked.principal_type,
             asked.resource.type_name()
         )
