@@ -109,8 +109,21 @@ async fn the_built_endpoint_records_an_approval_only_as_the_identity_aws_verifie
     assert_eq!(status, 409, "{body}");
 
     // The decision's audit record was written before the endpoint's record of the answer, and
-    // every request left one record.
-    let lines = function.log_lines();
+    // every request left one record. The lines are read from the pipe on another thread: wait
+    // for the seventh (5 s at most).
+    let answered = |lines: &[String]| {
+        lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v.get("approval_endpoint").is_some())
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut lines = function.log_lines();
+    while answered(&lines) < 7 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        lines = function.log_lines();
+    }
     let control: Vec<(usize, ControlRecord)> = lines
         .iter()
         .enumerate()
