@@ -134,7 +134,7 @@ fn the_resource_check_refuses_a_resource_of_the_wrong_type_every_time() {
 
 #[test]
 fn resource_facts_cedar_refused_are_refused_every_time() {
-    let (guard, _) = shipped(Mode::Enforce);
+    let (guard, audit) = shipped(Mode::Enforce);
     let ids = RequestIds::default();
     let input = json!({"environment": "staging", "instance_id": "i-0abc"});
     let c = call(TERMINATE, &input, &ids);
@@ -172,6 +172,11 @@ fn resource_facts_cedar_refused_are_refused_every_time() {
             );
         }
     }
+    // Every check, the refusals each time, left its record: two rounds of two allowed and five
+    // refused resources.
+    let records = audit.records();
+    assert_eq!(records.len(), 14);
+    assert_eq!(records.iter().filter(|r| !r.errors.is_empty()).count(), 10);
     // Protected: the same shape, decided by its value.
     assert!(
         !guard
